@@ -1,10 +1,28 @@
-"""config.yaml -> frozen dataclasses, validated. ${VAR} is expanded in string values only."""
+"""config.yaml -> frozen dataclasses, validated.
+
+Every problem is reported at once as `FILE:LINE: message`. `${VAR}` is expanded in string
+values only (never in keys or structure); variables come from the environment or a `.env`
+file next to the config. Relative paths are relative to the config file's folder.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from policybot import yamlsrc
+from policybot.errors import ConfigError
 from policybot.model import Feed
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+DESTINATION_TYPES = ("console", "slack", "telegram")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +37,366 @@ class DestinationConfig:
     rate: float | None = None         # messages per second; None = the platform default
     missing_env: tuple[str, ...] = () # ${VARS} this destination needs that are unset
     line: int = 0                     # where it is defined in config.yaml
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    every: float = 600.0
+    backfill: float | None = 86400.0
+    notify: tuple[str, ...] = ("console",)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    digest_after: int = 10            # more than this many due for one destination -> a digest
+    digest_window: float = 300.0      # ... within this many seconds
+    max_age: float = 86400.0          # give up (visibly) on alerts older than this
+    once_wait: float = 60.0           # `once` waits at most this long for Retry-After
+    interval: float = 5.0             # how often `run` drains the outbox
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramChat:
+    token: str
+    allow: tuple[str, ...] | None     # None = "any"
+    api_url: str = "https://api.telegram.org"
+    missing_env: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SlackChat:
+    app_token: str
+    bot_token: str
+    api_url: str = "https://slack.com/api/"
+    missing_env: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path
+    storage_path: Path
+    retention: float
+    rules_paths: tuple[Path, ...]
+    defaults: Defaults
+    feeds: tuple[Feed, ...]
+    destinations: Mapping[str, DestinationConfig]
+    delivery: DeliverySettings = DeliverySettings()
+    telegram: TelegramChat | None = None
+    slack: SlackChat | None = None
+    ops: tuple[str, ...] = ()
+    metrics_port: int | None = None
+    feed_lines: Mapping[str, int] = field(default_factory=dict)
+
+    def rel(self, path: Path) -> str:
+        """A path as a user would write it (relative to the working folder when possible)."""
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+
+
+def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
+    """'10m' -> 600.0. Numbers are seconds. 'all' (when allowed) and 0 -> None for backfill."""
+    if allow_all and (value == "all" or value == 0):
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration such as 10m, got {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration such as 30s, 10m, 8h or 1d, got {value!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=value lines; # comments; optional quotes. Never overrides the real environment."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+class _Reader:
+    """Walks the YAML tree, collecting errors instead of stopping at the first."""
+
+    def __init__(self, source: str, env: Mapping[str, str]) -> None:
+        self.source = source
+        self.env = env
+        self.errors: list[str] = []
+        self.missing: list[str] = []
+
+    def error(self, line: int, message: str) -> None:
+        self.errors.append(f"{self.source}:{line}: {message}")
+
+    def keys(self, node: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> bool:
+        if not isinstance(node, dict):
+            self.error(yamlsrc.line_of(node, 0), f"{where}: expected a mapping")
+            return False
+        for key in node:
+            if key not in allowed:
+                self.error(yamlsrc.line_of(node, key),
+                           f"{where}: unknown key '{key}' (expected: {', '.join(allowed)})")
+        for key in required:
+            if key not in node:
+                self.error(yamlsrc.line_of(node, 0), f"{where}: missing required key '{key}'")
+        return True
+
+    def string(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
+        if key not in node or node[key] is None:
+            return None
+        value = node[key]
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be a string")
+            return None
+        return self.expand(str(value))
+
+    def expand(self, value: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.env or self.env[name] == "":
+                self.missing.append(name)
+                return ""
+            return self.env[name]
+
+        return _VAR.sub(sub, value)
+
+    def duration(self, node: Mapping[str, Any], key: str, where: str, default: float | None,
+                 *, allow_all: bool = False) -> float | None:
+        if key not in node:
+            return default
+        try:
+            return parse_duration(node[key], allow_all=allow_all)
+        except ValueError as exc:
+            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}': {exc}")
+            return default
+
+    def id_list(self, node: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
+        if key not in node:
+            return None
+        value = node[key]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be a list of names")
+            return ()
+        return tuple(str(v) for v in value)
+
+    def number(self, node: Mapping[str, Any], key: str, where: str, default: float) -> float:
+        value = node.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be a positive number")
+            return default
+        return float(value)
+
+
+_TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "slack",
+        "delivery", "ops", "metrics")
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Load and validate config.yaml; raises ConfigError listing every problem."""
+    path = Path(path)
+    source = str(path)
+    if env is None:
+        env = {**read_dotenv(path.parent / ".env"), **os.environ}
+    data = yamlsrc.load(path)
+    reader = _Reader(source, env)
+    if data is None:
+        data = yamlsrc.Mapping()
+        data.line, data.key_lines = 1, {}
+    if not reader.keys(data, "config", _TOP):
+        raise ConfigError(reader.errors)
+    config = _build(reader, data, path.resolve().parent, path)
+    if reader.errors:
+        raise ConfigError(reader.errors)
+    return config
+
+
+def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config:
+    storage = _section(r, data, "storage", ("path", "retention"))
+    defaults = _defaults(r, _section(r, data, "defaults", ("every", "backfill", "notify")))
+    destinations = _destinations(r, data.get("destinations") or {})
+    destinations.setdefault("console", DestinationConfig(id="console", type="console"))
+    feeds = _feeds(r, data.get("feeds"), defaults, base)
+    rules = data.get("rules", "rules/")
+    rule_items = rules if isinstance(rules, list) else [rules]
+    if not all(isinstance(x, str) for x in rule_items) or not rule_items:
+        r.error(yamlsrc.line_of(data, "rules"), "config: 'rules' must be a folder or a list of files")
+        rule_items = []
+    for dest in (*defaults.notify, *(r.id_list(data, "ops", "config") or ())):
+        if dest not in destinations:
+            r.error(yamlsrc.line_of(data, "defaults"), _unknown_destination(dest, destinations))
+    return Config(
+        path=path,
+        storage_path=base / str(r.string(storage, "path", "storage") or "state/policybot.sqlite3"),
+        retention=r.duration(storage, "retention", "storage", 30 * 86400.0) or 30 * 86400.0,
+        rules_paths=tuple(base / p for p in rule_items),
+        defaults=defaults,
+        feeds=tuple(feeds),
+        destinations=destinations,
+        delivery=_delivery(r, _section(r, data, "delivery", _DELIVERY_KEYS)),
+        telegram=_telegram(r, data),
+        slack=_slack(r, data),
+        ops=r.id_list(data, "ops", "config") or (),
+        metrics_port=_metrics(r, data),
+        feed_lines={f.id: line for f, line in feeds.items()},
+    )
+
+
+def _section(r: _Reader, data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    node = data.get(key)
+    if node is None:
+        return {}
+    return node if r.keys(node, key, allowed) else {}
+
+
+def _unknown_destination(name: str, destinations: Mapping[str, Any]) -> str:
+    known = ", ".join(destinations) or "none defined"
+    return f"unknown destination '{name}' (defined: {known})"
+
+
+def _defaults(r: _Reader, node: Mapping[str, Any]) -> Defaults:
+    every = r.duration(node, "every", "defaults", 600.0) or 600.0
+    backfill = r.duration(node, "backfill", "defaults", 86400.0, allow_all=True)
+    notify = r.id_list(node, "notify", "defaults")
+    return Defaults(every=every, backfill=backfill, notify=("console",) if notify is None else notify)
+
+
+_DEST_KEYS = ("type", "webhook_url", "token", "channel", "chat_id", "api_url", "rate")
+
+
+def _destinations(r: _Reader, node: Any) -> dict[str, DestinationConfig]:
+    result: dict[str, DestinationConfig] = {}
+    if not isinstance(node, dict):
+        r.error(yamlsrc.line_of(node, 0), "destinations: expected a mapping of id -> settings")
+        return result
+    for dest_id, spec in node.items():
+        where = f"destination '{dest_id}'"
+        line = yamlsrc.line_of(node, dest_id)
+        if not r.keys(spec, where, _DEST_KEYS, ("type",)):
+            continue
+        kind = spec.get("type")
+        if kind not in DESTINATION_TYPES:
+            r.error(line, f"{where}: unknown type {kind!r} (expected: {', '.join(DESTINATION_TYPES)})")
+            continue
+        before = len(r.missing)
+        fields = {k: r.string(spec, k, where) for k in _DEST_KEYS[1:6]}
+        missing = tuple(dict.fromkeys(r.missing[before:]))
+        _check_destination(r, line, where, kind, fields)
+        rate = r.number(spec, "rate", where, 0.0) or None
+        result[str(dest_id)] = DestinationConfig(
+            id=str(dest_id), type=kind, rate=rate, missing_env=missing, line=line, **fields)
+    return result
+
+
+def _check_destination(r: _Reader, line: int, where: str, kind: str, f: Mapping[str, Any]) -> None:
+    if kind == "slack" and f["webhook_url"] is None and f["token"] is None:
+        r.error(line, f"{where}: a slack destination needs 'webhook_url', or 'token' and 'channel'")
+    elif kind == "slack" and f["token"] is not None and f["webhook_url"] is None and not f["channel"]:
+        r.error(line, f"{where}: a slack bot-token destination needs 'channel'")
+    elif kind == "telegram" and (f["token"] is None or not f["chat_id"]):
+        r.error(line, f"{where}: a telegram destination needs 'token' and 'chat_id'")
+
+
+_FEED_KEYS = ("id", "url", "every", "tags", "backfill", "title")
+
+
+def _feeds(r: _Reader, node: Any, defaults: Defaults, base: Path) -> dict[Feed, int]:
+    feeds: dict[Feed, int] = {}
+    if node is None:
+        return feeds
+    if not isinstance(node, list):
+        r.error(yamlsrc.line_of(node, 0), "feeds: expected a list")
+        return feeds
+    seen: dict[str, int] = {}
+    for index, spec in enumerate(node):
+        line = yamlsrc.line_of(node, index)
+        if not r.keys(spec, f"feed #{index + 1}", _FEED_KEYS, ("id", "url")):
+            continue
+        feed_id = str(spec.get("id", ""))
+        where = f"feed '{feed_id}'"
+        if not _ID.match(feed_id):
+            r.error(line, f"{where}: id may use letters, digits, '-', '_', '.' and ':'")
+        if feed_id in seen:
+            r.error(line, f"{where}: duplicate feed id (first defined on line {seen[feed_id]})")
+        seen[feed_id] = line
+        url = r.string(spec, "url", where) or ""
+        feeds[Feed(
+            id=feed_id,
+            url=_feed_url(url, base),
+            every=r.duration(spec, "every", where, defaults.every) or defaults.every,
+            tags=r.id_list(spec, "tags", where) or (),
+            backfill=r.duration(spec, "backfill", where, defaults.backfill, allow_all=True),
+            title=r.string(spec, "title", where),
+        )] = line
+    return feeds
+
+
+def _feed_url(url: str, base: Path) -> str:
+    if "://" in url:
+        return url
+    return str((base / url).resolve()) if url else url
+
+
+_DELIVERY_KEYS = ("digest_after", "digest_window", "max_age", "once_wait", "interval")
+
+
+def _delivery(r: _Reader, node: Mapping[str, Any]) -> DeliverySettings:
+    d = DeliverySettings()
+    return DeliverySettings(
+        digest_after=int(r.number(node, "digest_after", "delivery", d.digest_after)),
+        digest_window=r.duration(node, "digest_window", "delivery", d.digest_window) or 0.0,
+        max_age=r.duration(node, "max_age", "delivery", d.max_age) or d.max_age,
+        once_wait=r.duration(node, "once_wait", "delivery", d.once_wait) or 0.0,
+        interval=r.duration(node, "interval", "delivery", d.interval) or d.interval,
+    )
+
+
+def _telegram(r: _Reader, data: Mapping[str, Any]) -> TelegramChat | None:
+    node = _section(r, data, "telegram", ("token", "allow", "api_url"))
+    if not node:
+        return None
+    before = len(r.missing)
+    token = r.string(node, "token", "telegram") or ""
+    allow_raw = node.get("allow", [])
+    allow: tuple[str, ...] | None
+    if allow_raw == "any":
+        allow = None
+    elif isinstance(allow_raw, list | int | str):
+        allow = tuple(str(x) for x in (allow_raw if isinstance(allow_raw, list) else [allow_raw]))
+    else:
+        r.error(yamlsrc.line_of(node, "allow"), "telegram: 'allow' must be a list of chat ids or \"any\"")
+        allow = ()
+    api_url = r.string(node, "api_url", "telegram") or "https://api.telegram.org"
+    return TelegramChat(token=token, allow=allow, api_url=api_url.rstrip("/"),
+                        missing_env=tuple(r.missing[before:]))
+
+
+def _slack(r: _Reader, data: Mapping[str, Any]) -> SlackChat | None:
+    node = _section(r, data, "slack", ("app_token", "bot_token", "api_url"))
+    if not node:
+        return None
+    before = len(r.missing)
+    app_token = r.string(node, "app_token", "slack") or ""
+    bot_token = r.string(node, "bot_token", "slack") or ""
+    api_url = r.string(node, "api_url", "slack") or "https://slack.com/api/"
+    return SlackChat(app_token=app_token, bot_token=bot_token, api_url=api_url,
+                     missing_env=tuple(r.missing[before:]))
+
+
+def _metrics(r: _Reader, data: Mapping[str, Any]) -> int | None:
+    node = _section(r, data, "metrics", ("port",))
+    if not node:
+        return None
+    port = node.get("port")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+        r.error(yamlsrc.line_of(node, "port"), "metrics: 'port' must be a TCP port number")
+        return None
+    return port

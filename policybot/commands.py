@@ -1,0 +1,221 @@
+"""The CLI's subcommands. Each takes the parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from policybot import render
+from policybot.app import App, missing_env_errors, now_utc, used_destinations
+from policybot.config import Config, load_config, parse_duration
+from policybot.dryrun import dry_run
+from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
+from policybot.feeds.fetch import Fetcher
+from policybot.feeds.parse import items_from_jsonl, parse_feed
+from policybot.matching.rules import check_examples, load_rules
+from policybot.model import Item, Match
+from policybot.notify import build_notifier
+from policybot.rulebook import RuleBook, rule_files
+from policybot.scheduler import Service
+from policybot.status import print_status
+
+log = logging.getLogger("policybot")
+
+
+class _Redact(logging.Filter):
+    """Last line of defence: no configured secret reaches a log line."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(s in message for s in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if any(s in text for s in self.secrets):
+                for secret in self.secrets:
+                    text = text.replace(secret, "***")
+                record.exc_info, record.exc_text = None, text
+        return True
+
+
+def secrets_of(config: Config) -> list[str]:
+    values = [v for d in config.destinations.values() for v in (d.token, d.webhook_url) if v]
+    if config.telegram:
+        values.append(config.telegram.token)
+    if config.slack:
+        values += [config.slack.app_token, config.slack.bot_token]
+    return values
+
+
+def load(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    redact = _Redact(secrets_of(config))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    return config
+
+
+async def _started(args: argparse.Namespace) -> App:
+    config = load(args)
+    app = App(config)
+    try:
+        app.load_rules()
+    except PolicybotError:
+        await app.close()
+        raise
+    return app
+
+
+async def run(args: argparse.Namespace) -> int:
+    app = await _started(args)
+    try:
+        await Service(app).run()
+    finally:
+        await app.close()
+    return 0
+
+
+async def once(args: argparse.Namespace) -> int:
+    app = await _started(args)
+    try:
+        results, report = await app.once()
+    finally:
+        await app.close()
+    failed = [r for r in results if r.status == "error"]
+    log.info("once: %d feeds polled (%d failed), %d new items, %d alerts queued; "
+             "delivered %d, retrying %d, failed %d", len(results), len(failed),
+             sum(r.new for r in results), sum(r.alerts for r in results),
+             report.sent, report.retried, report.failed)
+    return 0
+
+
+async def check(args: argparse.Namespace) -> int:
+    config = load(args)
+    feeds = {f.id: f.tags for f in config.feeds}
+    try:
+        ruleset = load_rules(list(config.rules_paths), destinations=config.destinations, feeds=feeds)
+    except RuleError as exc:
+        raise RuleError(exc.errors) from None
+    errors = check_examples(ruleset)
+    errors += missing_env_errors(config, used_destinations(config, ruleset.rules))
+    if errors:
+        raise ConfigError(errors)
+    files = rule_files(config.rules_paths)
+    print(f"{args.config}: ok: {len(config.feeds)} feeds, {len(config.destinations)} destinations; "  # noqa: T201
+          f"{len(ruleset.rules)} rules in {len(files)} files, examples pass")
+    return 0
+
+
+async def send_test(args: argparse.Namespace) -> int:
+    config = load(args)
+    app = App(config)
+    try:
+        spec = app.destination_config(args.destination)
+        if spec is None:
+            known = ", ".join(config.destinations) or "none"
+            raise ConfigError(f"{config.path}: unknown destination '{args.destination}' (defined: {known})")
+        errors = missing_env_errors(config, {spec.id})
+        if errors:
+            raise ConfigError(errors)
+        notifier = build_notifier(spec)
+        try:
+            await notifier.send(render.test_alert(spec.id, now_utc()))
+        except DeliveryError as exc:
+            raise PolicybotError(f"send-test {spec.id}: failed: {exc}") from None
+        finally:
+            await notifier.close()
+    finally:
+        await app.close()
+    print(f"send-test {spec.id}: ok, the test alert was accepted")  # noqa: T201
+    return 0
+
+
+async def status(args: argparse.Namespace) -> int:
+    config = load(args)
+    if not config.storage_path.exists():
+        print(f"no state yet at {config.storage_path}: run `python bot.py once` first")  # noqa: T201
+        return 0
+    app = App(config)
+    try:
+        print_status(app, sys.stdout)
+    finally:
+        await app.close()
+    return 0
+
+
+# test-rules -----------------------------------------------------------------------------
+async def test_rules(args: argparse.Namespace) -> int:
+    config = load_config(args.config) if Path(args.config).exists() else None
+    book = RuleBook(config.rules_paths if config else (Path("rules"),))  # dry run: no routing checks
+    book.load()
+    unknown = [r for r in args.rule or () if r not in book.rules_by_id]
+    if unknown:
+        raise RuleError(f"test-rules: unknown rule '{unknown[0]}' (rules: {', '.join(book.rules_by_id)})")
+    items = await _gather_items(args, config)
+    matched = 0
+    color = sys.stdout.isatty() and not args.json
+    for item in items:
+        matches = [m for m in book.match(item) if not args.rule or m.rule_id in args.rule]
+        matched += bool(matches)
+        if args.json:
+            print(json.dumps(_json_line(item, matches), ensure_ascii=False))  # noqa: T201
+        elif matches:
+            print(dry_run(item, matches, color=color))  # noqa: T201
+    if not args.json:
+        print(f"{matched} of {len(items)} items matched")  # noqa: T201
+    return 0
+
+
+def _json_line(item: Item, matches: Sequence[Match]) -> dict[str, object]:
+    terms = list(dict.fromkeys(h.term for m in matches for h in m.hits))
+    return {"id": item.item_id, "title": item.title, "rules": [m.rule_id for m in matches],
+            "terms": terms}
+
+
+async def _gather_items(args: argparse.Namespace, config: Config | None) -> list[Item]:
+    items: list[Item] = []
+    if args.since:
+        if config is None or not config.storage_path.exists():
+            raise ConfigError("test-rules --since: no polled items yet (no state database)")
+        from policybot.store import Store
+        store = Store(config.storage_path)
+        try:
+            since = parse_duration(args.since) or 0.0
+        except ValueError as exc:
+            raise ConfigError(f"test-rules --since: {exc}") from None
+        items += store.recent_items(now_utc().timestamp() - since)
+        store.close()
+    fetcher = Fetcher()
+    try:
+        for source in args.sources:
+            items += await _items_from(source, fetcher)
+    finally:
+        await fetcher.close()
+    if not args.sources and not args.since:
+        raise ConfigError("test-rules: give a feed URL, a feed file, a JSON Lines file, or --since")
+    return items
+
+
+async def _items_from(source: str, fetcher: Fetcher) -> list[Item]:
+    path = Path(source)
+    if path.suffix in (".jsonl", ".ndjson") or (path.is_file() and _looks_jsonl(path)):
+        return items_from_jsonl(path.read_text(encoding="utf-8"), path.stem, source)
+    result = await fetcher.fetch(source)
+    return list(parse_feed(path.stem if path.exists() else source, result.body,
+                           result.headers, result.url).items)
+
+
+def _looks_jsonl(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(64).lstrip()
+    return head.startswith(b"{")

@@ -1,0 +1,56 @@
+"""Pure: how `test-rules` shows a matched item: rules, the alias and field of each hit, and
+the text with the matched terms highlighted (ANSI bold on a terminal, **term** otherwise)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from policybot.model import FIELDS, Hit, Item, Match
+
+BOLD, RESET = "\033[1m", "\033[0m"
+CONTEXT = 120
+
+
+def highlight(text: str, spans: Sequence[tuple[int, int]], *, color: bool) -> str:
+    """Mark each span of `text`; overlapping spans merge."""
+    opening, closing = (BOLD, RESET) if color else ("**", "**")
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, pos = [], 0
+    for start, end in merged:
+        out += [text[pos:start], opening, text[start:end], closing]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _excerpt(text: str, hits: Sequence[Hit], *, color: bool) -> str:
+    """The field around its hits: short fields whole, long ones clipped around the first hit."""
+    first, last = min(h.start for h in hits), max(h.end for h in hits)
+    lo = 0 if len(text) <= 2 * CONTEXT else max(0, first - CONTEXT // 2)
+    hi = len(text) if len(text) <= 2 * CONTEXT else min(len(text), max(last, first) + CONTEXT)
+    spans = [(h.start - lo, h.end - lo) for h in hits if lo <= h.start and h.end <= hi]
+    body = highlight(text[lo:hi], spans, color=color)
+    return ("…" if lo > 0 else "") + body.replace("\n", " ") + ("…" if hi < len(text) else "")
+
+
+def dry_run(item: Item, matches: Sequence[Match], *, color: bool = False) -> str:
+    lines = [f"* {item.title or '(no title)'}"]
+    if item.link:
+        lines.append(f"  {item.link}")
+    for match in matches:
+        lines.append(f"  rule {match.rule_id} ({match.severity}): {match.title}")
+        for hit in match.hits:
+            alias = f"{hit.entity} -> {hit.term!r}" if hit.entity else repr(hit.term)
+            lines.append(f"    {alias} in {hit.field}")
+    all_hits = [h for m in matches for h in m.hits]
+    for name in FIELDS:
+        hits = [h for h in all_hits if h.field == name]
+        if hits:
+            text = item.text(name)
+            lines.append(f"  {name}: {_excerpt(text, hits, color=color)}")
+    return "\n".join(lines)

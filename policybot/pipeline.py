@@ -1,0 +1,178 @@
+"""Poll one feed: fetch, parse (off the loop), keep new items, match, route, enqueue.
+
+Everything a poll learns is written in one transaction (`Store.commit_poll`): the items it
+marks seen and the alerts it enqueues. A failing feed is recorded on its row with a backoff,
+logged, and never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from policybot.errors import FetchError, ParseError
+from policybot.feeds.fetch import Fetcher, cache_max_age
+from policybot.feeds.parse import ParsedFeed, parse_feed
+from policybot.model import Alert, Feed, FetchResult, Item, Match, alert_key
+from policybot.store import FeedState, Store
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    feed_id: str
+    status: str            # "new" | "not-modified" | "unchanged" | "error" | "skipped" | "disabled"
+    items: int = 0         # items in the feed
+    new: int = 0           # items never seen before
+    alerts: int = 0        # alerts enqueued
+    error: str | None = None
+
+
+# (item, feed) -> matches; destinations for one match; the feed's title for people.
+Matcher = Callable[[Item, Feed], Sequence[Match]]
+Router = Callable[[Item, Sequence[Match]], Mapping[str, Sequence[Match]]]
+
+
+@dataclass(slots=True)
+class Poller:
+    store: Store
+    fetcher: Fetcher
+    matcher: Matcher
+    router: Router
+    executor: Executor | None = None
+    rng: random.Random | None = None
+
+    async def poll(self, feed: Feed, now: datetime, *, force: bool = False) -> PollResult:
+        state = self.store.feed_state(feed.id)
+        ts = now.timestamp()
+        if state.disabled:
+            return PollResult(feed.id, "disabled", error=state.disabled)
+        if not force and state.next_poll and state.next_poll > ts:
+            return PollResult(feed.id, "skipped")
+        try:
+            result = await self.fetcher.fetch(
+                _url(feed, state), etag=state.etag, last_modified=state.last_modified)
+            return await self._handle(feed, state, result, now)
+        except (FetchError, ParseError) as exc:
+            return self._failed(feed, state, exc, ts)
+
+    async def _handle(self, feed: Feed, state: FeedState, result: FetchResult,
+                      now: datetime) -> PollResult:
+        ts = now.timestamp()
+        values = _success_values(feed, state, result, ts)
+        if result.not_modified:
+            self.store.update_feed(feed.id, **values)
+            return PollResult(feed.id, "not-modified")
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if body_hash == state.body_hash and state.first_poll_done:
+            self.store.update_feed(feed.id, **values)
+            return PollResult(feed.id, "unchanged")
+        parsed = await self._parse(feed, result)
+        values["body_hash"] = body_hash
+        return self._commit(feed, state, parsed, values, now)
+
+    async def _parse(self, feed: Feed, result: FetchResult) -> ParsedFeed:
+        loop = asyncio.get_running_loop()
+        job = partial(parse_feed, feed.id, result.body, result.headers, result.url)
+        return await loop.run_in_executor(self.executor, job)
+
+    def _commit(self, feed: Feed, state: FeedState, parsed: ParsedFeed,
+                values: dict[str, object], now: datetime) -> PollResult:
+        ts = now.timestamp()
+        items = _unique(parsed.items)
+        new_ids = self.store.unseen(feed.id, [i.item_id for i in items])
+        new_items = [i for i in items if i.item_id in new_ids]
+        alerting = new_items if state.first_poll_done else _within_backfill(new_items, feed, now)
+        alerts = [a for item in alerting for a in self._alerts(feed, parsed, item)]
+        values["first_poll_done"] = 1
+        if new_items:
+            values["last_new_item"] = ts
+        added = self.store.commit_poll(feed.id, new_items, [i.item_id for i in items],
+                                       alerts, values, ts)
+        if new_items:
+            log.info("feed=%s polled: %d items, %d new, %d alerts", feed.id, len(items),
+                     len(new_items), added)
+        return PollResult(feed.id, "new", len(items), len(new_items), added)
+
+    def _alerts(self, feed: Feed, parsed: ParsedFeed, item: Item) -> list[Alert]:
+        matches = self.matcher(item, feed)
+        if not matches:
+            return []
+        title = feed.title or parsed.title or feed.id
+        return [Alert(alert_id=alert_key(item, dest), destination=dest, item=item,
+                      matches=tuple(ms), feed_title=title)
+                for dest, ms in self.router(item, matches).items() if ms]
+
+    def _failed(self, feed: Feed, state: FeedState, exc: FetchError | ParseError,
+                ts: float) -> PollResult:
+        count = state.error_count + 1
+        message = str(exc)
+        delay = backoff(count, feed.every, self.rng)
+        if isinstance(exc, FetchError) and exc.retry_after:
+            delay = max(delay, exc.retry_after)
+        values: dict[str, object] = {
+            "last_poll": ts, "error_count": count, "last_error": message,
+            "failing_since": state.failing_since or ts, "next_poll": ts + delay}
+        if isinstance(exc, FetchError) and exc.gone:
+            values["disabled"] = f"gone (410) at {_url(feed, state)}: remove it from config.yaml"
+            log.error("feed=%s disabled: %s", feed.id, message)
+        else:
+            log.warning("feed=%s poll failed (%d in a row, next try in %.0fs): %s",
+                        feed.id, count, delay, message)
+        self.store.update_feed(feed.id, **values)
+        return PollResult(feed.id, "error", error=message)
+
+
+def backoff(failures: int, every: float, rng: random.Random | None = None) -> float:
+    """Exponential per-feed backoff on errors: every, 2x, 4x ... capped, with jitter."""
+    base = min(every * (2 ** max(failures - 1, 0)), max(MAX_BACKOFF, every))
+    jitter = (rng or random).uniform(0.9, 1.1)  # noqa: S311 - not cryptography
+    return base * jitter
+
+
+def _url(feed: Feed, state: FeedState) -> str:
+    """The stored URL after a permanent redirect, unless config.yaml changed the feed's URL."""
+    return state.url if state.url and state.config_url == feed.url else feed.url
+
+
+def _success_values(feed: Feed, state: FeedState, result: FetchResult, ts: float) -> dict[str, object]:
+    values: dict[str, object] = {
+        "last_poll": ts, "last_success": ts, "error_count": 0, "last_error": None,
+        "failing_since": None, "reported": None,
+        "etag": result.etag or (state.etag if result.not_modified else None),
+        "last_modified": result.last_modified or (state.last_modified if result.not_modified else None),
+        "next_poll": None,
+    }
+    max_age = cache_max_age(result.headers)
+    if max_age and max_age > feed.every:
+        values["next_poll"] = ts + max_age
+    if result.permanent_redirect:
+        values["url"] = result.permanent_redirect
+        values["config_url"] = feed.url
+        log.info("feed=%s moved permanently to %s", feed.id, result.permanent_redirect)
+    return values
+
+
+def _unique(items: Sequence[Item]) -> list[Item]:
+    seen: dict[str, Item] = {}
+    for item in items:
+        seen.setdefault(item.item_id, item)
+    return list(seen.values())
+
+
+def _within_backfill(items: list[Item], feed: Feed, now: datetime) -> list[Item]:
+    """First poll: only items newer than `backfill` alert; older and undated ones are silent."""
+    if feed.backfill is None:
+        return items
+    cutoff = now - timedelta(seconds=feed.backfill)
+    return [i for i in items if i.published is not None and i.published >= cutoff]

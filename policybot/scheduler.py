@@ -1,0 +1,77 @@
+"""APScheduler jobs on the bot's one event loop: a poll job per feed, delivery, rule reload.
+
+The scheduler schedules; nothing here sleeps in a loop. `run` returns after SIGINT/SIGTERM
+once the delivery pass in flight has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from policybot.app import App, now_utc
+
+log = logging.getLogger(__name__)
+
+RULES_CHECK_SECONDS = 2.0
+PRUNE_SECONDS = 3600.0
+
+
+class Service:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.stopping = asyncio.Event()
+
+    def schedule(self) -> None:
+        start = now_utc()
+        feeds = self.app.config.feeds
+        for index, feed in enumerate(feeds):
+            # first polls spread over a few seconds so a big config does not stampede
+            first = start + timedelta(seconds=min(index * 0.05, 10.0))
+            self.scheduler.add_job(
+                self.poll, "interval", seconds=feed.every, args=[feed.id], id=f"poll:{feed.id}",
+                max_instances=1, coalesce=True, jitter=min(feed.every * 0.1, 60.0),
+                next_run_time=first, misfire_grace_time=None)
+        delivery = self.app.config.delivery
+        self.scheduler.add_job(self.app.deliver, "interval", seconds=delivery.interval,
+                               id="deliver", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.reload_rules, "interval", seconds=RULES_CHECK_SECONDS,
+                               id="rules", max_instances=1, coalesce=True)
+        self.scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS, id="prune",
+                               max_instances=1, coalesce=True, next_run_time=start)
+
+    async def poll(self, feed_id: str) -> None:
+        result = await self.app.poll_feed(feed_id)
+        if result.alerts:
+            await self.app.deliver()
+
+    async def reload_rules(self) -> None:
+        self.app.rules.reload_if_changed()
+
+    async def prune(self) -> None:
+        gone = self.app.store.prune(datetime.now(UTC).timestamp(), self.app.config.retention)
+        if gone:
+            log.info("pruned %d items gone from their feeds for longer than the retention", gone)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stopping.set)
+        self.schedule()
+        self.scheduler.start()
+        log.info("policybot running: %d feeds, %d rules; Ctrl-C stops",
+                 len(self.app.config.feeds), len(self.app.rules.rules_by_id))
+        try:
+            await self.stopping.wait()
+        finally:
+            log.info("stopping: finishing the sends in flight")
+            self.scheduler.shutdown(wait=False)
+            async with self.app.delivery.lock:  # the delivery pass in flight completes
+                pass
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)

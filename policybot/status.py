@@ -1,0 +1,82 @@
+"""`status`: feeds, outbox per destination, alerts per rule, subscriptions. Never a secret."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from policybot.app import App
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
+    for row in [header, *rows]:
+        cells = (str(c).ljust(w) for c, w in zip(row, widths, strict=False))
+        out.write(("  " + "  ".join(cells)).rstrip() + "\n")
+
+
+def feed_rows(app: App) -> list[list[str]]:
+    states = {s.id: s for s in app.store.feed_states()}
+    rows = []
+    for feed in app.config.feeds:
+        s = states.get(feed.id)
+        if s is None:
+            rows.append([feed.id, "never polled", "-", "-", "-"])
+            continue
+        if s.disabled:
+            health = f"DISABLED: {s.disabled}"
+        elif s.error_count:
+            health = f"failing x{s.error_count} since {_when(s.failing_since)}: {s.last_error}"
+        else:
+            health = "ok"
+        rows.append([feed.id, _when(s.last_poll), _when(s.last_new_item), _when(s.next_poll), health])
+    return rows
+
+
+def outbox_rows(app: App) -> list[list[str]]:
+    counts = app.store.outbox_counts()
+    errors = app.store.last_errors()
+    dest_states = app.store.destination_states()
+    now = datetime.now(UTC).timestamp()
+    names = sorted({d for d, _ in counts} | set(app.config.destinations))
+    rows = []
+    for dest in names:
+        blocked = dest_states.get(dest, {}).get("blocked_until")
+        limited = f"until {_when(blocked)}" if blocked and blocked > now else "-"
+        rows.append([dest, *(str(counts.get((dest, s), 0)) for s in
+                             ("sent", "pending", "held", "failed", "expired")),
+                     limited, (errors.get(dest) or "-")[:120]])
+    return rows
+
+
+def print_status(app: App, out: TextIO) -> None:
+    out.write(f"Feeds ({len(app.config.feeds)}):\n")
+    _table(out, ["feed", "last poll", "last new item", "next poll", "health"], feed_rows(app))
+    out.write("\nOutbox by destination:\n")
+    _table(out, ["destination", "sent", "pending", "held", "failed", "expired", "rate-limited",
+                 "last error"], outbox_rows(app))
+    per_rule = app.store.alerts_per_rule()
+    out.write("\nAlerts per rule:\n")
+    _table(out, ["rule", "alerts"], [[r, str(n)] for r, n in sorted(per_rule.items())] or [["-", "0"]])
+    subs = subscription_rows(app)
+    out.write(f"\nSubscribers ({len(subs)}):\n")
+    _table(out, ["subscriber", "muted until", "rules", "watches"], subs or [["-", "-", "-", "-"]])
+
+
+def subscription_rows(app: App) -> list[list[str]]:
+    db = app.store.db
+    rows = []
+    for r in db.execute("SELECT destination, muted_until FROM subscribers ORDER BY destination"):
+        rules = [x[0] for x in db.execute(
+            "SELECT rule_id FROM subscriptions WHERE destination = ? ORDER BY rule_id", (r[0],))]
+        watches = [x[0] for x in db.execute(
+            "SELECT text FROM watches WHERE destination = ? ORDER BY created", (r[0],))]
+        rows.append([r[0], _when(r[1]), ", ".join(rules) or "-", "; ".join(watches) or "-"])
+    return rows

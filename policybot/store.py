@@ -1,0 +1,364 @@
+"""SQLite state: feed state, seen items, the outbox, subscriptions.
+
+WAL mode; schema migrations by `PRAGMA user_version`. The pipeline's one write per poll
+(`commit_poll`) marks items seen AND enqueues their alerts in one transaction, so a crash at
+any moment loses no alert. Times are UNIX seconds (float, UTC).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from policybot.model import Alert, Hit, Item, Match
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the pipeline
+    """
+    CREATE TABLE feeds (
+        id TEXT PRIMARY KEY,
+        url TEXT,                    -- after a permanent redirect ...
+        config_url TEXT,             -- ... of this configured URL
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        first_poll_done INTEGER NOT NULL DEFAULT 0,
+        last_poll REAL,
+        last_success REAL,
+        last_new_item REAL,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        failing_since REAL,
+        last_error TEXT,
+        next_poll REAL,              -- backoff / Retry-After / max-age: not before this
+        disabled TEXT,               -- reason, e.g. '410 Gone'
+        reported REAL                -- blind spot reported to ops at
+    );
+    CREATE TABLE seen (
+        feed_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        seen_at REAL NOT NULL,
+        last_present REAL NOT NULL,
+        title TEXT, summary TEXT, link TEXT, published REAL,
+        PRIMARY KEY (feed_id, item_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX seen_by_time ON seen(seen_at);
+    CREATE TABLE outbox (
+        alert_id TEXT PRIMARY KEY,
+        destination TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created REAL NOT NULL,
+        due REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending',   -- pending | held | sent | failed | expired | missed
+        last_error TEXT,
+        sent_at REAL
+    );
+    CREATE INDEX outbox_due ON outbox(state, due);
+    CREATE TABLE alert_rules (
+        alert_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (alert_id, rule_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE destinations (
+        id TEXT PRIMARY KEY,
+        blocked_until REAL,
+        last_error TEXT,
+        last_error_at REAL
+    );
+    """,
+    # 2: chat subscriptions
+    """
+    CREATE TABLE subscribers (
+        destination TEXT PRIMARY KEY,     -- 'telegram:123' | 'slack:C0123'
+        muted_until REAL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE subscriptions (
+        destination TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (destination, rule_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE watches (
+        destination TEXT NOT NULL,
+        watch_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (destination, watch_id)
+    ) WITHOUT ROWID;
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    id: str
+    url: str | None = None
+    config_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    first_poll_done: bool = False
+    last_poll: float | None = None
+    last_success: float | None = None
+    last_new_item: float | None = None
+    error_count: int = 0
+    failing_since: float | None = None
+    last_error: str | None = None
+    next_poll: float | None = None
+    disabled: str | None = None
+    reported: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    alert: Alert
+    created: float
+    due: float
+    attempts: int
+    state: str
+    last_error: str | None
+
+
+class Store:
+    """One connection, used from the event loop thread only (calls are short)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    def transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    # feeds --------------------------------------------------------------------------------
+    def feed_state(self, feed_id: str) -> FeedState:
+        row = self.db.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        if row is None:
+            return FeedState(id=feed_id)
+        values = dict(row)
+        values["first_poll_done"] = bool(values["first_poll_done"])
+        return FeedState(**values)
+
+    def feed_states(self) -> list[FeedState]:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM feeds ORDER BY id")]
+        return [self.feed_state(i) for i in ids]
+
+    def update_feed(self, feed_id: str, **values: Any) -> None:
+        self._upsert_feed(feed_id, values)
+
+    def _upsert_feed(self, feed_id: str, values: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR IGNORE INTO feeds(id) VALUES (?)", (feed_id,))
+        if values:
+            sets = ", ".join(f"{k} = ?" for k in values)
+            self.db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", (*values.values(), feed_id))
+
+    # seen items ---------------------------------------------------------------------------
+    def unseen(self, feed_id: str, item_ids: Sequence[str]) -> set[str]:
+        """The ids among `item_ids` this feed has never recorded."""
+        known: set[str] = set()
+        for chunk in _chunks(list(item_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT item_id FROM seen WHERE feed_id = ? AND item_id IN ({marks})",
+                (feed_id, *chunk))
+            known.update(r[0] for r in rows)
+        return set(item_ids) - known
+
+    def commit_poll(self, feed_id: str, items: Iterable[Item], present: Sequence[str],
+                    alerts: Iterable[Alert], feed_values: dict[str, Any], now: float) -> int:
+        """Mark `items` seen, enqueue `alerts`, update the feed row: one transaction.
+        Returns how many alerts were newly enqueued."""
+        added = 0
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO seen(feed_id, item_id, seen_at, last_present, title, "
+                "summary, link, published) VALUES (?,?,?,?,?,?,?,?)",
+                [(feed_id, i.item_id, now, now, i.title, i.summary[:2000], i.link,
+                  i.published.timestamp() if i.published else None) for i in items])
+            for chunk in _chunks(list(present), 500):
+                marks = ",".join("?" * len(chunk))
+                self.db.execute(f"UPDATE seen SET last_present = ? WHERE feed_id = ? AND "
+                                f"item_id IN ({marks})", (now, feed_id, *chunk))
+            for alert in alerts:
+                added += self._enqueue(alert, now)
+            self._upsert_feed(feed_id, feed_values)
+        return added
+
+    def recent_items(self, since: float) -> list[Item]:
+        rows = self.db.execute(
+            "SELECT * FROM seen WHERE seen_at >= ? AND title IS NOT NULL ORDER BY seen_at", (since,))
+        return [Item(feed_id=r["feed_id"], item_id=r["item_id"], title=r["title"] or "",
+                     link=r["link"], summary=r["summary"] or "", content="",
+                     published=_dt(r["published"])) for r in rows]
+
+    def prune(self, now: float, retention: float) -> int:
+        """Forget items gone from their feed for longer than `retention`, and old outbox rows."""
+        cutoff = now - retention
+        with self.transaction():
+            gone = self.db.execute("DELETE FROM seen WHERE last_present < ?", (cutoff,)).rowcount
+            self.db.execute("UPDATE seen SET summary = NULL, title = NULL WHERE seen_at < ?",
+                            (cutoff,))
+            self.db.execute("DELETE FROM outbox WHERE state NOT IN ('pending', 'held') "
+                            "AND created < ?", (cutoff,))
+            self.db.execute("DELETE FROM alert_rules WHERE created < ?", (cutoff,))
+        return gone
+
+    # outbox -------------------------------------------------------------------------------
+    def enqueue(self, alerts: Iterable[Alert], now: float) -> int:
+        with self.transaction():
+            return sum(self._enqueue(a, now) for a in alerts)
+
+    def _enqueue(self, alert: Alert, now: float, state: str = "pending") -> int:
+        if self.is_muted(alert.destination, now):
+            state = "held"
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO outbox(alert_id, destination, payload, created, due, state) "
+            "VALUES (?,?,?,?,?,?)",
+            (alert.alert_id, alert.destination, alert_to_json(alert), now, now, state))
+        if cursor.rowcount:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO alert_rules(alert_id, rule_id, created) VALUES (?,?,?)",
+                [(alert.alert_id, m.rule_id, now) for m in alert.matches])
+        return cursor.rowcount
+
+    def due(self, now: float, destination: str | None = None) -> list[OutboxRow]:
+        sql = "SELECT * FROM outbox WHERE state = 'pending' AND due <= ?"
+        args: tuple[Any, ...] = (now,)
+        if destination is not None:
+            sql += " AND destination = ?"
+            args += (destination,)
+        return [_row(r) for r in self.db.execute(sql + " ORDER BY created, alert_id", args)]
+
+    def next_due(self) -> float | None:
+        row = self.db.execute("SELECT MIN(due) FROM outbox WHERE state = 'pending'").fetchone()
+        return row[0]
+
+    def mark(self, alert_ids: Sequence[str], state: str, now: float, *,
+             error: str | None = None, due: float | None = None, attempt: bool = False) -> None:
+        with self.transaction():
+            for alert_id in alert_ids:
+                self.db.execute(
+                    "UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), "
+                    "due = COALESCE(?, due), attempts = attempts + ?, "
+                    "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE alert_id = ?",
+                    (state, error, due, int(attempt), state, now, alert_id))
+
+    def delay_destination(self, destination: str, until: float) -> None:
+        """Nothing for `destination` is due before `until` (a platform's Retry-After)."""
+        self.db.execute("UPDATE outbox SET due = MAX(due, ?) WHERE destination = ? AND state = 'pending'",
+                        (until, destination))
+
+    def sent_since(self, destination: str, since: float) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM outbox WHERE destination = ? AND state = 'sent' "
+                              "AND sent_at >= ?", (destination, since)).fetchone()
+        return int(row[0])
+
+    def outbox_counts(self) -> dict[tuple[str, str], int]:
+        rows = self.db.execute(
+            "SELECT destination, state, COUNT(*) FROM outbox GROUP BY destination, state")
+        return {(r[0], r[1]): r[2] for r in rows}
+
+    def last_errors(self) -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT destination, last_error FROM outbox WHERE state IN ('failed', 'expired') "
+            "OR (state = 'pending' AND last_error IS NOT NULL) ORDER BY created")
+        return {r[0]: r[1] for r in rows if r[1]}
+
+    def alerts_per_rule(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT rule_id, COUNT(*) FROM alert_rules GROUP BY rule_id")
+        return dict(rows.fetchall())
+
+    def set_destination(self, destination: str, **values: Any) -> None:
+        self.db.execute("INSERT OR IGNORE INTO destinations(id) VALUES (?)", (destination,))
+        sets = ", ".join(f"{k} = ?" for k in values)
+        self.db.execute(f"UPDATE destinations SET {sets} WHERE id = ?", (*values.values(), destination))
+
+    def destination_states(self) -> dict[str, dict[str, Any]]:
+        return {r["id"]: dict(r) for r in self.db.execute("SELECT * FROM destinations")}
+
+    # subscriptions ------------------------------------------------------------------------
+    def is_muted(self, destination: str, now: float) -> bool:
+        row = self.db.execute("SELECT muted_until FROM subscribers WHERE destination = ?",
+                              (destination,)).fetchone()
+        return bool(row and row[0] and row[0] > now)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.outer = False
+
+    def __enter__(self) -> None:
+        self.outer = not self.db.in_transaction
+        if self.outer:
+            self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if not self.outer:
+            return
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _dt(timestamp: float | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else None
+
+
+def _row(r: sqlite3.Row) -> OutboxRow:
+    return OutboxRow(alert=alert_from_json(r["payload"]), created=r["created"], due=r["due"],
+                     attempts=r["attempts"], state=r["state"], last_error=r["last_error"])
+
+
+def alert_to_json(alert: Alert) -> str:
+    item = alert.item
+    return json.dumps({
+        "destination": alert.destination, "alert_id": alert.alert_id,
+        "feed_title": alert.feed_title,
+        "item": {"feed_id": item.feed_id, "item_id": item.item_id, "title": item.title,
+                 "link": item.link, "summary": item.summary, "content": item.content,
+                 "published": item.published.isoformat() if item.published else None},
+        "matches": [{"rule_id": m.rule_id, "title": m.title, "severity": m.severity,
+                     "hits": [[h.term, h.entity, h.field, h.start, h.end] for h in m.hits]}
+                    for m in alert.matches],
+    }, ensure_ascii=False)
+
+
+def alert_from_json(text: str) -> Alert:
+    data = json.loads(text)
+    raw = data["item"]
+    published = datetime.fromisoformat(raw["published"]) if raw["published"] else None
+    item = Item(feed_id=raw["feed_id"], item_id=raw["item_id"], title=raw["title"],
+                link=raw["link"], summary=raw["summary"], content=raw["content"],
+                published=published)
+    matches = tuple(Match(rule_id=m["rule_id"], title=m["title"], severity=m["severity"],
+                          hits=tuple(Hit(*h) for h in m["hits"])) for m in data["matches"])
+    return Alert(alert_id=data["alert_id"], destination=data["destination"], item=item,
+                 matches=matches, feed_title=data.get("feed_title", ""))

@@ -1,0 +1,191 @@
+"""The outbox drain: one retry policy, digests, pauses on Retry-After, visible give-ups.
+
+A FakeNotifier implements the Notifier protocol in-process (the platform fakes are exercised
+in test_notify.py and test_e2e.py); here the subject is the outbox's policy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from policybot.config import DeliverySettings
+from policybot.delivery import Delivery, RateLimiter
+from policybot.errors import DeliveryError
+from policybot.model import Alert, Hit, Item, Match, alert_key
+from policybot.store import Store
+
+
+@dataclass
+class FakeNotifier:
+    name: str
+    fail: list[Exception] = field(default_factory=list)   # raised by the next sends, in order
+    sent: list[str] = field(default_factory=list)
+    digests: list[list[str]] = field(default_factory=list)
+
+    async def send(self, alert: Alert) -> None:
+        if self.fail:
+            raise self.fail.pop(0)
+        self.sent.append(alert.item.title)
+
+    async def send_digest(self, alerts: Sequence[Alert]) -> None:
+        if self.fail:
+            raise self.fail.pop(0)
+        self.digests.append([a.item.title for a in alerts])
+
+    async def close(self) -> None:
+        pass
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def alert(n: int, dest: str) -> Alert:
+    item = Item("f", f"i{n}", f"Item {n}", None, "", "", datetime(2026, 1, 1, tzinfo=UTC))
+    match = Match("r", "Rule", "normal", (Hit("x", None, "title", 0, 1),))
+    return Alert(alert_key(item, dest), dest, item, (match,))
+
+
+def setup(tmp_path: Path, notifiers: dict[str, FakeNotifier], **settings: float) -> tuple[Delivery, Store, Clock]:
+    store = Store(tmp_path / "s.db")
+    clock = Clock()
+    delivery = Delivery(store, notifiers.get, lambda d: [], DeliverySettings(**settings), clock=clock)  # type: ignore[arg-type]
+    return delivery, store, clock
+
+
+async def test_sends_each_alert_once(tmp_path: Path) -> None:
+    desk = FakeNotifier("desk")
+    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    store.enqueue([alert(1, "desk"), alert(2, "desk")], clock.now)
+    report = await delivery.drain()
+    assert (report.sent, desk.sent) == (2, ["Item 1", "Item 2"])
+    assert (await delivery.drain()).sent == 0
+    assert desk.sent == ["Item 1", "Item 2"]
+
+
+async def test_retry_after_pauses_only_that_destination(tmp_path: Path) -> None:
+    desk, me = FakeNotifier("desk"), FakeNotifier("me")
+    desk.fail = [DeliveryError("ratelimited", retryable=True, retry_after=30)]
+    delivery, store, clock = setup(tmp_path, {"desk": desk, "me": me})
+    store.enqueue([alert(1, "desk"), alert(2, "desk"), alert(3, "me")], clock.now)
+    report = await delivery.drain()
+    assert me.sent == ["Item 3"] and desk.sent == []
+    assert report.retried == 1
+    clock.now += 29
+    await delivery.drain()
+    assert desk.sent == []          # still paused: Item 2 was not tried either
+    clock.now += 2
+    await delivery.drain()
+    assert desk.sent == ["Item 1", "Item 2"]
+    assert store.destination_states()["desk"]["last_error"] == "ratelimited"
+
+
+async def test_transient_errors_back_off_exponentially(tmp_path: Path) -> None:
+    desk = FakeNotifier("desk", fail=[DeliveryError("HTTP 502", retryable=True)] * 3)
+    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    store.enqueue([alert(1, "desk")], clock.now)
+    delays = []
+    for _ in range(3):
+        await delivery.drain()
+        due = store.next_due()
+        assert due is not None
+        delays.append(due - clock.now)
+        clock.now = due
+    await delivery.drain()
+    assert desk.sent == ["Item 1"]
+    assert 0.5 <= delays[0] <= 1 and 1 <= delays[1] <= 2 and 2 <= delays[2] <= 4
+
+
+async def test_permanent_error_is_recorded_not_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    desk = FakeNotifier("desk", fail=[DeliveryError("channel_not_found", retryable=False)] * 2)
+    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    store.enqueue([alert(1, "desk"), alert(2, "desk")], clock.now)
+    report = await delivery.drain()
+    assert report.failed == 2
+    assert store.outbox_counts() == {("desk", "failed"): 2}
+    assert store.last_errors() == {"desk": "channel_not_found"}
+    assert store.next_due() is None
+    logged = [r for r in caplog.records if "channel_not_found" in r.getMessage()]
+    assert len(logged) == 1          # logged once, not once per alert
+
+
+async def test_a_flood_becomes_one_digest(tmp_path: Path) -> None:
+    desk = FakeNotifier("desk")
+    delivery, store, clock = setup(tmp_path, {"desk": desk}, digest_after=10)
+    store.enqueue([alert(n, "desk") for n in range(25)], clock.now)
+    report = await delivery.drain()
+    assert desk.sent == [] and len(desk.digests) == 1 and len(desk.digests[0]) == 25
+    assert (report.sent, report.digests) == (25, 1)
+
+
+async def test_ten_or_fewer_go_one_by_one(tmp_path: Path) -> None:
+    desk = FakeNotifier("desk")
+    delivery, store, clock = setup(tmp_path, {"desk": desk}, digest_after=10)
+    store.enqueue([alert(n, "desk") for n in range(10)], clock.now)
+    await delivery.drain()
+    assert len(desk.sent) == 10 and desk.digests == []
+
+
+async def test_old_alerts_are_given_up_visibly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    desk = FakeNotifier("desk", fail=[DeliveryError("HTTP 503", retryable=True)])
+    delivery, store, clock = setup(tmp_path, {"desk": desk}, max_age=3600)
+    store.enqueue([alert(1, "desk")], clock.now)
+    await delivery.drain()
+    clock.now += 3601
+    report = await delivery.drain()
+    assert report.expired == 1 and desk.sent == []
+    assert store.outbox_counts() == {("desk", "expired"): 1}
+    assert any("gave up" in r.getMessage() for r in caplog.records)
+
+
+async def test_unconfigured_destination_fails_visibly(tmp_path: Path) -> None:
+    delivery, store, clock = setup(tmp_path, {})
+    store.enqueue([alert(1, "gone")], clock.now)
+    assert (await delivery.drain()).failed == 1
+    assert "not configured" in store.last_errors()["gone"]
+
+
+async def test_a_notifier_bug_keeps_the_alert(tmp_path: Path) -> None:
+    desk = FakeNotifier("desk", fail=[RuntimeError("boom")])
+    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    store.enqueue([alert(1, "desk")], clock.now)
+    await delivery.drain()
+    assert store.outbox_counts() == {("desk", "pending"): 1}
+
+
+async def test_once_waits_for_a_short_retry_after(tmp_path: Path) -> None:
+    desk = FakeNotifier("desk", fail=[DeliveryError("429", retryable=True, retry_after=0.2)])
+    store = Store(tmp_path / "s.db")
+    delivery = Delivery(store, {"desk": desk}.get, lambda d: [], DeliverySettings())  # type: ignore[arg-type]
+    store.enqueue([alert(1, "desk")], time.time())
+    report = await delivery.drain_until_idle(wait_bound=5)
+    assert desk.sent == ["Item 1"] and report.sent == 1
+
+
+async def test_once_leaves_a_long_retry_after_for_later(tmp_path: Path) -> None:
+    desk = FakeNotifier("desk", fail=[DeliveryError("429", retryable=True, retry_after=600)])
+    store = Store(tmp_path / "s.db")
+    delivery = Delivery(store, {"desk": desk}.get, lambda d: [], DeliverySettings())  # type: ignore[arg-type]
+    store.enqueue([alert(1, "desk")], time.time())
+    started = time.monotonic()
+    await delivery.drain_until_idle(wait_bound=5)
+    assert time.monotonic() - started < 2
+    assert store.outbox_counts() == {("desk", "pending"): 1}
+
+
+def test_rate_limiter_spaces_messages() -> None:
+    limiter = RateLimiter(rate=2.0)
+    waits = [limiter.delay() for _ in range(4)]
+    assert waits[0] == 0
+    assert waits[1] == pytest.approx(0.5, abs=0.05)
+    assert waits[3] == pytest.approx(1.5, abs=0.05)

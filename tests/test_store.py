@@ -1,0 +1,85 @@
+"""SQLite store: migrations, the one-transaction poll commit, the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from policybot.model import Alert, Hit, Item, Match, alert_key
+from policybot.store import MIGRATIONS, Store, alert_from_json, alert_to_json
+
+
+def item(n: int, feed: str = "f") -> Item:
+    return Item(feed_id=feed, item_id=f"id-{n}", title=f"Title {n} 稀土", link=f"https://x/{n}",
+                summary="s", content="c", published=datetime(2026, 11, 1, tzinfo=UTC))
+
+
+def alert(it: Item, dest: str = "console") -> Alert:
+    match = Match("r1", "Rule one", "high", (Hit("稀土", "$rare-earths", "title", 8, 10),))
+    return Alert(alert_key(it, dest), dest, it, (match,), "Feed F")
+
+
+def test_migrations_set_user_version_and_are_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    Store(path).close()
+    store = Store(path)  # a second open migrates nothing
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_commit_poll_marks_seen_and_enqueues_together(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    items = [item(1), item(2)]
+    assert store.unseen("f", ["id-1", "id-2"]) == {"id-1", "id-2"}
+    added = store.commit_poll("f", items, ["id-1", "id-2"], [alert(items[0])], {"etag": "e1"}, 100.0)
+    assert added == 1
+    assert store.unseen("f", ["id-1", "id-2", "id-3"]) == {"id-3"}
+    assert store.feed_state("f").etag == "e1"
+    (row,) = store.due(100.0)
+    assert row.alert == alert(items[0])
+
+
+def test_failed_commit_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    with pytest.raises(sqlite3.OperationalError):
+        store.commit_poll("f", [item(1)], ["id-1"], [alert(item(1))], {"no_such_column": 1}, 1.0)
+    assert store.unseen("f", ["id-1"]) == {"id-1"}
+    assert store.due(10.0) == []
+
+
+def test_enqueue_is_idempotent_per_alert_id(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    a = alert(item(1))
+    assert store.enqueue([a], 1.0) == 1
+    assert store.enqueue([a], 2.0) == 0
+    assert len(store.due(5.0)) == 1
+
+
+def test_outbox_marks_and_counts(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    a, b = alert(item(1)), alert(item(2), "desk")
+    store.enqueue([a, b], 1.0)
+    store.mark([a.alert_id], "sent", 2.0, attempt=True)
+    store.mark([b.alert_id], "pending", 2.0, error="HTTP 500", due=60.0, attempt=True)
+    assert store.due(10.0) == []
+    assert store.next_due() == 60.0
+    assert store.outbox_counts() == {("console", "sent"): 1, ("desk", "pending"): 1}
+    assert store.last_errors() == {"desk": "HTTP 500"}
+    assert store.alerts_per_rule() == {"r1": 2}
+
+
+def test_alert_json_round_trip_keeps_unicode_and_hits() -> None:
+    a = alert(item(7))
+    assert alert_from_json(alert_to_json(a)) == a
+
+
+def test_prune_forgets_items_gone_from_the_feed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.commit_poll("f", [item(1), item(2)], ["id-1", "id-2"], [], {}, 100.0)
+    store.commit_poll("f", [], ["id-2"], [], {}, 1000.0)  # id-1 left the feed
+    assert store.prune(now=1100.0, retention=500.0) == 1
+    assert store.unseen("f", ["id-1", "id-2"]) == {"id-1"}
