@@ -83,12 +83,17 @@ class App:
 
     # routing ------------------------------------------------------------------------------
     def route(self, item: Item, matches: Sequence[Match]) -> Mapping[str, Sequence[Match]]:
-        """Destinations for an item: each rule's `notify` (or the defaults), plus subscribers."""
+        """Destinations for an item: each rule's `notify` (or the defaults), plus the chats
+        subscribed to the rule. A personal watch goes to its owner only. One destination gets
+        one alert per item, naming every rule it matched there."""
+        subscribers = self.store.subscribers_by_rule()
         routes: dict[str, list[Match]] = {}
         for match in matches:
             rule = self.rules.rules_by_id.get(match.rule_id)
             notify = rule.notify if rule is not None and rule.notify is not None else None
-            for dest in (notify if notify is not None else self.config.defaults.notify):
+            targets = list(notify if notify is not None else self.config.defaults.notify)
+            targets += sorted(subscribers.get(match.rule_id, ()))
+            for dest in dict.fromkeys(targets):
                 routes.setdefault(dest, []).append(match)
         return routes
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from policybot.app import App, now_utc
+from policybot.chat import start_chats, stop_chats
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Service:
             loop.add_signal_handler(sig, self.stopping.set)
         self.schedule()
         self.scheduler.start()
+        chats = await start_chats(self.app)
         log.info("policybot running: %d feeds, %d rules; Ctrl-C stops",
                  len(self.app.config.feeds), len(self.app.rules.rules_by_id))
         try:
@@ -71,6 +73,7 @@ class Service:
         finally:
             log.info("stopping: finishing the sends in flight")
             self.scheduler.shutdown(wait=False)
+            await stop_chats(chats)
             async with self.app.delivery.lock:  # the delivery pass in flight completes
                 pass
             for sig in (signal.SIGINT, signal.SIGTERM):

@@ -306,6 +306,82 @@ class Store:
                               (destination,)).fetchone()
         return bool(row and row[0] and row[0] > now)
 
+    def ensure_subscriber(self, destination: str, now: float) -> None:
+        self.db.execute("INSERT OR IGNORE INTO subscribers(destination, created) VALUES (?, ?)",
+                        (destination, now))
+
+    def subscribe(self, destination: str, rule_id: str, now: float) -> bool:
+        """False when it was subscribed already."""
+        with self.transaction():
+            self.ensure_subscriber(destination, now)
+            return bool(self.db.execute(
+                "INSERT OR IGNORE INTO subscriptions(destination, rule_id, created) VALUES (?,?,?)",
+                (destination, rule_id, now)).rowcount)
+
+    def unsubscribe(self, destination: str, rule_id: str | None = None) -> int:
+        """Drop one subscription, or (rule_id None) every subscription and watch."""
+        with self.transaction():
+            if rule_id is not None:
+                return self.db.execute("DELETE FROM subscriptions WHERE destination = ? AND rule_id = ?",
+                                       (destination, rule_id)).rowcount
+            count = self.db.execute("DELETE FROM subscriptions WHERE destination = ?",
+                                    (destination,)).rowcount
+            count += self.db.execute("DELETE FROM watches WHERE destination = ?", (destination,)).rowcount
+            return count
+
+    def subscribers_by_rule(self) -> dict[str, set[str]]:
+        result: dict[str, set[str]] = {}
+        for dest, rule_id in self.db.execute("SELECT destination, rule_id FROM subscriptions"):
+            result.setdefault(rule_id, set()).add(dest)
+        return result
+
+    def subscriptions_of(self, destination: str) -> list[str]:
+        rows = self.db.execute("SELECT rule_id FROM subscriptions WHERE destination = ? ORDER BY rule_id",
+                               (destination,))
+        return [r[0] for r in rows]
+
+    def add_watch(self, destination: str, watch_id: str, text: str, now: float) -> bool:
+        with self.transaction():
+            self.ensure_subscriber(destination, now)
+            return bool(self.db.execute(
+                "INSERT OR IGNORE INTO watches(destination, watch_id, text, created) VALUES (?,?,?,?)",
+                (destination, watch_id, text, now)).rowcount)
+
+    def remove_watch(self, destination: str, watch_id: str) -> bool:
+        return bool(self.db.execute("DELETE FROM watches WHERE destination = ? AND watch_id = ?",
+                                    (destination, watch_id)).rowcount)
+
+    def watches(self, destination: str | None = None) -> list[tuple[str, str, str]]:
+        """(destination, watch_id, text) in the order they were made."""
+        sql = "SELECT destination, watch_id, text FROM watches"
+        args: tuple[str, ...] = ()
+        if destination is not None:
+            sql, args = sql + " WHERE destination = ?", (destination,)
+        return [(r[0], r[1], r[2]) for r in self.db.execute(sql + " ORDER BY created", args)]
+
+    def mute(self, destination: str, until: float, now: float) -> None:
+        with self.transaction():
+            self.ensure_subscriber(destination, now)
+            self.db.execute("UPDATE subscribers SET muted_until = ? WHERE destination = ?",
+                            (until, destination))
+
+    def unmute(self, destination: str, now: float) -> list[Alert]:
+        """End a mute; returns the alerts held meanwhile (now marked 'missed'), oldest first."""
+        with self.transaction():
+            self.db.execute("UPDATE subscribers SET muted_until = NULL WHERE destination = ?",
+                            (destination,))
+            rows = self.db.execute("SELECT payload FROM outbox WHERE destination = ? AND state = 'held' "
+                                   "ORDER BY created", (destination,)).fetchall()
+            self.db.execute("UPDATE outbox SET state = 'missed' WHERE destination = ? AND state = 'held'",
+                            (destination,))
+        return [alert_from_json(r[0]) for r in rows]
+
+    def release_expired_mutes(self, now: float) -> list[tuple[str, list[Alert]]]:
+        """Mutes that ran out on their own: (destination, held alerts) for each."""
+        rows = self.db.execute("SELECT destination FROM subscribers WHERE muted_until IS NOT NULL "
+                               "AND muted_until <= ?", (now,)).fetchall()
+        return [(r[0], self.unmute(r[0], now)) for r in rows]
+
 
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:

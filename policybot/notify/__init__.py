@@ -1,0 +1,34 @@
+"""Notifiers: one per destination, built from its DestinationConfig."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from policybot.config import DestinationConfig
+from policybot.errors import ConfigError
+from policybot.notify.base import Clock, Notifier, redact, utcnow
+from policybot.notify.console import ConsoleNotifier
+from policybot.notify.slack import SlackBotNotifier, SlackWebhookNotifier
+from policybot.notify.telegram import TelegramNotifier
+
+__all__ = ["Notifier", "build_notifier", "redact"]
+
+
+def build_notifier(dest: DestinationConfig, *, stream: TextIO | None = None,
+                   clock: Clock = utcnow) -> Notifier:
+    """The notifier for `dest`. Raises ConfigError when a setting it needs is missing."""
+    if dest.type == "console":
+        return ConsoleNotifier(dest.id, stream, clock=clock)
+    if dest.type == "slack" and dest.webhook_url:
+        return SlackWebhookNotifier(dest.id, dest.webhook_url, clock=clock)
+    if dest.type == "slack" and dest.token and dest.channel:
+        return SlackBotNotifier(dest.id, dest.token, dest.channel, api_url=dest.api_url,
+                                clock=clock)
+    if dest.type == "telegram" and dest.token and dest.chat_id:
+        return TelegramNotifier(dest.id, dest.token, dest.chat_id, api_url=dest.api_url,
+                                clock=clock)
+    needs = {"slack": "webhook_url, or token and channel", "telegram": "token and chat_id"}
+    where = f"config.yaml:{dest.line}: " if dest.line else ""
+    what = needs.get(dest.type, "a type of console, slack or telegram")
+    missing = f" (unset: {', '.join(dest.missing_env)})" if dest.missing_env else ""
+    raise ConfigError(f"{where}destination '{dest.id}': needs {what}{missing}")

@@ -1,1 +1,336 @@
-"""Placeholder: being written."""
+"""A fake Slack: Web API (chat.postMessage, auth.test) and incoming webhooks on 127.0.0.1.
+
+It checks requests the way Slack does: the Bearer token, the channel, the arguments named in
+Slack's OpenAPI description of chat.postMessage (read from ../shared/slack/ when present), and
+the Block Kit limits (50 blocks, 3000 characters of section text, 150 of header text). What it
+accepts is recorded per channel ("C0123ABCD") or per webhook ("webhook:alerts").
+
+    fake.fail_next(2, status=429, retry_after=1)      # rate limited twice
+    fake.fail_next(error="channel_not_found")         # a permanent error
+    fake.fail_next(status=500)  /  fake.fail_next(delay=2.0)
+
+`LocalServer` (an aiohttp app in a daemon thread with its own loop) is shared with the
+Telegram fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from aiohttp import web
+
+SPEC = Path(__file__).resolve().parents[3] / "shared/slack/slack_web_openapi_v2.chat_subset.json"
+TOKEN = "xoxb-test"
+CHANNELS = ("C0123ABCD", "C0TESTCHAN", "general")
+# chat.postMessage arguments newer than the published description, or absent from it
+EXTRA_ARGS = {"token", "metadata", "markdown_text", "icon_emoji", "icon_url"}
+FALLBACK_ARGS = {"as_user": "string", "attachments": "string", "blocks": "string",
+                 "channel": "string", "link_names": "boolean", "mrkdwn": "boolean",
+                 "parse": "string", "reply_broadcast": "boolean", "text": "string",
+                 "thread_ts": "string", "unfurl_links": "boolean", "unfurl_media": "boolean",
+                 "username": "string"}
+BLOCK_TYPES = {"section", "context", "header", "divider", "actions", "image", "rich_text",
+               "input", "file", "video", "markdown"}
+SPECIAL = re.compile(r"<([^<>]*)>")
+
+
+class LocalServer:
+    """An aiohttp.web app served on 127.0.0.1, port 0, from a daemon thread and its own loop."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+        self.lock = threading.Lock()
+        self._runner = web.AppRunner(app, access_log=None)
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+
+    async def _start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()
+
+
+@dataclass
+class Failure:
+    status: int | None = None        # HTTP status to answer with
+    error: str | None = None         # Slack error string (HTTP 200 ok:false on the Web API)
+    retry_after: float | None = None
+    delay: float = 0.0               # seconds to wait before answering
+
+
+@dataclass
+class Request:
+    path: str
+    args: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def load_spec(path: Path = SPEC) -> tuple[dict[str, str], set[str], set[str]]:
+    """chat.postMessage (argument -> type, required arguments, documented errors)."""
+    try:
+        op = json.loads(path.read_text())["paths"]["/chat.postMessage"]["post"]
+    except (OSError, ValueError, KeyError):
+        return dict(FALLBACK_ARGS), {"channel"}, set()
+    params = {p["name"]: p.get("type", "string") for p in op["parameters"]}
+    required = {p["name"] for p in op["parameters"] if p.get("required") and p["in"] != "header"}
+    errors = op["responses"]["default"]["schema"]["properties"]["error"].get("enum", [])
+    return params, required, set(errors)
+
+
+def block_error(blocks: Any) -> str | None:
+    """Why Slack would answer `invalid_blocks`, or None."""
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        return "more than 50 blocks" if isinstance(blocks, list) else "blocks is not a list"
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict) or block.get("type") not in BLOCK_TYPES:
+            return f"block {i}: unknown type"
+        if len(str(block.get("block_id", ""))) > 255:
+            return f"block {i}: block_id too long"
+        problem = _block_problem(block)
+        if problem:
+            return f"block {i}: {problem}"
+    return None
+
+
+def _text_problem(obj: Any, limit: int, kinds: tuple[str, ...]) -> str | None:
+    if not isinstance(obj, dict) or obj.get("type") not in kinds:
+        return "text must be a text object"
+    text = obj.get("text")
+    if not isinstance(text, str) or not text:
+        return "text must be a non-empty string"
+    return f"text longer than {limit}" if len(text) > limit else None
+
+
+def _block_problem(block: dict[str, Any]) -> str | None:
+    kind = block["type"]
+    if kind == "header":
+        return _text_problem(block.get("text"), 150, ("plain_text",))
+    if kind == "section":
+        if "text" not in block and "fields" not in block:
+            return "section needs text or fields"
+        if "text" in block:
+            problem = _text_problem(block["text"], 3000, ("plain_text", "mrkdwn"))
+            if problem:
+                return problem
+        fields = block.get("fields", [])
+        if len(fields) > 10:
+            return "more than 10 fields"
+        return next((p for f in fields if (p := _text_problem(f, 2000, ("plain_text", "mrkdwn")))),
+                    None)
+    if kind == "context":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+            return "context needs 1 to 10 elements"
+        return next((p for e in elements if e.get("type") != "image"
+                     and (p := _text_problem(e, 3000, ("plain_text", "mrkdwn")))), None)
+    return None
+
+
+def specials(mrkdwn: str) -> list[str]:
+    """Every `<...>` control sequence Slack would act on: links, mentions, <!channel>..."""
+    return SPECIAL.findall(mrkdwn)
+
+
+class SlackFake:
+    def __init__(self) -> None:
+        self.tokens = {TOKEN}
+        self.channels = set(CHANNELS)
+        self.webhooks = {"alerts"}
+        self.params, self.required, self.errors = load_spec()
+        self.server = LocalServer(self._app())
+        self.lock = self.server.lock
+        self.requests: list[Request] = []
+        self.posted: dict[str, list[dict[str, Any]]] = {}
+        self._failures: list[Failure] = []
+
+    # ------------------------------------------------------------ test-facing API
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url + "/api/"
+
+    def webhook_url(self, name: str = "alerts") -> str:
+        return f"{self.server.url}/webhook/{name}"
+
+    def fail_next(self, n: int = 1, *, status: int | None = None, error: str | None = None,
+                  retry_after: float | None = None, delay: float = 0.0) -> None:
+        """The next `n` message posts (Web API or webhook) fail as told."""
+        with self.lock:
+            self._failures += [Failure(status, error, retry_after, delay) for _ in range(n)]
+
+    def messages(self, target: str) -> list[dict[str, Any]]:
+        """What was accepted for a channel id or "webhook:<name>"."""
+        with self.lock:
+            return list(self.posted.get(target, []))
+
+    def all_messages(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [m for msgs in self.posted.values() for m in msgs]
+
+    # ------------------------------------------------------------ server side
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/chat.postMessage", self._post_message)
+        app.router.add_route("*", "/api/auth.test", self._auth_test)
+        app.router.add_post("/webhook/{name:.+}", self._webhook)
+        return app
+
+    def _take_failure(self) -> Failure | None:
+        with self.lock:
+            return self._failures.pop(0) if self._failures else None
+
+    async def _args(self, request: web.Request) -> dict[str, Any] | None:
+        body = await request.text()
+        if request.content_type == "application/json":
+            try:
+                data = json.loads(body or "{}")
+            except ValueError:
+                return None
+            return data if isinstance(data, dict) else None
+        args: dict[str, Any] = dict(parse_qsl(body)) | dict(request.query)
+        if isinstance(args.get("blocks"), str):
+            try:
+                args["blocks"] = json.loads(args["blocks"])
+            except ValueError:
+                args["blocks"] = "not json"
+        return args
+
+    def _token(self, request: web.Request, args: dict[str, Any]) -> str | None:
+        auth = request.headers.get("Authorization", "")
+        return auth[7:] if auth.startswith("Bearer ") else args.get("token")
+
+    async def _auth_test(self, request: web.Request) -> web.Response:
+        args = await self._args(request) or {}
+        token = self._token(request, args)
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if token not in self.tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response({"ok": True, "url": "https://fake.slack.com/", "team": "Fake",
+                                  "user": "policybot", "team_id": "T0FAKE", "user_id": "U0FAKE",
+                                  "bot_id": "B0FAKE0001"})
+
+    async def _post_message(self, request: web.Request) -> web.Response:
+        args = await self._args(request)
+        if args is None:
+            return web.json_response({"ok": False, "error": "invalid_json"})
+        failure = self._take_failure()
+        if failure:
+            await asyncio.sleep(failure.delay)
+            if failure.status or failure.error:
+                return self._api_failure(failure)
+        with self.lock:
+            self.requests.append(Request("chat.postMessage", args, dict(request.headers)))
+        token = self._token(request, args)
+        error = "not_authed" if not token else "invalid_auth" if token not in self.tokens \
+            else self._check_message(args)
+        if error:
+            return web.json_response({"ok": False, "error": error})
+        return web.json_response(self._accept(str(args["channel"]), args))
+
+    def _api_failure(self, failure: Failure) -> web.Response:
+        headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after else {}
+        status = failure.status or 200
+        if status >= 500:
+            return web.Response(status=status, text="<html>Internal Server Error</html>",
+                                content_type="text/html", headers=headers)
+        error = failure.error or ("ratelimited" if status == 429 else "request_failed")
+        return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
+
+    def _check_message(self, args: dict[str, Any]) -> str | None:
+        for name, value in args.items():
+            if name not in self.params and name not in EXTRA_ARGS:
+                return "invalid_arg_name"
+            if self.params.get(name) == "boolean" and value not in (True, False, "true",
+                                                                    "false", "1", "0"):
+                return "invalid_arguments"
+        if any(name not in args for name in self.required):
+            return "channel_not_found"
+        if str(args["channel"]) not in self.channels:
+            return "channel_not_found"
+        return self._check_content(args)
+
+    def _check_content(self, args: dict[str, Any]) -> str | None:
+        text, blocks = args.get("text"), args.get("blocks")
+        if not text and not blocks:
+            return "no_text"
+        if text is not None and (not isinstance(text, str) or len(text) > 40000):
+            return "msg_too_long"
+        if blocks is not None and block_error(blocks):
+            return "invalid_blocks"
+        return None
+
+    def _accept(self, target: str, args: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            msgs = self.posted.setdefault(target, [])
+            msgs.append(dict(args))
+            ts = f"{1700000000 + len(self.requests):010d}.{len(msgs):06d}"
+        message = {"type": "message", "text": args.get("text", ""), "ts": ts,
+                   "bot_id": "B0FAKE0001", "blocks": args.get("blocks", [])}
+        return {"ok": True, "channel": target, "ts": ts, "message": message}
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        body = await request.text()
+        failure = self._take_failure()
+        if failure:
+            await asyncio.sleep(failure.delay)
+            if failure.status or failure.error:
+                return self._webhook_failure(failure)
+        with self.lock:
+            self.requests.append(Request(f"webhook/{name}", {"body": body}))
+        if name not in self.webhooks:
+            return web.Response(status=404, text="no_service")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return web.Response(status=400, text="invalid_payload")
+        error = self._check_content(payload) if isinstance(payload, dict) else "invalid_payload"
+        if error:
+            return web.Response(status=400, text="invalid_blocks" if error == "invalid_blocks"
+                                else "invalid_payload" if error != "no_text" else "no_text")
+        self._accept(f"webhook:{name}", payload)
+        return web.Response(text="ok")
+
+    def _webhook_failure(self, failure: Failure) -> web.Response:
+        headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after else {}
+        status = failure.status or {"channel_not_found": 404, "channel_is_archived": 410,
+                                    "action_prohibited": 403}.get(failure.error or "", 400)
+        text = failure.error or ("rate_limited" if status == 429 else "internal_error")
+        return web.Response(status=status, text=text, headers=headers)
+
+
+@pytest.fixture
+def slack_api() -> Iterator[SlackFake]:
+    fake = SlackFake()
+    fake.server.start()
+    yield fake
+    fake.server.stop()

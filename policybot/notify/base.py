@@ -1,0 +1,115 @@
+"""The Notifier protocol, and the redaction every notifier applies to what it says.
+
+A notifier sends one alert (or a digest) to one destination and classifies failures as
+alertmanager's notifiers do: `DeliveryError(retryable=True, retry_after=...)` for 429, 5xx and
+network trouble; `retryable=False` with the platform's own words for everything else. It never
+retries by itself: the single retry policy lives in the outbox (delivery.py).
+
+Secrets (bot tokens, webhook URLs) never appear in an error message or a log line: every
+message passes through `redact`, errors are raised `from None` so no traceback carries the
+client library's original exception (PTB puts the token in the URL and in InvalidToken), and
+`RedactingFilter` scrubs the records of the loggers the client libraries write to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import quote
+
+from policybot.model import Alert
+
+MASK = "***"
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Notifier(Protocol):
+    name: str   # the destination id
+
+    async def send(self, alert: Alert) -> None:
+        """Deliver one alert; raises DeliveryError."""
+
+    async def send_digest(self, alerts: Sequence[Alert]) -> None:
+        """Deliver many alerts as one digest (several messages if limits need); DeliveryError."""
+
+    async def close(self) -> None:
+        """Release connections. The notifier may be used again afterwards (reopens lazily)."""
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every secret (as written, and percent-encoded as in a URL) replaced by ***."""
+    for secret in secrets:
+        if not secret or len(secret) < 4:
+            continue
+        for form in {secret, quote(secret, safe=""), quote(secret, safe="/:")}:
+            text = text.replace(form, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites log records so that no secret survives in the message or the traceback."""
+
+    def __init__(self, secrets: Iterable[str | None]) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        return True
+
+
+class LogRedaction:
+    """Attaches a RedactingFilter to named loggers for the life of a notifier.
+
+    The loggers are the client libraries' own (httpx logs each Telegram request URL, with
+    the token in its path, at INFO). `detach` takes the filter off again in `close`.
+    """
+
+    def __init__(self, secrets: Iterable[str | None], loggers: Sequence[str]) -> None:
+        self.filter = RedactingFilter(secrets)
+        self.loggers = tuple(logging.getLogger(name) for name in loggers)
+
+    def attach(self) -> None:
+        for logger in self.loggers:
+            if self.filter not in logger.filters:
+                logger.addFilter(self.filter)
+
+    def detach(self) -> None:
+        for logger in self.loggers:
+            logger.removeFilter(self.filter)
+
+
+class DigestProgress:
+    """How many parts of a digest were delivered, per set of alerts, so that the outbox's retry
+    of the same alerts resumes after them instead of posting the first parts again. A digest's
+    text does not depend on the clock, so the same alerts split into the same parts."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._sent: dict[frozenset[str], int] = {}
+
+    async def send(self, alerts: Sequence[Alert],
+                   posts: Sequence[Callable[[], Awaitable[None]]]) -> None:
+        """Run `posts` (one per part) in order, skipping those already done for `alerts`."""
+        key = frozenset(a.alert_id for a in alerts)
+        for i, post in enumerate(posts):
+            if i < self._sent.get(key, 0):
+                continue
+            await post()
+            self._sent[key] = i + 1
+            while len(self._sent) > self.limit:
+                self._sent.pop(next(iter(self._sent)))
+        self._sent.pop(key, None)

@@ -1,0 +1,37 @@
+"""Console notifier: writes the rendered plain-text alert to a stream (default: stdout)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from policybot.errors import DeliveryError
+from policybot.model import Alert
+from policybot.notify.base import Clock, utcnow
+from policybot.render import console_digest, console_message
+
+
+class ConsoleNotifier:
+    def __init__(self, name: str, stream: TextIO | None = None, *, clock: Clock = utcnow) -> None:
+        self.name = name
+        self.stream = stream
+        self.clock = clock
+
+    def _write(self, text: str) -> None:
+        stream = self.stream if self.stream is not None else sys.stdout
+        try:
+            stream.write(text + "\n\n")
+            stream.flush()
+        except (OSError, ValueError) as exc:   # closed stream, broken pipe, full disk
+            raise DeliveryError(f"console: cannot write: {exc}", retryable=True) from None
+
+    async def send(self, alert: Alert) -> None:
+        self._write(console_message(alert, self.clock()))
+
+    async def send_digest(self, alerts: Sequence[Alert]) -> None:
+        if alerts:
+            self._write(console_digest(alerts, self.clock()))
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,166 @@
+"""Slack notifiers: an incoming webhook, or a bot token posting with chat.postMessage.
+
+Both render Block Kit with a text fallback (render.slack_message) and classify failures:
+429 (Retry-After) and 5xx and network errors are retryable; every other answer is permanent
+and carries Slack's own error string (`channel_not_found`, `invalid_auth`, `invalid_payload`...).
+slack-sdk gets no retry handlers: the outbox is the one place that retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from functools import partial
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from policybot.errors import DeliveryError
+from policybot.model import Alert
+from policybot.notify.base import Clock, DigestProgress, LogRedaction, redact, utcnow
+from policybot.render import slack_digest, slack_message
+
+log = logging.getLogger(__name__)
+SDK_LOG = "policybot.notify.slack.sdk"   # the logger slack-sdk is given (redacted)
+DEFAULT_API_URL = "https://slack.com/api/"
+TIMEOUT = 30
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+Blocks = list[dict[str, object]]
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds form), if there is one."""
+    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+class _SlackBase:
+    kind = "slack"
+
+    def __init__(self, name: str, secrets: Sequence[str | None], clock: Clock,
+                 timeout: float) -> None:
+        self.name = name
+        self.clock = clock
+        self.timeout = timeout
+        self._secrets = tuple(secrets)
+        self._session: aiohttp.ClientSession | None = None
+        self._redaction = LogRedaction(self._secrets, [SDK_LOG])
+        self._progress = DigestProgress()
+
+    def _fail(self, message: str, *, retryable: bool, after: float | None = None) -> DeliveryError:
+        text = redact(f"{self.kind} {self.name}: {message}", self._secrets)
+        # DEBUG: delivery.py logs each distinct failure once, at ERROR
+        log.debug("delivery failed: destination=%s retryable=%s: %s", self.name, retryable, text)
+        return DeliveryError(text, retryable=retryable, retry_after=after)
+
+    def _network(self, exc: BaseException) -> DeliveryError:
+        return self._fail(f"network error: {type(exc).__name__}: {exc}", retryable=True)
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._redaction.attach()
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return self._session
+
+    async def _post(self, text: str, blocks: Blocks) -> None:
+        raise NotImplementedError
+
+    async def send(self, alert: Alert) -> None:
+        await self._post(*slack_message(alert, self.clock()))
+
+    async def send_digest(self, alerts: Sequence[Alert]) -> None:
+        parts = slack_digest(alerts, self.clock())
+        await self._progress.send(alerts, [partial(self._post, t, b) for t, b in parts])
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        self._redaction.detach()
+
+
+class SlackWebhookNotifier(_SlackBase):
+    kind = "slack webhook"
+
+    def __init__(self, name: str, webhook_url: str, *, clock: Clock = utcnow,
+                 timeout: float = TIMEOUT) -> None:
+        super().__init__(name, [webhook_url], clock, timeout)
+        self.webhook_url = webhook_url
+
+    async def _post(self, text: str, blocks: Blocks) -> None:
+        client = AsyncWebhookClient(
+            self.webhook_url, timeout=max(1, int(self.timeout)), session=self._open(),
+            retry_handlers=[], logger=logging.getLogger(SDK_LOG))
+        try:
+            resp = await client.send(text=text, blocks=blocks, unfurl_links=False)
+        except aiohttp.InvalidURL:
+            raise self._fail("invalid webhook URL", retryable=False) from None
+        except NETWORK_ERRORS as exc:
+            raise self._network(exc) from None
+        if resp.status_code == 200:
+            return
+        body = (resp.body or "").strip()[:300] or f"HTTP {resp.status_code}"
+        if resp.status_code == 429:
+            raise self._fail(f"rate limited: {body}", retryable=True,
+                             after=retry_after(resp.headers)) from None
+        raise self._fail(f"{body} (HTTP {resp.status_code})",
+                         retryable=resp.status_code >= 500) from None
+
+
+class SlackBotNotifier(_SlackBase):
+    kind = "slack"
+
+    def __init__(self, name: str, token: str, channel: str, *, api_url: str | None = None,
+                 clock: Clock = utcnow, timeout: float = TIMEOUT) -> None:
+        super().__init__(name, [token], clock, timeout)
+        self.token = token
+        self.channel = channel
+        base = api_url or DEFAULT_API_URL
+        self.api_url = base if base.endswith("/") else base + "/"
+
+    def _client(self) -> AsyncWebClient:
+        return AsyncWebClient(
+            token=self.token, base_url=self.api_url, timeout=max(1, int(self.timeout)),
+            session=self._open(), retry_handlers=[], logger=logging.getLogger(SDK_LOG))
+
+    async def _post(self, text: str, blocks: Blocks) -> None:
+        try:
+            await self._client().chat_postMessage(
+                channel=self.channel, text=text, blocks=blocks, unfurl_links=False,
+                unfurl_media=False)
+        except SlackApiError as exc:
+            raise self._api_error(exc) from None
+        except NETWORK_ERRORS as exc:
+            raise self._network(exc) from None
+        except SlackClientError as exc:
+            raise self._fail(f"client error: {exc}", retryable=False) from None
+
+    async def auth_test(self) -> str:
+        """Who the token is (`send-test`'s first check); raises DeliveryError."""
+        try:
+            resp = await self._client().auth_test()
+        except SlackApiError as exc:
+            raise self._api_error(exc) from None
+        except NETWORK_ERRORS as exc:
+            raise self._network(exc) from None
+        return f"{resp.get('user', '?')} in {resp.get('team', '?')}"
+
+    def _api_error(self, exc: SlackApiError) -> DeliveryError:
+        status = exc.response.status_code
+        data = exc.response.data
+        error = data.get("error") if isinstance(data, dict) else None
+        word = str(error or f"HTTP {status}")
+        if status == 429 or error in ("ratelimited", "rate_limited"):
+            return self._fail(word, retryable=True, after=retry_after(exc.response.headers))
+        if status >= 500 or error in ("fatal_error", "internal_error", "service_unavailable",
+                                      "request_timeout"):
+            return self._fail(f"{word} (HTTP {status})", retryable=True)
+        return self._fail(word, retryable=False)

@@ -1,0 +1,128 @@
+"""Telegram notifier: python-telegram-bot's Bot, HTML parse mode, link previews off.
+
+The Bot is created and initialised (getMe) on the first send, and shut down by `close`.
+Failures: RetryAfter (with its seconds), TimedOut and NetworkError (which is also what PTB
+raises for a 5xx) are retryable; Forbidden (bot blocked), BadRequest ("Chat not found", "Can't
+parse entities"...), InvalidToken and the rest are permanent, in Telegram's own words.
+The token sits in every request URL: all messages are redacted and errors raised `from None`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import partial
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from policybot.errors import DeliveryError
+from policybot.model import Alert
+from policybot.notify.base import Clock, DigestProgress, LogRedaction, redact, utcnow
+from policybot.render import telegram_digest, telegram_message
+
+log = logging.getLogger(__name__)
+DEFAULT_API_URL = "https://api.telegram.org"
+# loggers that may print request URLs (httpx logs every request at INFO) or PTB's errors.
+# A filter on a logger does not cover its children, hence the exact names.
+LIBRARY_LOGGERS = ("httpx", "telegram", "telegram.Bot", "telegram.request.BaseRequest",
+                   "telegram.request.HTTPXRequest")
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """RetryAfter.retry_after is int or timedelta (PTB 22 migration); read it quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify(exc: TelegramError) -> tuple[bool, float | None]:
+    """(retryable, retry_after) for a PTB error."""
+    if isinstance(exc, RetryAfter):
+        return True, retry_seconds(exc)
+    if isinstance(exc, (Forbidden, InvalidToken, BadRequest, ChatMigrated)):
+        return False, None
+    if isinstance(exc, (TimedOut, NetworkError)):
+        return True, None
+    return False, None
+
+
+class TelegramNotifier:
+    def __init__(self, name: str, token: str, chat_id: str | int, *,
+                 api_url: str | None = None, clock: Clock = utcnow,
+                 timeout: float | None = None) -> None:
+        self.name = name
+        self.chat_id = chat_id
+        self.clock = clock
+        self.base_url = (api_url or DEFAULT_API_URL).rstrip("/") + "/bot"
+        self.timeout = timeout     # None: PTB's defaults (5 s per phase)
+        self._token = token
+        self._bot: Bot | None = None
+        self._redaction = LogRedaction([token], LIBRARY_LOGGERS)
+        self._progress = DigestProgress()
+
+    async def _ready(self) -> Bot:
+        if self._bot is None:
+            self._redaction.attach()
+            request = None if self.timeout is None else HTTPXRequest(
+                connect_timeout=self.timeout, read_timeout=self.timeout,
+                write_timeout=self.timeout, pool_timeout=self.timeout)
+            self._bot = Bot(self._token, base_url=self.base_url, request=request)
+        await self._bot.initialize()     # getMe; a no-op once it has succeeded
+        return self._bot
+
+    def _fail(self, exc: Exception) -> DeliveryError:
+        retryable, after = classify(exc) if isinstance(exc, TelegramError) else (True, None)
+        text = redact(f"telegram {self.name}: {exc}", [self._token])
+        # DEBUG: delivery.py logs each distinct failure once, at ERROR
+        log.debug("delivery failed: destination=%s retryable=%s: %s", self.name, retryable, text)
+        return DeliveryError(text, retryable=retryable, retry_after=after)
+
+    async def _post(self, text: str) -> None:
+        try:
+            bot = await self._ready()
+            await bot.send_message(chat_id=self.chat_id, text=text, parse_mode=ParseMode.HTML,
+                                   link_preview_options=NO_PREVIEW)
+        except TelegramError as exc:
+            raise self._fail(exc) from None
+
+    async def send(self, alert: Alert) -> None:
+        await self._post(telegram_message(alert, self.clock()))
+
+    async def send_digest(self, alerts: Sequence[Alert]) -> None:
+        parts = telegram_digest(alerts, self.clock())
+        await self._progress.send(alerts, [partial(self._post, text) for text in parts])
+
+    async def get_me(self) -> str:
+        """The bot's @username (`send-test`'s first check); raises DeliveryError."""
+        try:
+            bot = await self._ready()
+        except TelegramError as exc:
+            raise self._fail(exc) from None
+        return f"@{bot.username}"
+
+    async def close(self) -> None:
+        if self._bot is not None:
+            bot, self._bot = self._bot, None
+            try:
+                await bot.shutdown()
+            except TelegramError as exc:
+                log.warning("telegram %s: shutdown: %s", self.name,
+                            redact(str(exc), [self._token]))
+        self._redaction.detach()

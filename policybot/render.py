@@ -1,0 +1,419 @@
+"""Pure rendering: alerts -> one message per platform (escaping, limits, snippets).
+
+Feed text is untrusted. Every piece of it is cleaned (control characters dropped, white space
+collapsed), cut to its budget as PLAIN text, and only then escaped and wrapped in markup, so a
+cut never lands inside a tag or an entity. Only http(s) links become links. The budgets keep
+every message inside the platforms' limits even when escaping multiplies the text five-fold.
+Console output marks the matched terms as `**term**` (plain text, the same on a tty or a file).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
+
+from policybot.model import SEVERITIES, Alert, Hit, Item, Match
+
+SLACK_BLOCKS_MAX = 50
+SLACK_SECTION_MAX = 3000
+SLACK_TEXT_MAX = 4000
+TELEGRAM_MAX = 4096
+TITLE_MAX = 250          # characters of a title in a single alert
+DIGEST_TITLE_MAX = 150   # characters of a title in a digest line
+SNIPPET_MAX = 280        # characters of snippet text
+SNIPPET_BEFORE = 80      # context kept before the first hit
+URL_MAX = 1000           # a longer link is shown as plain text
+RULES_MAX = 10           # rules named in full; the rest are counted
+TERMS_MAX = 5            # matched terms listed per rule
+
+LOOK = {"low": ("⚪", "Low"), "normal": ("🔵", "Normal"), "high": ("🟠", "High"),
+        "urgent": ("🔴", "Urgent")}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACE = re.compile(r"\s+")
+_SLACK_FORMAT = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
+
+Segment = tuple[str, bool]   # (plain text, bold)
+Block = dict[str, object]
+SlackMessage = tuple[str, list[Block]]   # (text fallback, Block Kit blocks)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleLine:
+    title: str
+    id: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Platform-neutral facts about one alert: cleaned and cut, not yet escaped."""
+
+    emoji: str
+    severity: str
+    title: str
+    url: str | None
+    source: str
+    when: str
+    rules: tuple[RuleLine, ...]
+    more_rules: int
+    snippet: tuple[Segment, ...]
+
+
+# ---------------------------------------------------------------- plain-text helpers
+
+def clean(text: str) -> str:
+    """Drop control and bidi-override characters; collapse white space to single spaces."""
+    return _SPACE.sub(" ", _CONTROL.sub("", text))
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def safe_url(link: str | None) -> str | None:
+    """An http(s) URL with `| < > " ' space` and non-ASCII percent-encoded, else None
+    (also None when, escaped, it would be longer than URL_MAX)."""
+    if not link:
+        return None
+    link = _CONTROL.sub("", link.strip())
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    url = quote(link, safe="/:?#[]@!$&()*+,;=%~-._")
+    return url if len(url) + 4 * url.count("&") <= URL_MAX else None
+
+
+def when(published: datetime | None, now: datetime | None) -> str:
+    """"2026-11-29 08:14 UTC (46 min ago)"; no age when `now` is None (digests, whose text
+    must not change between a send and its retry)."""
+    if published is None:
+        return "time unknown"
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    stamp = published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    age = (now - published).total_seconds() if now is not None else -1
+    if age < 0:
+        return stamp
+    if age < 60:
+        return f"{stamp} (just now)"
+    if age < 3600:
+        return f"{stamp} ({int(age // 60)} min ago)"
+    if age < 48 * 3600:
+        return f"{stamp} ({int(age // 3600)} h ago)"
+    return f"{stamp} ({int(age // 86400)} d ago)"
+
+
+def _spans(text: str, hits: Sequence[Hit]) -> list[tuple[int, int]]:
+    spans = sorted((max(0, h.start), min(len(text), h.end)) for h in hits)
+    return [(s, e) for s, e in spans if s < e]
+
+
+def _window(text: str, first: tuple[int, int], room: int) -> tuple[int, int]:
+    lo = max(0, first[0] - min(SNIPPET_BEFORE, room // 3))
+    if lo > 0:
+        space = text.find(" ", lo, first[0])
+        lo = space + 1 if space != -1 else lo
+    hi = min(len(text), lo + room)
+    if hi < len(text):
+        space = text.rfind(" ", max(first[1], hi - 30), hi)
+        hi = space if space != -1 else hi
+    return lo, max(hi, min(len(text), first[1], lo + room))
+
+
+def snippet(item: Item, matches: Sequence[Match], room: int = SNIPPET_MAX) -> tuple[Segment, ...]:
+    """Text around the first hit in the summary (else the content), every hit in it bold.
+    When only the title matched, the opening of the summary (or content), nothing bold."""
+    hits = [h for m in matches for h in m.hits]
+    for name in ("summary", "content"):
+        text = item.text(name)
+        spans = _spans(text, [h for h in hits if h.field == name])
+        if spans:
+            return _segments(text, spans, room)
+    for name in ("summary", "content"):
+        text = clean(item.text(name)).strip()
+        if text:
+            return ((clip(text, room), False),)
+    return ()
+
+
+def _segments(text: str, spans: list[tuple[int, int]], room: int) -> tuple[Segment, ...]:
+    lo, hi = _window(text, spans[0], room)
+    out: list[Segment] = [("…", False)] if lo > 0 else []
+    pos = lo
+    for start, end in spans:
+        start, end = max(start, pos), min(end, hi)
+        if start >= end:
+            continue
+        out += [(clean(text[pos:start]), False), (clean(text[start:end]), True)]
+        pos = end
+    out.append((clean(text[pos:hi]), False))
+    if hi < len(text):
+        out.append(("…", False))
+    return tuple((s, bold) for s, bold in out if s)
+
+
+def _rule_lines(matches: Sequence[Match]) -> tuple[RuleLine, ...]:
+    lines = []
+    for m in matches[:RULES_MAX]:
+        terms = tuple(dict.fromkeys(clip(clean(h.term), 60) for h in m.hits))[:TERMS_MAX]
+        lines.append(RuleLine(clip(clean(m.title or m.rule_id), 120), clip(m.rule_id, 80), terms))
+    return tuple(lines)
+
+
+def view(alert: Alert, now: datetime, scale: float = 1.0) -> View:
+    """`scale` < 1 shrinks the title and snippet budgets (used when markup would not fit)."""
+    emoji, word = LOOK.get(alert.severity, LOOK["normal"])
+    item = alert.item
+    return View(
+        emoji=emoji,
+        severity=word,
+        title=clip(clean(item.title).strip() or "(untitled)", int(TITLE_MAX * scale)),
+        url=safe_url(item.link),
+        source=clip(clean(alert.feed_title or item.feed_id), int(100 * scale)),
+        when=when(item.published, now),
+        rules=_rule_lines(alert.matches),
+        more_rules=max(0, len(alert.matches) - RULES_MAX),
+        snippet=snippet(item, alert.matches, int(SNIPPET_MAX * scale)),
+    )
+
+
+SCALES = (1.0, 0.5, 0.25, 0.1)
+
+
+# ---------------------------------------------------------------- console
+
+def console_message(alert: Alert, now: datetime) -> str:
+    v = view(alert, now)
+    lines = [f"{v.emoji} {v.severity.upper()}  {v.title}"]
+    if v.url:
+        lines.append(f"  {v.url}")
+    lines.append(f"  {v.source} · {v.when}")
+    lines.append("  Rules: " + _rules_text(v, str, str, lambda s: f"({s})", 10_000))
+    if v.snippet:
+        lines.append("  " + "".join(f"**{s}**" if bold else s for s, bold in v.snippet))
+    return "\n".join(lines)
+
+
+def _rules_text(v: View, esc: Callable[[str], str], strong: Callable[[str], str],
+                code: Callable[[str], str], budget: int = 1500) -> str:
+    """Rules as `Title (id): terms; ...`, at most `budget` characters once marked up."""
+    parts: list[str] = []
+    for r in v.rules:
+        terms = f": {esc(', '.join(r.terms))}" if r.terms else ""
+        part = f"{strong(esc(r.title))} {code(esc(r.id))}{terms}"
+        if sum(len(p) + 2 for p in parts) + len(part) > budget:
+            break
+        parts.append(part)
+    more = len(v.rules) - len(parts) + v.more_rules
+    if more:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- Slack (mrkdwn)
+
+def slack_escape(text: str) -> str:
+    """Escape feed text for mrkdwn: `& < >` as entities (no <!channel>, <@U1>, <url|x>),
+    and `* _ ~ `` ` as look-alike characters so feed text cannot add formatting."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.translate(_SLACK_FORMAT)
+
+
+def _slack_link(title: str, url: str | None) -> str:
+    return f"<{url.replace('&', '&amp;')}|{slack_escape(title)}>" if url else slack_escape(title)
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def slack_message(alert: Alert, now: datetime) -> SlackMessage:
+    for scale in SCALES:
+        text, blocks = _slack_message(view(alert, now, scale))
+        if len(text) <= SLACK_TEXT_MAX and all(_text_len(b) <= SLACK_SECTION_MAX for b in blocks):
+            break
+    return text, blocks
+
+
+def _text_len(block: Block) -> int:
+    text = block.get("text")
+    return len(str(text["text"])) if isinstance(text, dict) else 0
+
+
+def _slack_message(v: View) -> SlackMessage:
+    head = f"{v.emoji} *{v.severity}* · *{_slack_link(v.title, v.url)}*"
+    rules = _rules_text(v, slack_escape, lambda s: f"*{s}*", lambda s: f"(`{s}`)")
+    blocks: list[Block] = [
+        _section(head),
+        {"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"{slack_escape(v.source)} · {v.when}"}]},
+        _section(f"Rules: {rules}"),
+    ]
+    if v.snippet:
+        body = "".join(f"*{slack_escape(s)}*" if b else slack_escape(s) for s, b in v.snippet)
+        blocks.append(_section(f">{body}"))
+    text = f"{v.emoji} {v.severity}: {slack_escape(v.title)} ({slack_escape(v.source)})"
+    return text, blocks
+
+
+# ---------------------------------------------------------------- Telegram (HTML)
+
+def tg_escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _tg_link(title: str, url: str | None) -> str:
+    label = f"<b>{tg_escape(title)}</b>"
+    return f'<a href="{html.escape(url, quote=True)}">{label}</a>' if url else label
+
+
+def telegram_message(alert: Alert, now: datetime) -> str:
+    for scale in SCALES:
+        text = _telegram_message(view(alert, now, scale))
+        if utf16_len(text) <= TELEGRAM_MAX:
+            break
+    return text
+
+
+def _telegram_message(v: View) -> str:
+    rules = _rules_text(v, tg_escape, lambda s: f"<b>{s}</b>", lambda s: f"(<code>{s}</code>)")
+    lines = [
+        f"{v.emoji} <b>{v.severity}</b> · {_tg_link(v.title, v.url)}",
+        f"<i>{tg_escape(v.source)}</i> · {v.when}",
+        f"Rules: {rules}",
+    ]
+    if v.snippet:
+        lines.append("".join(f"<b>{tg_escape(s)}</b>" if b else tg_escape(s)
+                             for s, b in v.snippet))
+    return "\n".join(lines)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+# ---------------------------------------------------------------- digests
+
+Group = tuple[str, list[str]]    # (heading, lines), already in the platform's markup
+
+
+def _groups(alerts: Sequence[Alert]) -> list[tuple[Match, list[Alert]]]:
+    """Alerts grouped by rule, the most severe rule first, then by first appearance."""
+    by_rule: dict[str, tuple[Match, list[Alert]]] = {}
+    for alert in alerts:
+        for m in alert.matches:
+            by_rule.setdefault(m.rule_id, (m, []))[1].append(alert)
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(by_rule.values(), key=lambda g: -rank.get(g[0].severity, 1))
+
+
+def _digest_groups(alerts: Sequence[Alert], now: datetime,
+                   head: Callable[[Match, int], str],
+                   line: Callable[[str, str | None, str], str]) -> list[Group]:
+    out = []
+    for match, members in _groups(alerts):
+        lines = []
+        for a in members:
+            title = clip(clean(a.item.title).strip() or "(untitled)", DIGEST_TITLE_MAX)
+            source = clip(clean(a.feed_title or a.item.feed_id), 60)
+            meta = f"{source} · {when(a.item.published, None)}"
+            lines.append(line(title, safe_url(a.item.link), meta))
+        out.append((head(match, len(members)), lines))
+    return out
+
+
+def _pack(groups: list[Group], limit: int, size: Callable[[str], int] = len) -> list[str]:
+    """Join headings and lines into texts of at most `limit`; a text that starts inside a
+    group repeats its heading, marked (cont.)."""
+    texts: list[str] = []
+    cur: list[str] = []
+    for heading, lines in groups:
+        pending = [heading]
+        for line in lines:
+            if cur and size("\n".join([*cur, *pending, line])) > limit:
+                texts.append("\n".join(cur))
+                cur, pending = [], [f"{heading} (cont.)"]
+            cur += [*pending, line]
+            pending = []
+    if cur:
+        texts.append("\n".join(cur))
+    return texts
+
+
+def _heading(n: int, part: int, parts: int) -> str:
+    label = f"{n} policy alert{'s' if n != 1 else ''}"
+    return f"{label} ({part}/{parts})" if parts > 1 else label
+
+
+def slack_digest(alerts: Sequence[Alert], now: datetime) -> list[SlackMessage]:
+    def head(m: Match, n: int) -> str:
+        emoji = LOOK.get(m.severity, LOOK["normal"])[0]
+        title, rule = slack_escape(clip(clean(m.title), 120)), slack_escape(m.rule_id[:80])
+        return f"{emoji} *{title}* (`{rule}`) · {n}"
+
+    def line(title: str, url: str | None, meta: str) -> str:
+        return f"• {_slack_link(title, url)} — {slack_escape(meta)}"
+
+    sections = _pack(_digest_groups(alerts, now, head, line), SLACK_SECTION_MAX)
+    per = SLACK_BLOCKS_MAX - 1
+    chunks = [sections[i: i + per] for i in range(0, len(sections), per)]
+    out = []
+    for i, chunk in enumerate(chunks, 1):
+        title = _heading(len(alerts), i, len(chunks))
+        out.append((title, [_section(f"*{title}*"), *(_section(s) for s in chunk)]))
+    return out
+
+
+def telegram_digest(alerts: Sequence[Alert], now: datetime) -> list[str]:
+    def head(m: Match, n: int) -> str:
+        emoji = LOOK.get(m.severity, LOOK["normal"])[0]
+        return f"\n{emoji} <b>{tg_escape(clip(clean(m.title), 120))}</b> · {n}"
+
+    def line(title: str, url: str | None, meta: str) -> str:
+        link = f'<a href="{html.escape(url)}">{tg_escape(title)}</a>' if url else tg_escape(title)
+        return f"• {link} — {tg_escape(meta)}"
+
+    room = TELEGRAM_MAX - 40   # the heading "<b>N policy alerts (i/k)</b>\n"
+    bodies = _pack(_digest_groups(alerts, now, head, line), room, utf16_len)
+    return [f"<b>{_heading(len(alerts), i, len(bodies))}</b>\n{body}"
+            for i, body in enumerate(bodies, 1)]
+
+
+def console_digest(alerts: Sequence[Alert], now: datetime) -> str:
+    def head(m: Match, n: int) -> str:
+        return f"\n{LOOK.get(m.severity, LOOK['normal'])[0]} {clean(m.title)} ({m.rule_id}) · {n}"
+
+    def line(title: str, url: str | None, meta: str) -> str:
+        return f"  • {title} — {meta}" + (f"\n    {url}" if url else "")
+
+    groups = _digest_groups(alerts, now, head, line)
+    return "\n".join([_heading(len(alerts), 1, 1), *(x for h, ls in groups for x in [h, *ls])])
+
+
+# ---------------------------------------------------------------- send-test
+
+def test_alert(destination: str, now: datetime) -> Alert:
+    """The sample alert `send-test` posts: it proves the credentials and shows the format."""
+    summary = "If you can read this, policybot can post test alert messages here."
+    start = summary.index("test alert")
+    item = Item(
+        feed_id="policybot", item_id=f"send-test-{now.timestamp():.0f}",
+        title=f"policybot test alert for {destination}",
+        link="https://github.com/policybot/policybot", summary=summary, content="",
+        published=now,
+    )
+    hit = Hit(term="test alert", entity=None, field="summary", start=start, end=start + 10)
+    match = Match(rule_id="send-test", title="Test alert", severity="normal", hits=(hit,))
+    return Alert(alert_id=f"send-test:{destination}:{now.timestamp():.0f}",
+                 destination=destination, item=item, matches=(match,), feed_title="policybot")
+
+
+test_alert.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
