@@ -1,0 +1,271 @@
+"""HTTP for feeds: one shared aiohttp session, conditional GET, limits, redirects, Retry-After.
+
+Every failure is a FetchError whose message names the URL (credentials redacted), so the
+pipeline can record it on the feed's row. Local paths and file:// URLs are read from disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from policybot.errors import FetchError
+from policybot.model import FetchResult
+
+USER_AGENT = "policybot/0.1 (+https://github.com/policybot/policybot)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, application/xml;q=0.9, "
+    "text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+_CHUNK = 64 * 1024
+_SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig|session", re.IGNORECASE)
+_USERINFO = re.compile(r"//[^/@\s]+@")
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+class Fetcher:
+    """Fetches feeds over one shared session; `close()` closes it only if this Fetcher made it."""
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        max_bytes: int = 10 * 2**20,
+        connect_timeout: float = 10.0,
+        total_timeout: float = 30.0,
+        max_redirects: int = 5,
+        user_agent: str = USER_AGENT,
+        max_connections: int = 50,
+        per_host: int = 2,
+        read_timeout: float = 20.0,
+    ) -> None:
+        self._session = session
+        self._owns_session = session is None
+        self._max_bytes = max_bytes
+        self._total = total_timeout
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_timeout, sock_read=min(read_timeout, total_timeout)
+        )
+        self._max_redirects = max_redirects
+        self._headers = {"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
+        self._limits = (max_connections, per_host)
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET `url` (or read a local file). Raises FetchError on any failure."""
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError as exc:
+            raise FetchError(f"fetch failed: {redact(url)}: invalid URL: {exc}") from None
+        if scheme in ("", "file") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
+            return await _read_file(url, self._max_bytes)
+        if scheme not in ("http", "https"):
+            raise FetchError(f"fetch failed: {redact(url)}: unsupported URL scheme {scheme!r}")
+        where = f"fetch failed: {redact(url)}"
+        try:
+            async with asyncio.timeout(self._total):
+                return await self._follow(url, _conditional(etag, last_modified))
+        except (aiohttp.ClientError, ValueError) as exc:  # before TimeoutError: read/connect timeouts
+            raise FetchError(f"{where}: {_scrub(_describe(exc, self._timeout))}") from None
+        except TimeoutError:
+            raise FetchError(f"{where}: timed out after {self._total:g} s") from None
+        except OSError as exc:
+            raise FetchError(f"{where}: {_scrub(_describe(exc, self._timeout))}") from None
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            limit, per_host = self._limits
+            connector = aiohttp.TCPConnector(limit=limit, limit_per_host=per_host)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            self._owns_session = True
+        return self._session
+
+    async def _follow(self, url: str, conditional: dict[str, str]) -> FetchResult:
+        """Follow redirects by hand: bounded, loop-checked, http(s) only, permanence tracked."""
+        visited = [url]
+        permanent: str | None = None
+        all_permanent = True
+        while True:
+            async with self._client().get(
+                url, headers={**self._headers, **conditional}, allow_redirects=False, timeout=self._timeout
+            ) as resp:
+                if resp.status not in _REDIRECTS:
+                    return await self._result(resp, url, permanent, conditional)
+                target = _redirect_target(resp, url, visited[0])
+            where = f"fetch failed: {redact(visited[0])}"
+            if target in visited:
+                raise FetchError(f"{where}: redirect loop at {redact(target)}")
+            if len(visited) > self._max_redirects:
+                raise FetchError(f"{where}: more than {self._max_redirects} redirects")
+            all_permanent = all_permanent and resp.status in _PERMANENT
+            permanent = target if all_permanent else permanent
+            visited.append(target)
+            url = target
+
+    async def _result(
+        self, resp: aiohttp.ClientResponse, url: str, permanent: str | None, conditional: dict[str, str]
+    ) -> FetchResult:
+        headers = _lower(resp.headers)
+        if resp.status == 304:
+            body = b""
+        elif 200 <= resp.status < 300:
+            body = await _read_capped(resp, self._max_bytes, url)
+        else:
+            raise _status_error(resp.status, resp.reason or "", headers, url)
+        return FetchResult(
+            url=url,
+            status=resp.status,
+            body=body,
+            headers=headers,
+            etag=headers.get("etag") or (conditional.get("If-None-Match") if resp.status == 304 else None),
+            last_modified=headers.get("last-modified")
+            or (conditional.get("If-Modified-Since") if resp.status == 304 else None),
+            permanent_redirect=permanent,
+        )
+
+
+def cache_max_age(headers: dict[str, str] | CIMultiDictProxy[str]) -> float | None:
+    """Seconds from a Cache-Control max-age directive, or None (none given, or no-store/no-cache)."""
+    value = next((v for k, v in headers.items() if k.lower() == "cache-control"), "")
+    if re.search(r"no-store|no-cache", value, re.IGNORECASE):
+        return None
+    found = _MAX_AGE.search(value)
+    return float(found.group(1)) if found else None
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def redact(url: str) -> str:
+    """`url` without user:password and without the values of secret-looking query parameters."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
+        query = [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, True)]
+        userinfo = "***@" if "@" in parts.netloc else ""
+        return urlunsplit((parts.scheme, userinfo + netloc, parts.path, urlencode(query, safe="*/:"), ""))
+    except ValueError:
+        return "<unparsable URL>"
+
+
+def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _redirect_target(resp: aiohttp.ClientResponse, url: str, original: str) -> str:
+    location = resp.headers.get("Location")
+    if not location:
+        raise FetchError(f"fetch failed: {redact(original)}: HTTP {resp.status} without a Location")
+    target = urljoin(url, location.strip()).partition("#")[0]
+    if urlsplit(target).scheme.lower() not in ("http", "https"):
+        raise FetchError(f"fetch failed: {redact(original)}: redirect to a non-HTTP URL refused")
+    return target
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int, url: str) -> bytes:
+    """The (decompressed) body, aborting as soon as it passes max_bytes."""
+    too_big = FetchError(f"fetch failed: {redact(url)}: response larger than {_mb(max_bytes)}")
+    if resp.content_length is not None and resp.content_length > max_bytes:
+        raise too_big  # declared too big (compressed sizes only grow when inflated)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > max_bytes:
+            resp.close()  # drop the connection rather than drain the rest
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _status_error(status: int, reason: str, headers: dict[str, str], url: str) -> FetchError:
+    where = f"fetch failed: {redact(url)}: HTTP {status} {reason}".rstrip()
+    if status == 410:
+        return FetchError(f"{where} (the feed is gone)", status=status, gone=True)
+    if status in (429, 503):
+        wait = retry_after(headers.get("retry-after"))
+        suffix = f" (retry after {wait:g} s)" if wait is not None else ""
+        return FetchError(where + suffix, status=status, retry_after=wait)
+    return FetchError(where, status=status)
+
+
+async def _read_file(url: str, max_bytes: int) -> FetchResult:
+    path = Path(url2pathname(urlsplit(url).path)) if url.lower().startswith("file:") else Path(url)
+    try:
+        body = await asyncio.to_thread(_read_small, path, max_bytes)
+    except FileNotFoundError:
+        raise FetchError(f"fetch failed: {path}: no such file") from None
+    except OSError as exc:
+        raise FetchError(f"fetch failed: {path}: {exc.strerror or exc}") from None
+    return FetchResult(url=str(path), status=200, body=body, headers={})
+
+
+def _read_small(path: Path, max_bytes: int) -> bytes:
+    with path.open("rb") as handle:
+        body = handle.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise OSError(0, f"file larger than {_mb(max_bytes)}")
+    return body
+
+
+def _lower(headers: CIMultiDictProxy[str]) -> dict[str, str]:
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        lowered[key] = f"{lowered[key]}, {value}" if key in lowered else value
+    return lowered
+
+
+def _describe(exc: BaseException, timeout: aiohttp.ClientTimeout) -> str:
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return f"timed out connecting after {timeout.connect:g} s"
+    if isinstance(exc, aiohttp.SocketTimeoutError):
+        return f"timed out: no data for {timeout.sock_read:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot connect: {exc.os_error.strerror or exc.os_error}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return f"connection broken: {type(exc).__name__}"
+    return str(exc) or type(exc).__name__
+
+
+def _scrub(text: str) -> str:
+    """Remove user:password@ from any URL an exception message may quote."""
+    return _USERINFO.sub("//***@", text)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n} bytes"

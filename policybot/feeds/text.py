@@ -1,0 +1,79 @@
+"""HTML -> plain text for feed fields (stdlib html.parser; no sanitizer needed: nothing is rendered).
+
+Script, style and similar contents are dropped, entities decoded, block elements become line
+breaks, and runs of white space collapse. `one_line` is the form used for titles.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg"})
+_BLOCK = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt",
+    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+    "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th", "tr", "ul",
+})
+_TAG_LIKE = re.compile(r"<[A-Za-z!/?]|&(#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+_SPACES = re.compile(r"[^\S\n]+")
+_LINES = re.compile(r"\s*\n\s*")
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skipping.append(tag)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            if tag in self.skipping:  # close back to the matching open tag
+                del self.skipping[len(self.skipping) - 1 - self.skipping[::-1].index(tag):]
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment: lines for blocks, single spaces within a line."""
+    if "<" not in html and "&" not in html:
+        return tidy(html)  # nothing to parse: the common case for titles
+    collector = _TextCollector()
+    collector.feed(html)
+    collector.close()
+    return tidy("".join(collector.parts))
+
+
+def tidy(text: str) -> str:
+    """Collapse spaces within lines and blank lines between them; strip the ends."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+
+
+def looks_like_html(text: str) -> bool:
+    return bool(_TAG_LIKE.search(text))
+
+
+def to_text(value: str, mime: str = "text/html") -> str:
+    """Plain text of a feed field whose type is `mime` (feedparser's *_detail['type'])."""
+    if "html" in mime or "xml" in mime or looks_like_html(value):
+        return html_to_text(value)
+    return tidy(value)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
