@@ -111,9 +111,14 @@ async def check(args: argparse.Namespace) -> int:
     if errors:
         raise ConfigError(errors)
     files = rule_files(config.rules_paths)
-    print(f"{args.config}: ok: {len(config.feeds)} feeds, {len(config.destinations)} destinations; "  # noqa: T201
-          f"{len(ruleset.rules)} rules in {len(files)} files, examples pass")
+    print(f"{args.config}: ok: {_n(len(config.feeds), 'feed')}, "  # noqa: T201
+          f"{_n(len(config.destinations), 'destination')}; {_n(len(ruleset.rules), 'rule')} in "
+          f"{_n(len(files), 'file')}, examples pass")
     return 0
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 async def send_test(args: argparse.Namespace) -> int:
@@ -216,6 +221,12 @@ async def _items_from(source: str, fetcher: Fetcher) -> list[Item]:
 
 
 def _looks_jsonl(path: Path) -> bool:
+    """A first line that is a whole JSON object with a title (a Federal Register JSON dump is
+    one document spanning many lines, or a list)."""
     with path.open("rb") as handle:
-        head = handle.read(64).lstrip()
-    return head.startswith(b"{")
+        first = handle.readline(1 << 20).strip()
+    try:
+        value = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(value, dict) and "title" in value
