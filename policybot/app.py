@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 PLATFORM_RATES = {"slack": 1.0, "telegram": 1.0, "console": 0.0}
 TELEGRAM_GROUP_RATE = 20 / 60
 TELEGRAM_BOT_RATE = 30.0
+WATCH_PREFIX = "watch:"
 
 
 def now_utc() -> datetime:
@@ -89,13 +90,18 @@ class App:
         subscribers = self.store.subscribers_by_rule()
         routes: dict[str, list[Match]] = {}
         for match in matches:
-            rule = self.rules.rules_by_id.get(match.rule_id)
-            notify = rule.notify if rule is not None and rule.notify is not None else None
-            targets = list(notify if notify is not None else self.config.defaults.notify)
-            targets += sorted(subscribers.get(match.rule_id, ()))
+            targets = self._targets(match.rule_id) + sorted(subscribers.get(match.rule_id, ()))
             for dest in dict.fromkeys(targets):
                 routes.setdefault(dest, []).append(match)
         return routes
+
+    def _targets(self, rule_id: str) -> list[str]:
+        if rule_id.startswith(WATCH_PREFIX):  # watch:<owner destination>:<hash>
+            return [rule_id.removeprefix(WATCH_PREFIX).rpartition(":")[0]]
+        rule = self.rules.rules_by_id.get(rule_id)
+        if rule is not None and rule.notify is not None:
+            return list(rule.notify)
+        return list(self.config.defaults.notify)
 
     # polling ------------------------------------------------------------------------------
     async def poll_feed(self, feed_id: str, *, force: bool = False) -> PollResult:

@@ -1,0 +1,81 @@
+"""One Aho-Corasick automaton over the normal forms of every plain term of every rule.
+
+A term matches whole words in scripts with spaces (its edge may not touch another letter or
+digit, while CJK neighbours are fine), as a substring in CJK, and with the plain English plural
+or possessive of its last word (s, es, 's, s', es', and y -> ies).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+
+import ahocorasick
+
+from policybot.matching.normalize import is_word_char
+
+Spans = dict[str, list[tuple[int, int]]]  # term key -> spans in the normalised text
+_SUFFIXES = ("es'", "s'", "'s", "es", "s")
+_VOWELS = frozenset("aeiou")
+_NO_SPACE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD_RE = re.compile(rf"[{_NO_SPACE}]|[^\W_{_NO_SPACE}]+(?:'[^\W_{_NO_SPACE}]+)*")
+
+
+def build_automaton(keys: Iterable[str]) -> ahocorasick.Automaton | None:
+    """Automaton whose values are (key, length, check left, check right, plural allowed)."""
+    automaton = ahocorasick.Automaton()
+    for key in keys:
+        left, right = is_word_char(key[0]), is_word_char(key[-1])
+        plural = "a" <= key[-1] <= "z"
+        automaton.add_word(key, (key, len(key), left, right, plural))
+        if plural and key.endswith("y") and len(key) > 1 and key[-2] not in _VOWELS:
+            variant = key[:-1] + "ies"   # policy -> policies
+            if automaton.get(variant, None) is None:
+                automaton.add_word(variant, (key, len(variant), left, right, False))
+    if len(automaton) == 0:
+        return None
+    automaton.make_automaton()
+    return automaton
+
+
+def scan(automaton: ahocorasick.Automaton | None, text: str) -> Spans:
+    """Every whole-word occurrence of every key in normalised `text`."""
+    found: Spans = {}
+    if automaton is None or not text:
+        return found
+    size = len(text)
+    for last, (key, length, left, right, plural) in automaton.iter(text):
+        start = last - length + 1
+        if left and start and is_word_char(text[start - 1]):
+            continue
+        end = last + 1
+        if end < size:
+            if plural and text[end] in "'es":
+                end = _suffix_end(text, end, right)
+            elif right and is_word_char(text[end]):
+                continue
+        if end >= 0:
+            found.setdefault(key, []).append((start, end))
+    return found
+
+
+def _suffix_end(text: str, end: int, right: bool) -> int:
+    """End of the term with a plural/possessive suffix; -1 when it is cut mid-word."""
+    for suffix in _SUFFIXES:
+        stop = end + len(suffix)
+        if text.startswith(suffix, end) and (stop == len(text) or not is_word_char(text[stop])):
+            return stop
+    return -1 if right and is_word_char(text[end]) else end
+
+
+def word_starts(text: str) -> list[int]:
+    """Start of each word: a run of letters/digits, or one CJK character."""
+    return [found.start() for found in _WORD_RE.finditer(text)]
+
+
+def words_between(starts: list[int], first: tuple[int, int], second: tuple[int, int]) -> int:
+    """How many words lie between two non-overlapping spans (first before second)."""
+    last_of_first = bisect_right(starts, first[1] - 1) - 1
+    first_of_second = bisect_right(starts, second[0]) - 1
+    return max(0, first_of_second - last_of_first - 1)
