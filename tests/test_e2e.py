@@ -208,3 +208,27 @@ def test_status_shows_feeds_and_outbox_without_secrets(world: dict[str, Any]) ->
     assert "trade" in result.stdout and "rare-earth-export" in result.stdout
     for secret in (SLACK_TOKEN, TG_TOKEN, world["env"]["HOOK_URL"]):
         assert secret not in result.stdout
+
+
+def test_test_rules_since_backtests_polled_items(world: dict[str, Any]) -> None:
+    assert bot(world, "once").returncode == 0
+    result = bot(world, "test-rules", "--since", "30d", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = {json.loads(line)["id"]: json.loads(line) for line in result.stdout.splitlines()}
+    assert set(lines) == {"a1", "a2", "n1", "o1", "h1"}   # every polled item, alerted or not
+    assert lines["a1"]["rules"] == ["rare-earth-export"] and lines["n1"]["rules"] == []
+    assert lines["o1"]["rules"] == ["rare-earth-export"]  # backfill skipped it; the rule holds
+
+
+def test_a_broken_feed_does_not_stop_the_others(world: dict[str, Any], feed_server: Any,
+                                                telegram_api: Any) -> None:
+    broken = feed_server.add("broken", status=500)
+    config = world["dir"] / "config.yaml"
+    config.write_text(config.read_text().replace(
+        "  - {id: trade,", f'  - {{id: broken, url: "{broken}"}}\n  - {{id: trade,'))
+    result = bot(world, "once")
+    assert result.returncode == 0, result.stderr
+    assert "feed=broken poll failed" in result.stderr and "500" in result.stderr
+    assert len(telegram_api.texts(CHAT)) == 3
+    status = bot(world, "status").stdout
+    assert "failing x1" in status
