@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from policybot.model import FIELDS, Hit, Item, Match
+from policybot.render import merge_spans
 
 BOLD, RESET = "\033[1m", "\033[0m"
 CONTEXT = 120
@@ -14,14 +15,8 @@ CONTEXT = 120
 def highlight(text: str, spans: Sequence[tuple[int, int]], *, color: bool) -> str:
     """Mark each span of `text`; overlapping spans merge."""
     opening, closing = (BOLD, RESET) if color else ("**", "**")
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
     out, pos = [], 0
-    for start, end in merged:
+    for start, end in merge_spans(spans):
         out += [text[pos:start], opening, text[start:end], closing]
         pos = end
     out.append(text[pos:])

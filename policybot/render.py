@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
@@ -110,9 +110,19 @@ def when(published: datetime | None, now: datetime | None) -> str:
     return f"{stamp} ({int(age // 86400)} d ago)"
 
 
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, with overlapping and touching spans joined: one bold run, not `**a****b**`."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        elif start < end:
+            merged.append((start, end))
+    return merged
+
+
 def _spans(text: str, hits: Sequence[Hit]) -> list[tuple[int, int]]:
-    spans = sorted((max(0, h.start), min(len(text), h.end)) for h in hits)
-    return [(s, e) for s, e in spans if s < e]
+    return merge_spans((max(0, h.start), min(len(text), h.end)) for h in hits)
 
 
 def _window(text: str, first: tuple[int, int], room: int) -> tuple[int, int]:
