@@ -232,3 +232,25 @@ def test_a_broken_feed_does_not_stop_the_others(world: dict[str, Any], feed_serv
     assert len(telegram_api.texts(CHAT)) == 3
     status = bot(world, "status").stdout
     assert "failing x1" in status
+
+
+@pytest.mark.parametrize("failure", [
+    {"status": 500}, {"status": 429, "retry_after": 300}, {"status": 403, "description": "Forbidden: bot was blocked by the user"},
+])
+def test_no_token_in_logs_or_status_on_failures(world: dict[str, Any], telegram_api: Any,
+                                                failure: dict[str, Any]) -> None:
+    telegram_api.fail_next(3, **failure)
+    result = bot(world, "once", "-v")
+    status = bot(world, "status")
+    assert result.returncode == 0, result.stderr
+    assert "destination=me delivery failed" in result.stderr
+    for text in (result.stdout, result.stderr, status.stdout, status.stderr):
+        assert TG_TOKEN not in text and TG_TOKEN.split(":")[1] not in text
+
+
+def test_no_token_when_telegram_is_unreachable(world: dict[str, Any], telegram_api: Any) -> None:
+    config = world["dir"] / "config.yaml"
+    config.write_text(config.read_text().replace(telegram_api.url, "http://127.0.0.1:9"))  # refused
+    result = bot(world, "send-test", "me")
+    assert result.returncode == 1
+    assert TG_TOKEN not in result.stderr and TG_TOKEN.split(":")[1] not in result.stderr
