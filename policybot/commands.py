@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from policybot import render
@@ -19,33 +19,12 @@ from policybot.feeds.parse import items_from_jsonl, parse_feed
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify import build_notifier
+from policybot.notify.base import RedactingFilter
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
 from policybot.status import print_status
 
 log = logging.getLogger("policybot")
-
-
-class _Redact(logging.Filter):
-    """Last line of defence: no configured secret reaches a log line."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(s in message for s in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, None
-        if record.exc_info and record.exc_info[1] is not None:
-            text = logging.Formatter().formatException(record.exc_info)
-            if any(s in text for s in self.secrets):
-                for secret in self.secrets:
-                    text = text.replace(secret, "***")
-                record.exc_info, record.exc_text = None, text
-        return True
 
 
 def secrets_of(config: Config) -> list[str]:
@@ -59,7 +38,7 @@ def secrets_of(config: Config) -> list[str]:
 
 def load(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
-    redact = _Redact(secrets_of(config))
+    redact = RedactingFilter(secrets_of(config))  # the last line of defence for every log line
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
     return config
