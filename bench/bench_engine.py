@@ -1,13 +1,35 @@
 """Matching engine: items/s at 100, 1,000 and 10,000 rules against one `re` per rule.
 
-Rules are synthetic but shaped like an analyst's: phrases taken from the labelled feed items
-(real bigrams and rarer single words) plus made-up word pairs, shared `$entities` with Chinese
-aliases, a few `near` and regex conditions (each next to a plain term, as analysts write
-them), and two regex-only rules at every size. Items: ~2,000 built from the titles and
-summaries of ../shared/eval/relevance-dev.jsonl, recombined. The baseline is what a simple bot
-does: per rule, one compiled Python `re` alternation of its terms with \\b, searched per item.
-
     python -m bench bench_engine
+
+Items: 200, each a title and one or two summaries recombined from
+../shared/eval/relevance-dev.jsonl (English and Chinese trade-policy news). The engine and
+the baseline run over exactly these items at every size; each figure is the best of several
+passes, so that another process on the machine slows a pass, not the figure.
+
+Rules: synthetic, shaped like the starter pack in rules/: `all: [subject]` (a phrase or a
+`$entity` with several names, some Chinese), `any:` two to four action or authority terms
+(export ban, tariff, 出口管制, MOFCOM, Commerce Department...; sometimes `$actions`, a `near`
+or a regex next to them), and in one rule of five a `none:`. Two regex-only rules are added at
+every size. One mix, fixed seed, for every size.
+
+Why this mix is realistic. An analyst's 10,000 rules are about 10,000 narrow subjects: firms,
+products, commodities, places. Any one headline names a handful of them, so most rules never
+fire on it. The bench draws each SUBJECT once: with probability SUBJECTS_FROM_ITEMS (8 %) it is
+a real phrase of the items (a word pair or a rare word), else a made-up name the items lack. An
+entity is one subject under several names, so the draw is made per entity: a real entity has
+one name from the items (its spelling variants are names the items lack), and its Chinese name,
+when it has one, is a Chinese word of the items only if the subject is real. The
+action/authority terms are common words (tariff, export, government), so a rule fires about
+when its subject appears. At 10,000 rules an item (on topic by construction) brings up about 10
+candidate rules and matches about 2.3, i.e. a rule fires on one item in ~4,400; at 100 and
+1,000 rules, 0.07 and 0.23. (Earlier the draw was per name: an entity with eight names was five
+times as likely to be "real", and a tenth of the made-up entities had a Chinese topic word such
+as 出口管制 as a name, i.e. rules that fired on every Chinese export-control item: 5.6
+matches/item, most of them from those rules.)
+
+The baseline is what a simple bot does: per rule, one compiled Python `re` alternation of its
+terms with \\b, searched in each item (it does not even evaluate all/any/none).
 """
 
 from __future__ import annotations
@@ -18,11 +40,12 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
 
+from policybot import yamlsrc
 from policybot.matching.engine import Engine
 from policybot.matching.normalize import normalize
 from policybot.matching.rules import load_rules
@@ -32,17 +55,20 @@ from policybot.model import Item
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "relevance-dev.jsonl"
 SIZES = (100, 1_000, 10_000)
-ITEMS = 2_000
-BASELINE_ITEMS = 40
-SUBJECTS_FROM_ITEMS = 0.08   # share of rule subjects taken from the items' own words
+ITEMS = 200
+MIN_SECONDS = 1.0            # repeat passes until this much time is spent; keep the best
+SUBJECTS_FROM_ITEMS = 0.08   # share of rule subjects that occur in the items (see above)
 STOP = frozenset("""the and for that with from this said which will have been were their after
 into over also more than its has was are not but about under such other they would could""".split())
-CHINESE = ["稀土", "出口管制", "出口许可", "关税", "反倾销", "实体清单", "镓", "锗", "锑", "石墨"]
+CHINESE_SUBJECTS = ["稀土", "镓", "锗", "锑", "石墨", "钴", "锂", "芯片", "半导体", "钨", "磁体"]
+MADE_UP_HAN = "钒钽铌铪铼锆钪钇铽镝钬铒铥镱镥铑钌锇铱"
 ACTIONS = ["export ban", "export control", "export licence", "export license", "tariff",
            "anti-dumping", "countervailing", "quota", "sanction", "Entity List", "curb",
            "restriction", "duty", "suspend", "lift", "investment screening", "embargo",
            "export", "import", "licence", "ban", "probe", "measure", "agreement", "truce",
-           "出口管制", "出口许可", "关税", "反倾销", "制裁", "禁令", "暂停", "取消"]
+           "出口管制", "出口许可", "关税", "反倾销", "制裁", "禁令", "暂停", "取消",
+           "Commerce Department", "MOFCOM", "commerce ministry", "government", "USTR",
+           "European Commission", "商务部", "海关总署"]
 FALLBACK = [{"title": "China curbs gallium exports", "summary": "The ministry said licences "
              "for gallium and germanium exports are needed from August."}]
 
@@ -54,7 +80,7 @@ def _corpus() -> list[dict[str, str]]:
 
 
 def _vocabulary(corpus: Sequence[dict[str, str]]) -> tuple[list[str], list[str]]:
-    """Rarer single words and real bigrams from the items."""
+    """Rarer single words and real word pairs from the items."""
     words: Counter[str] = Counter()
     bigrams: Counter[str] = Counter()
     for row in corpus:
@@ -63,62 +89,65 @@ def _vocabulary(corpus: Sequence[dict[str, str]]) -> tuple[list[str], list[str]]
         words.update(tokens)
         bigrams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
     singles = [w for w, n in words.items() if n <= 3]
-    pairs = [b for b, n in bigrams.items() if n >= 1]
-    return sorted(singles), sorted(pairs)
+    return sorted(singles), sorted(bigrams)
 
 
-def _subject(rng: random.Random, singles: list[str], pairs: list[str]) -> str:
-    """What a rule is about: a commodity, firm, product... Most never occur in a given item."""
-    roll = rng.random()
-    if roll < SUBJECTS_FROM_ITEMS * 0.6:
-        return rng.choice(pairs)
-    if roll < SUBJECTS_FROM_ITEMS:
-        return rng.choice(singles)
-    return f"{rng.choice(singles)} {rng.choice(singles)}"   # made-up: a name the items lack
+class _Subjects:
+    """Draws rule subjects: real phrases of the items (SUBJECTS_FROM_ITEMS) or made-up names."""
+
+    def __init__(self, rng: random.Random, singles: list[str], pairs: list[str]) -> None:
+        self.rng, self.singles, self.pairs = rng, singles, pairs
+
+    def name(self, real: bool) -> str:
+        rng = self.rng
+        if real:
+            return rng.choice(self.pairs) if rng.random() < 0.6 else rng.choice(self.singles)
+        return f"{rng.choice(self.singles)} {rng.choice(self.singles)}"   # one the items lack
+
+    def phrase(self) -> str:
+        return self.name(self.rng.random() < SUBJECTS_FROM_ITEMS)
+
+    def entity(self) -> list[str]:
+        """One subject under 3-8 names; a tenth also have a Chinese name."""
+        rng = self.rng
+        real = rng.random() < SUBJECTS_FROM_ITEMS
+        names = [self.name(real)] + [self.name(False) for _ in range(rng.randint(2, 7))]
+        if rng.random() < 0.1:
+            made_up = "".join(rng.sample(MADE_UP_HAN, 3))
+            names.append(rng.choice(CHINESE_SUBJECTS) if real else made_up)
+        return names
 
 
-def _entities(
-    rng: random.Random, count: int, singles: list[str], pairs: list[str]
-) -> dict[str, list[str]]:
-    """One entity per 20 rules (so each is reused by a few), a tenth with a Chinese alias."""
-    entities: dict[str, list[str]] = {}
-    for i in range(count):
-        aliases = [_subject(rng, singles, pairs) for _ in range(rng.randint(3, 8))]
-        entities[f"ent{i}"] = aliases + ([rng.choice(CHINESE)] if rng.random() < 0.1 else [])
-    entities["actions"] = ACTIONS[:12]
-    return entities
-
-
-def _rule(
-    i: int, rng: random.Random, entities: int, singles: list[str], pairs: list[str]
-) -> dict[str, object]:
-    """Shaped like the starter pack: all: [subject], any: [policy actions], sometimes none."""
+def _rule(i: int, rng: random.Random, entities: int, subjects: _Subjects) -> dict[str, object]:
+    """Shaped like the starter pack: all: [subject], any: [actions], sometimes none."""
     if rng.random() < 0.25:
         subject = f"$ent{rng.randrange(entities)}"
     else:
-        subject = _subject(rng, singles, pairs)
+        subject = subjects.phrase()
     anys: list[object] = rng.sample(ACTIONS, rng.randint(2, 4))
     if rng.random() < 0.2:
         anys.append("$actions")
     if rng.random() < 0.05:
-        anys.append({"near": [rng.choice(ACTIONS), rng.choice(singles)],
+        anys.append({"near": [rng.choice(ACTIONS), rng.choice(subjects.singles)],
                      "within": rng.randint(2, 8)})
     if rng.random() < 0.03:
-        anys.append(f"/{re.escape(rng.choice(singles))}\\s+(of|on|in)\\s+\\w+/")
+        anys.append(f"/{re.escape(rng.choice(subjects.singles))}\\s+(of|on|in)\\s+\\w+/")
     match: dict[str, object] = {"all": [subject], "any": anys}
     if rng.random() < 0.2:
-        match["none"] = [_subject(rng, singles, pairs)]
+        match["none"] = [subjects.phrase()]
     return {"id": f"r{i}", "title": f"Rule {i}", "match": match}
 
 
 def write_rules(folder: Path, count: int, seed: int = 7) -> None:
     """`count` rules (plus two regex-only ones) in files of 1,000, entities in their own file."""
     rng = random.Random(seed)
-    singles, pairs = _vocabulary(_corpus())
-    entities = _entities(rng, max(10, count // 20), singles, pairs)
+    subjects = _Subjects(rng, *_vocabulary(_corpus()))
+    entities = max(10, count // 20)    # one entity per 20 rules: each is used by a few
+    names = {f"ent{i}": subjects.entity() for i in range(entities)}
+    names["actions"] = ACTIONS[:12]
     (folder / "00-entities.yaml").write_text(
-        yaml.safe_dump({"entities": entities}, allow_unicode=True), encoding="utf-8")
-    rules = [_rule(i, rng, max(10, count // 20), singles, pairs) for i in range(count)]
+        yaml.safe_dump({"entities": names}, allow_unicode=True), encoding="utf-8")
+    rules = [_rule(i, rng, entities, subjects) for i in range(count)]
     rules += [{"id": "rx-section", "match": {"any": [r"/section\s+(232|301)\b/"]}},
               {"id": "rx-notice", "match": {"any": [r"/公告\d{4}年第\d+号/"]}}]
     for start in range(0, len(rules), 1_000):
@@ -156,60 +185,71 @@ def _terms_of(leaf: object) -> list:  # type: ignore[type-arg]
     return []
 
 
-def items_per_s(engine: Engine, items: Sequence[Item]) -> tuple[float, int]:
-    started = time.perf_counter()
-    matched = sum(len(engine.match(item)) for item in items)
-    return len(items) / (time.perf_counter() - started), matched
+def per_s(run: Callable[[], object], count: int) -> float:
+    """Items/s of the best pass of `run` (over `count` items), passes for >= MIN_SECONDS."""
+    best, spent = float("inf"), 0.0
+    while spent < MIN_SECONDS or best == float("inf"):
+        started = time.perf_counter()
+        run()
+        elapsed = time.perf_counter() - started
+        best, spent = min(best, elapsed), spent + elapsed
+    return count / best
+
+
+def engine_per_s(engine: Engine, items: Sequence[Item]) -> float:
+    return per_s(lambda: [engine.match(item) for item in items], len(items))
 
 
 def baseline_per_s(patterns: Sequence[re.Pattern[str]], items: Sequence[Item]) -> float:
-    started = time.perf_counter()
-    for item in items:
-        text = f"{item.title}\n{item.summary}\n{item.content}"
-        for pattern in patterns:
-            pattern.search(text)
-    return len(items) / (time.perf_counter() - started)
+    texts = [f"{item.title}\n{item.summary}\n{item.content}" for item in items]
+    return per_s(lambda: [p.search(text) for text in texts for p in patterns], len(items))
 
 
-def bare_scan_per_s(rules: Sequence[Rule], items: Sequence[Item]) -> float:
+def bare_scan_per_s(engine: Engine, items: Sequence[Item]) -> float:
     """The floor: normalise each field and run the automaton, no rule logic at all."""
-    keys = {t.key for rule in rules for leaf in walk_all(rule.match) for t in _terms_of(leaf)}
-    automaton = build_automaton(sorted(keys))
-    started = time.perf_counter()
-    for item in items:
-        for text in (item.title, item.summary, item.content):
-            scan(automaton, normalize(text).text)
-    return len(items) / (time.perf_counter() - started)
+    automaton = build_automaton(sorted(
+        {t.key for rule in engine.rules for leaf in walk_all(rule.match) for t in _terms_of(leaf)}))
+    texts = [(item.title, item.summary, item.content) for item in items]
+    return per_s(lambda: [scan(automaton, normalize(t).text) for ts in texts for t in ts],
+                 len(items))
+
+
+def _load(size: int) -> tuple[list[Rule], float, float]:
+    """Rules of `size`; seconds to load them all and, of that, to parse the YAML."""
+    with tempfile.TemporaryDirectory() as folder:
+        write_rules(Path(folder), size)
+        started = time.perf_counter()
+        rules = load_rules([folder]).rules
+        loaded = time.perf_counter() - started
+        started = time.perf_counter()
+        for path in sorted(Path(folder).glob("*.yaml")):
+            yamlsrc.load(path)
+        parsed = time.perf_counter() - started
+    return list(rules), loaded, parsed
 
 
 def main() -> None:
     items = make_items()
-    results: dict[int, float] = {}
-    base_at_max = 0.0
+    rates: dict[int, float] = {}
     for size in SIZES:
-        with tempfile.TemporaryDirectory() as folder:
-            write_rules(Path(folder), size)
-            started = time.perf_counter()
-            rules = load_rules([folder]).rules
-            loaded = time.perf_counter() - started
+        rules, loaded, parsed = _load(size)
         started = time.perf_counter()
         engine = Engine(rules)
         built = time.perf_counter() - started
-        engine.match(items[0])   # warm up
-        rate, matched = items_per_s(engine, items)
-        base = baseline_per_s(baseline(rules), items[:BASELINE_ITEMS])
-        results[size] = rate
-        base_at_max = base
-        floor = bare_scan_per_s(rules, items)
-        print(f"   {len(rules):>6} rules: load {loaded:5.2f} s, compile {built:4.2f} s; "
-              f"engine {rate:7,.0f} items/s ({matched / len(items):.2f} matches/item); "
-              f"baseline one re per rule {base:6,.1f} items/s; ratio {rate / base:5,.0f}x; "
-              f"bare scan {floor:7,.0f} items/s")
+        matched = sum(len(engine.match(item)) for item in items)
+        rates[size] = rate = engine_per_s(engine, items)
+        base = baseline_per_s(baseline(rules), items)
+        print(f"   {len(rules):>6,} rules: engine {rate:7,.0f} items/s  baseline {base:6,.1f} "
+              f"items/s  ratio {rate / base:5,.0f}x  matches/item {matched / len(items):.2f}  "
+              f"bare scan {bare_scan_per_s(engine, items):7,.0f} items/s")
+        print(f"          load {loaded:5.2f} s (the YAML alone, {yamlsrc._Base.__name__}, "
+              f"{parsed:4.2f} s in a separate pass), "
+              f"engine build {built:4.2f} s")
+        last_ratio = rate / base
     big, small = max(SIZES), min(SIZES)
-    print(f"   engine / baseline at {big:,} rules: {results[big] / base_at_max:,.0f}x "
-          f"(goal >= 500x)")
+    print(f"   engine / baseline at {big:,} rules: {last_ratio:,.0f}x (goal >= 500x)")
     print(f"   engine per-item cost at {big:,} vs {small:,} rules: "
-          f"{results[small] / results[big]:.2f}x (goal <= 2x)")
+          f"{rates[small] / rates[big]:.2f}x (goal <= 2x)")
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ from policybot.config import Config, DestinationConfig
 from policybot.delivery import Delivery, DrainReport, RateLimiter
 from policybot.errors import ConfigError
 from policybot.feeds.fetch import Fetcher
+from policybot.health import report_blind_spots
 from policybot.matching.rules import Rule
-from policybot.model import Item, Match
+from policybot.metrics import CountingNotifier, Metrics, observe_poll, store_gauges
+from policybot.model import Feed, Item, Match
 from policybot.notify import build_notifier
 from policybot.notify.base import Notifier
-from policybot.pipeline import Poller, PollResult
+from policybot.pipeline import ParserPool, Poller, PollResult
 from policybot.rulebook import RuleBook
 from policybot.store import Store
 
@@ -29,6 +31,9 @@ PLATFORM_RATES = {"slack": 1.0, "telegram": 1.0, "console": 0.0}
 TELEGRAM_GROUP_RATE = 20 / 60
 TELEGRAM_BOT_RATE = 30.0
 WATCH_PREFIX = "watch:"
+# From this many feeds up, parsing goes to a process pool (one worker per core); below it a
+# thread is faster (the pool's start-up outweighs a few parses). Measured: bench/bench_feeds.py.
+POOL_MIN_FEEDS = 32
 
 
 def now_utc() -> datetime:
@@ -58,18 +63,24 @@ class App:
     """Everything the bot needs, built from Config; `once` and `run` share these methods."""
 
     def __init__(self, config: Config, *, stream: TextIO | None = None,
-                 executor: Executor | None = None) -> None:
+                 executor: Executor | None = None, fetcher: Fetcher | None = None) -> None:
         self.config = config
+        self.metrics = Metrics()
+        self._own_executor = executor is None and len(config.feeds) >= POOL_MIN_FEEDS
+        if self._own_executor:
+            executor = ParserPool()  # worker processes start on the first parse
         self.stream = stream or sys.stdout
         self.store = Store(config.storage_path)
         self.rules = RuleBook(config.rules_paths, destinations=config.destinations,
                               feeds={f.id: f.tags for f in config.feeds},
                               extra_rules=self.watch_rules)
-        self.fetcher = Fetcher()
+        self.fetcher = fetcher or Fetcher()
         self.notifiers: dict[str, Notifier] = {}
         self.limiters: dict[str, list[RateLimiter]] = {}
         self.telegram_bot_limit = RateLimiter(TELEGRAM_BOT_RATE, burst=TELEGRAM_BOT_RATE)
-        self.poller = Poller(self.store, self.fetcher, self.rules.match, self.route, executor)
+        self.executor = executor
+        self._feeds_by_id = {f.id: f for f in config.feeds}
+        self.poller = Poller(self.store, self.fetcher, self._match, self.route, executor)
         self.delivery = Delivery(self.store, self.notifier_for, self.limits_for, config.delivery)
 
     def load_rules(self) -> None:
@@ -80,7 +91,42 @@ class App:
             raise ConfigError(errors)
 
     def watch_rules(self) -> Sequence[Rule]:
-        return ()
+        """The chats' personal /watch rules, each routed to its owner only. Parsed once per
+        (destination, watch id, text): a rebuild after one /watch reparses nothing else."""
+        from dataclasses import replace
+
+        from policybot.errors import RuleError
+        from policybot.matching.watch import parse_watch
+
+        cache: dict[tuple[str, str, str], Rule] = self.__dict__.setdefault("_watch_cache", {})
+        rules, live = [], set()
+        for key in self.store.watches():
+            if key not in cache:
+                dest, _, text = key
+                try:
+                    cache[key] = replace(parse_watch(text, dest), notify=(dest,))
+                except RuleError as exc:  # stored by an older version: skip, say why
+                    log.warning("destination=%s watch %r skipped: %s", dest, text, exc)
+                    continue
+            live.add(key)
+            rules.append(cache[key])
+        for key in set(cache) - live:
+            del cache[key]
+        return rules
+
+    def _match(self, item: Item, feed: Feed) -> Sequence[Match]:
+        matches = self.rules.match(item, feed)
+        for match in matches:
+            self.metrics.inc("policybot_matches_total", rule=match.rule_id)
+        return matches
+
+    def metrics_text(self) -> str:
+        return self.metrics.render(store_gauges(self.store))
+
+    def check_health(self) -> int:
+        """Report new blind spots (failing, gone or silent feeds) to `ops:`; returns how many."""
+        return len(report_blind_spots(self.store, self.config.feeds, self.config.health,
+                                      self.config.ops, now_utc().timestamp()))
 
     # routing ------------------------------------------------------------------------------
     def route(self, item: Item, matches: Sequence[Match]) -> Mapping[str, Sequence[Match]]:
@@ -105,12 +151,14 @@ class App:
 
     # polling ------------------------------------------------------------------------------
     async def poll_feed(self, feed_id: str, *, force: bool = False) -> PollResult:
-        feed = next(f for f in self.config.feeds if f.id == feed_id)
+        feed = self._feeds_by_id[feed_id]
         try:
-            return await self.poller.poll(feed, now_utc(), force=force)
+            result = await self.poller.poll(feed, now_utc(), force=force)
         except Exception:
             log.exception("feed=%s poll crashed (a bug): the other feeds go on", feed.id)
-            return PollResult(feed.id, "error", error="internal error")
+            result = PollResult(feed.id, "error", error="internal error")
+        observe_poll(self.metrics, result)
+        return result
 
     async def poll_all(self, *, force: bool = False) -> list[PollResult]:
         return list(await asyncio.gather(*(self.poll_feed(f.id, force=force)
@@ -125,6 +173,7 @@ class App:
 
     async def once(self) -> tuple[list[PollResult], DrainReport]:
         results = await self.poll_all(force=True)
+        self.check_health()
         report = await self.delivery.drain_until_idle(self.config.delivery.once_wait)
         return results, report
 
@@ -148,7 +197,7 @@ class App:
             spec = self.destination_config(dest)
             if spec is None:
                 return None
-            self.notifiers[dest] = build_notifier(spec, stream=self.stream)
+            self.notifiers[dest] = CountingNotifier(build_notifier(spec, stream=self.stream), self.metrics)
         return self.notifiers[dest]
 
     def limits_for(self, dest: str) -> list[RateLimiter]:
@@ -175,4 +224,6 @@ class App:
             except Exception:  # noqa: BLE001 - closing must go on for the others
                 log.exception("destination=%s close failed", notifier.name)
         await self.fetcher.close()
+        if self._own_executor and self.executor is not None:
+            await asyncio.to_thread(self.executor.shutdown, True, cancel_futures=True)
         self.store.close()

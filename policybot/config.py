@@ -56,6 +56,13 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthSettings:
+    failing_after: float = 86400.0    # a feed failing this long is reported to `ops` (once)
+    silent_factor: float = 10.0       # silent for this many of its usual gaps between new items ...
+    silent_min: float = 7 * 86400.0   # ... and at least this long: reported to `ops` (once)
+
+
+@dataclass(frozen=True, slots=True)
 class TelegramChat:
     token: str
     allow: tuple[str, ...] | None     # None = "any"
@@ -85,6 +92,7 @@ class Config:
     slack: SlackChat | None = None
     ops: tuple[str, ...] = ()
     metrics_port: int | None = None
+    health: HealthSettings = HealthSettings()
     feed_lines: Mapping[str, int] = field(default_factory=dict)
 
     def rel(self, path: Path) -> str:
@@ -197,7 +205,7 @@ class _Reader:
 
 
 _TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "slack",
-        "delivery", "ops", "metrics")
+        "delivery", "ops", "metrics", "health")
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
@@ -246,6 +254,7 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
         slack=_slack(r, data),
         ops=r.id_list(data, "ops", "config") or (),
         metrics_port=_metrics(r, data),
+        health=_health(r, _section(r, data, "health", ("failing_after", "silent_factor", "silent_min"))),
         feed_lines={f.id: line for f, line in feeds.items()},
     )
 
@@ -389,6 +398,15 @@ def _slack(r: _Reader, data: Mapping[str, Any]) -> SlackChat | None:
     api_url = r.string(node, "api_url", "slack") or "https://slack.com/api/"
     return SlackChat(app_token=app_token, bot_token=bot_token, api_url=api_url,
                      missing_env=tuple(r.missing[before:]))
+
+
+def _health(r: _Reader, node: Mapping[str, Any]) -> HealthSettings:
+    h = HealthSettings()
+    return HealthSettings(
+        failing_after=r.duration(node, "failing_after", "health", h.failing_after) or h.failing_after,
+        silent_factor=r.number(node, "silent_factor", "health", h.silent_factor) or h.silent_factor,
+        silent_min=r.duration(node, "silent_min", "health", h.silent_min) or h.silent_min,
+    )
 
 
 def _metrics(r: _Reader, data: Mapping[str, Any]) -> int | None:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import multiprocessing
+import os
 import random
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from policybot.errors import FetchError, ParseError
 from policybot.feeds.fetch import Fetcher, cache_max_age
@@ -26,6 +30,7 @@ from policybot.store import FeedState, Store
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 6 * 3600.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,7 @@ class PollResult:
     new: int = 0           # items never seen before
     alerts: int = 0        # alerts enqueued
     error: str | None = None
+    failure: str | None = None   # "fetch" | "parse" when status is "error"
 
 
 # (item, feed) -> matches; destinations for one match; the feed's title for people.
@@ -84,7 +90,10 @@ class Poller:
     async def _parse(self, feed: Feed, result: FetchResult) -> ParsedFeed:
         loop = asyncio.get_running_loop()
         job = partial(parse_feed, feed.id, result.body, result.headers, result.url)
-        return await loop.run_in_executor(self.executor, job)
+        try:
+            return await loop.run_in_executor(self.executor, job)
+        except BrokenExecutor:  # a worker died (killed for memory?) while parsing this body
+            raise ParseError(f"parse failed: {feed.id}: the parser process died on this body") from None
 
     def _commit(self, feed: Feed, state: FeedState, parsed: ParsedFeed,
                 values: dict[str, object], now: datetime) -> PollResult:
@@ -97,11 +106,15 @@ class Poller:
         values["first_poll_done"] = 1
         if new_items:
             values["last_new_item"] = ts
+            values["silent_reported"] = None  # a silent blind spot is over
         added = self.store.commit_poll(feed.id, new_items, [i.item_id for i in items],
                                        alerts, values, ts)
         if new_items:
             log.info("feed=%s polled: %d items, %d new, %d alerts", feed.id, len(items),
                      len(new_items), added)
+        for alert in alerts:
+            log.info("feed=%s rule=%s destination=%s queued: %.80s", feed.id,
+                     ",".join(m.rule_id for m in alert.matches), alert.destination, alert.item.title)
         return PollResult(feed.id, "new", len(items), len(new_items), added)
 
     def _alerts(self, feed: Feed, parsed: ParsedFeed, item: Item) -> list[Alert]:
@@ -130,7 +143,34 @@ class Poller:
             log.warning("feed=%s poll failed (%d in a row, next try in %.0fs): %s",
                         feed.id, count, delay, message)
         self.store.update_feed(feed.id, **values)
-        return PollResult(feed.id, "error", error=message)
+        return PollResult(feed.id, "error", error=message,
+                          failure="fetch" if isinstance(exc, FetchError) else "parse")
+
+
+class ParserPool(Executor):
+    """Worker processes for parse_feed, one per core. Processes start on the first parse and
+    are started by forkserver, so they never inherit the bot's threads or sockets. When a
+    worker dies (the OS killed it for memory), the feeds it was parsing record an error and
+    the next parse gets a fresh pool."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except BrokenProcessPool:
+            log.warning("parser pool broken (a worker died): starting a new one")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._new()
+            return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def backoff(failures: int, every: float, rng: random.Random | None = None) -> float:

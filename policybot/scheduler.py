@@ -9,17 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from policybot.app import App, now_utc
 from policybot.chat import start_chats, stop_chats
+from policybot.metrics import MetricsServer
 
 log = logging.getLogger(__name__)
 
 RULES_CHECK_SECONDS = 2.0
 PRUNE_SECONDS = 3600.0
+HEALTH_SECONDS = 600.0
+STOP_WAIT = 35.0   # polls in flight get this long to finish (the fetch timeout is 30 s)
 
 
 class Service:
@@ -27,6 +31,9 @@ class Service:
         self.app = app
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
+        self.ready = asyncio.Event()      # set once the jobs (and the metrics server) are up
+        self.metrics: MetricsServer | None = None
+        self._polls: set[asyncio.Task[object]] = set()
 
     def schedule(self) -> None:
         start = now_utc()
@@ -45,11 +52,19 @@ class Service:
                                id="rules", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.prune, "interval", seconds=PRUNE_SECONDS, id="prune",
                                max_instances=1, coalesce=True, next_run_time=start)
+        self.scheduler.add_job(self.check_health, "interval", seconds=HEALTH_SECONDS, id="health",
+                               max_instances=1, coalesce=True, next_run_time=start)
 
     async def poll(self, feed_id: str) -> None:
-        result = await self.app.poll_feed(feed_id)
-        if result.alerts:
-            await self.app.deliver()
+        task = asyncio.current_task()
+        if task is not None:
+            self._polls.add(task)
+        try:
+            result = await self.app.poll_feed(feed_id)
+            if result.alerts:
+                await self.app.deliver()
+        finally:
+            self._polls.discard(task)  # type: ignore[arg-type]
 
     async def reload_rules(self) -> None:
         self.app.rules.reload_if_changed()
@@ -59,6 +74,19 @@ class Service:
         if gone:
             log.info("pruned %d items gone from their feeds for longer than the retention", gone)
 
+    async def check_health(self) -> None:
+        self.app.check_health()
+
+    def problem(self) -> str | None:
+        """/healthz: None when the scheduler runs and the database answers, else what is wrong."""
+        if not self.scheduler.running:
+            return "scheduler not running"
+        try:
+            self.app.store.ping()
+        except sqlite3.Error as exc:
+            return f"database: {exc}"
+        return None
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,13 +94,22 @@ class Service:
         self.schedule()
         self.scheduler.start()
         chats = await start_chats(self.app)
+        if self.app.config.metrics_port is not None:
+            self.metrics = MetricsServer(self.app.metrics_text, self.problem)
+            await self.metrics.start(self.app.config.metrics_port)
+        self.ready.set()
         log.info("policybot running: %d feeds, %d rules; Ctrl-C stops",
                  len(self.app.config.feeds), len(self.app.rules.rules_by_id))
         try:
             await self.stopping.wait()
         finally:
-            log.info("stopping: finishing the sends in flight")
+            log.info("stopping: finishing the polls and sends in flight")
+            self.scheduler.pause()
+            if self._polls:
+                await asyncio.wait(set(self._polls), timeout=STOP_WAIT)
             self.scheduler.shutdown(wait=False)
+            if self.metrics is not None:
+                await self.metrics.stop()
             await stop_chats(chats)
             async with self.app.delivery.lock:  # the delivery pass in flight completes
                 pass

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
+from policybot.health import blind_spots
+
 if TYPE_CHECKING:
     from policybot.app import App
 
@@ -59,6 +61,12 @@ def outbox_rows(app: App) -> list[list[str]]:
 def print_status(app: App, out: TextIO) -> None:
     out.write(f"Feeds ({len(app.config.feeds)}):\n")
     _table(out, ["feed", "last poll", "last new item", "next poll", "health"], feed_rows(app))
+    spots = blind_spots(app.store, app.config.feeds, app.config.health, datetime.now(UTC).timestamp())
+    ops = ", ".join(app.config.ops) or "no ops destination"
+    out.write(f"\nBlind spots ({len(spots)}; reported to: {ops}):\n")
+    _table(out, ["feed", "since", "reported", "what"],
+           [[s.feed_id, _when(s.since), "yes" if s.reported else "not yet", s.message] for s in spots]
+           or [["-", "-", "-", "none"]])
     out.write("\nOutbox by destination:\n")
     _table(out, ["destination", "sent", "pending", "held", "failed", "expired", "rate-limited",
                  "last error"], outbox_rows(app))

@@ -93,6 +93,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (destination, watch_id)
     ) WITHOUT ROWID;
     """,
+    # 3: feed health (blind spots): a silent feed is reported once, until a new item arrives
+    """
+    ALTER TABLE feeds ADD COLUMN silent_reported REAL
+    """,
 )
 
 
@@ -114,6 +118,7 @@ class FeedState:
     next_poll: float | None = None
     disabled: str | None = None
     reported: float | None = None
+    silent_reported: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +176,14 @@ class Store:
         self._upsert_feed(feed_id, values)
 
     def _upsert_feed(self, feed_id: str, values: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR IGNORE INTO feeds(id) VALUES (?)", (feed_id,))
-        if values:
-            sets = ", ".join(f"{k} = ?" for k in values)
-            self.db.execute(f"UPDATE feeds SET {sets} WHERE id = ?", (*values.values(), feed_id))
+        """One statement (one write transaction when outside one): a 304 costs a single write."""
+        if not values:
+            self.db.execute("INSERT OR IGNORE INTO feeds(id) VALUES (?)", (feed_id,))
+            return
+        names = ", ".join(values)
+        sets = ", ".join(f"{k} = excluded.{k}" for k in values)
+        self.db.execute(f"INSERT INTO feeds(id, {names}) VALUES (?{', ?' * len(values)}) "
+                        f"ON CONFLICT(id) DO UPDATE SET {sets}", (feed_id, *values.values()))
 
     # seen items ---------------------------------------------------------------------------
     def unseen(self, feed_id: str, item_ids: Sequence[str]) -> set[str]:
@@ -226,6 +235,24 @@ class Store:
                             "AND created < ?", (cutoff,))
             self.db.execute("DELETE FROM alert_rules WHERE created < ?", (cutoff,))
         return gone
+
+    def new_item_times(self, feed_id: str) -> list[float]:
+        """When polls of this feed found new items (one time per poll), oldest first."""
+        rows = self.db.execute("SELECT DISTINCT seen_at FROM seen WHERE feed_id = ? ORDER BY seen_at",
+                               (feed_id,))
+        return [r[0] for r in rows]
+
+    def feed_health_counts(self) -> dict[str, float]:
+        rows = self.db.execute(
+            "SELECT CASE WHEN disabled IS NOT NULL THEN 'disabled' WHEN error_count > 0 THEN 'failing' "
+            "ELSE 'ok' END, COUNT(*) FROM feeds GROUP BY 1")
+        return {r[0]: float(r[1]) for r in rows}
+
+    def ping(self) -> bool:
+        return self.db.execute("SELECT 1").fetchone()[0] == 1
+
+    def pending_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
 
     # outbox -------------------------------------------------------------------------------
     def enqueue(self, alerts: Iterable[Alert], now: float) -> int:

@@ -59,6 +59,10 @@ class Fetcher:
         self._max_redirects = max_redirects
         self._headers = {"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}
         self._limits = (max_connections, per_host)
+        # Admission before the clock starts: a feed waiting its turn (behind the global cap or
+        # its host's cap) must not spend its connect/total timeout in the queue.
+        self._slots = asyncio.Semaphore(max_connections)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -73,8 +77,10 @@ class Fetcher:
         if scheme not in ("http", "https"):
             raise FetchError(f"fetch failed: {redact(url)}: unsupported URL scheme {scheme!r}")
         where = f"fetch failed: {redact(url)}"
+        host = urlsplit(url).netloc.lower()
+        host_slots = self._host_slots.setdefault(host, asyncio.Semaphore(self._limits[1]))
         try:
-            async with asyncio.timeout(self._total):
+            async with host_slots, self._slots, asyncio.timeout(self._total):
                 return await self._follow(url, _conditional(etag, last_modified))
         except (aiohttp.ClientError, ValueError) as exc:  # before TimeoutError: read/connect timeouts
             raise FetchError(f"{where}: {_scrub(_describe(exc, self._timeout))}") from None

@@ -19,6 +19,17 @@ Spans = dict[str, list[tuple[int, int]]]  # term key -> spans in the normalised 
 _SUFFIXES = ("es'", "s'", "'s", "es", "s")
 _VOWELS = frozenset("aeiou")
 _NO_SPACE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
+
+class _WordChars(dict[str, bool]):
+    """char -> is_word_char(char), filled as characters are met: one C-level lookup a hit."""
+
+    def __missing__(self, char: str) -> bool:
+        value = self[char] = is_word_char(char)
+        return value
+
+
+_is_word = _WordChars().__getitem__
 _WORD_RE = re.compile(rf"[{_NO_SPACE}]|[^\W_{_NO_SPACE}]+(?:'[^\W_{_NO_SPACE}]+)*")
 
 
@@ -47,16 +58,21 @@ def scan(automaton: ahocorasick.Automaton | None, text: str) -> Spans:
     size = len(text)
     for last, (key, length, left, right, plural) in automaton.iter(text):
         start = last - length + 1
-        if left and start and is_word_char(text[start - 1]):
+        if left and start and _is_word(text[start - 1]):
             continue
         end = last + 1
         if end < size:
             if plural and text[end] in "'es":
                 end = _suffix_end(text, end, right)
-            elif right and is_word_char(text[end]):
+                if end < 0:
+                    continue
+            elif right and _is_word(text[end]):
                 continue
-        if end >= 0:
-            found.setdefault(key, []).append((start, end))
+        spans = found.get(key)
+        if spans is None:
+            found[key] = [(start, end)]
+        else:
+            spans.append((start, end))
     return found
 
 

@@ -123,6 +123,6 @@ class TelegramNotifier:
             try:
                 await bot.shutdown()
             except TelegramError as exc:
-                log.warning("telegram %s: shutdown: %s", self.name,
+                log.warning("destination=%s telegram shutdown: %s", self.name,
                             redact(str(exc), [self._token]))
         self._redaction.detach()

@@ -78,6 +78,8 @@ class FeedServer:
         self._lock = threading.Lock()
         self._in_flight = 0
         self.peak_in_flight = 0       # most requests being handled at once
+        self._in_flight_by_host: dict[str, int] = {}
+        self.peak_by_host: dict[str, int] = {}   # the same, per Host header (see `listen`)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="feed-server", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -98,6 +100,18 @@ class FeedServer:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         return int(self._runner.addresses[0][1])
+
+    def listen(self, host: str) -> str:
+        """Serve the same routes on another loopback address too (127.0.0.2, ...): a second
+        "host" for per-host connection caps. Returns that address's base URL."""
+        port = asyncio.run_coroutine_threadsafe(self._listen(host), self._loop).result(timeout=10)
+        return f"http://{host}:{port}"
+
+    async def _listen(self, host: str) -> int:
+        assert self._runner is not None
+        site = web.TCPSite(self._runner, host, 0)
+        await site.start()
+        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
     def stop(self) -> None:
         if self._runner is not None:
@@ -137,14 +151,18 @@ class FeedServer:
     # -- serving -----------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self._record(request)
+        host = request.host
         with self._lock:
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            self._in_flight_by_host[host] = self._in_flight_by_host.get(host, 0) + 1
+            self.peak_by_host[host] = max(self.peak_by_host.get(host, 0), self._in_flight_by_host[host])
         try:
             return await self._respond(request)
         finally:
             with self._lock:
                 self._in_flight -= 1
+                self._in_flight_by_host[host] -= 1
 
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         with self._lock:

@@ -9,6 +9,14 @@ accepts is recorded per channel ("C0123ABCD") or per webhook ("webhook:alerts").
     fake.fail_next(error="channel_not_found")         # a permanent error
     fake.fail_next(status=500)  /  fake.fail_next(delay=2.0)
 
+Socket Mode: `apps.connections.open` (app-level xapp- token) answers with a ws:// URL on this
+server; the WebSocket sends `hello`, then whatever envelopes the test pushes, and records the
+acks the client sends back (with how long each took):
+
+    envelope_id = fake.send_slash_command(text="subscribe rare-earths", channel_id="C0123ABCD")
+    ack = await fake.wait_ack(envelope_id, within=3.0)   # or fake.ack(envelope_id) in sync code
+    ack.payload == {"response_type": "ephemeral", "text": "..."}; ack.seconds < 3
+
 `LocalServer` (an aiohttp app in a daemon thread with its own loop) is shared with the
 Telegram fake.
 """
@@ -16,9 +24,12 @@ Telegram fake.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +41,7 @@ from aiohttp import web
 
 SPEC = Path(__file__).resolve().parents[3] / "shared/slack/slack_web_openapi_v2.chat_subset.json"
 TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-1-A0FAKE-1-test"
 CHANNELS = ("C0123ABCD", "C0TESTCHAN", "general")
 # chat.postMessage arguments newer than the published description, or absent from it
 EXTRA_ARGS = {"token", "metadata", "markdown_text", "icon_emoji", "icon_url"}
@@ -156,14 +168,148 @@ def specials(mrkdwn: str) -> list[str]:
     return SPECIAL.findall(mrkdwn)
 
 
+@dataclass(frozen=True)
+class Ack:
+    envelope_id: str
+    payload: dict[str, Any] | None
+    seconds: float                   # from the envelope's send to its ack
+
+
+class SocketModeFake:
+    """apps.connections.open, the /link/ WebSocket, envelopes pushed by the test, acks."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+        self.app_tokens = {APP_TOKEN}
+        self.loop: asyncio.AbstractEventLoop | None = None   # the server's, set by SlackFake
+        self.opened = 0                                     # apps.connections.open calls
+        self.connected = threading.Event()
+        self.acks: dict[str, Ack] = {}
+        self._tickets: set[str] = set()
+        self._sockets: list[web.WebSocketResponse] = []     # server loop only
+        self._sent_at: dict[str, float] = {}
+        self._waiting: dict[str, concurrent.futures.Future[Ack]] = {}
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/api/apps.connections.open", self._open)
+        app.router.add_get("/link/", self._link)
+        app.on_shutdown.append(self._close_all)
+
+    # ------------------------------------------------------------ test-facing API
+    def send_slash_command(self, command: str = "/policybot", text: str = "",
+                           channel_id: str = "C0123ABCD", user_id: str = "U0USER",
+                           timeout: float = 5.0) -> str:
+        """Push a `slash_commands` envelope to the connected client; returns its envelope_id."""
+        envelope_id = str(uuid.uuid4())
+        payload = {"token": "verification-token", "team_id": "T0FAKE", "team_domain": "fake",
+                   "channel_id": channel_id, "channel_name": "channel", "user_id": user_id,
+                   "user_name": "someone", "command": command, "text": text,
+                   "api_app_id": "A0FAKE", "is_enterprise_install": "false",
+                   "response_url": "https://hooks.slack.invalid/commands/T0FAKE/1/x",
+                   "trigger_id": "1.2.3"}
+        self.send_envelope({"envelope_id": envelope_id, "type": "slash_commands",
+                            "accepts_response_payload": True, "payload": payload}, timeout)
+        return envelope_id
+
+    def send_envelope(self, envelope: dict[str, Any], timeout: float = 5.0) -> None:
+        if not self.connected.wait(timeout):
+            raise AssertionError("no Socket Mode client is connected")
+        assert self.loop is not None
+        with self.lock:
+            self._sent_at[envelope["envelope_id"]] = time.monotonic()
+            self._waiting.setdefault(envelope["envelope_id"], concurrent.futures.Future())
+        asyncio.run_coroutine_threadsafe(self._push(json.dumps(envelope)), self.loop).result(timeout)
+
+    async def wait_ack(self, envelope_id: str, within: float = 3.0) -> Ack:
+        """Await (from any event loop) the client's ack; TimeoutError after `within` s."""
+        return await asyncio.wait_for(asyncio.wrap_future(self._future(envelope_id)), within)
+
+    def ack(self, envelope_id: str, timeout: float = 3.0) -> Ack:
+        """The same, blocking (for sync tests)."""
+        return self._future(envelope_id).result(timeout)
+
+    def _future(self, envelope_id: str) -> concurrent.futures.Future[Ack]:
+        with self.lock:
+            return self._waiting.setdefault(envelope_id, concurrent.futures.Future())
+
+    # ------------------------------------------------------------ server side
+    async def _open(self, request: web.Request) -> web.Response:
+        body = dict(parse_qsl(await request.text())) | dict(request.query)
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:] if auth.startswith("Bearer ") else body.get("token")
+        with self.lock:
+            self.opened += 1
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if not token.startswith("xapp-"):
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+        if token not in self.app_tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        ticket = uuid.uuid4().hex
+        with self.lock:
+            self._tickets.add(ticket)
+        return web.json_response({"ok": True, "url": f"ws://{request.host}/link/?ticket={ticket}"})
+
+    async def _link(self, request: web.Request) -> web.StreamResponse:
+        with self.lock:
+            known = request.query.get("ticket") in self._tickets
+            self._tickets.discard(request.query.get("ticket", ""))
+        if not known:
+            return web.Response(status=401, text="invalid ticket")
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": len(self._sockets),
+                            "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                            "connection_info": {"app_id": "A0FAKE"}})
+        self.connected.set()
+        try:
+            async for message in ws:
+                if message.type == web.WSMsgType.TEXT:
+                    self._record(message.data)
+        finally:
+            self._sockets.remove(ws)
+            if not self._sockets:
+                self.connected.clear()
+        return ws
+
+    def _record(self, data: str) -> None:
+        try:
+            reply = json.loads(data)
+        except ValueError:
+            return
+        if not isinstance(reply, dict) or "envelope_id" not in reply:
+            return
+        envelope_id = str(reply["envelope_id"])
+        with self.lock:
+            sent = self._sent_at.get(envelope_id, time.monotonic())
+            ack = Ack(envelope_id, reply.get("payload"), time.monotonic() - sent)
+            self.acks[envelope_id] = ack
+            future = self._waiting.setdefault(envelope_id, concurrent.futures.Future())
+        if not future.done():
+            future.set_result(ack)
+
+    async def _push(self, text: str) -> None:
+        if not self._sockets:
+            raise AssertionError("the Socket Mode client disconnected")
+        await self._sockets[-1].send_str(text)
+
+    async def _close_all(self, app: web.Application) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=1001, message=b"server shutdown")
+
+
 class SlackFake:
     def __init__(self) -> None:
         self.tokens = {TOKEN}
         self.channels = set(CHANNELS)
         self.webhooks = {"alerts"}
         self.params, self.required, self.errors = load_spec()
+        self.socket_mode = SocketModeFake(threading.Lock())
         self.server = LocalServer(self._app())
         self.lock = self.server.lock
+        self.socket_mode.lock = self.lock
+        self.socket_mode.loop = self.server.loop
         self.requests: list[Request] = []
         self.posted: dict[str, list[dict[str, Any]]] = {}
         self._failures: list[Failure] = []
@@ -195,12 +341,20 @@ class SlackFake:
         with self.lock:
             return [m for msgs in self.posted.values() for m in msgs]
 
+    def send_slash_command(self, command: str = "/policybot", text: str = "",
+                           channel_id: str = "C0123ABCD", user_id: str = "U0USER") -> str:
+        return self.socket_mode.send_slash_command(command, text, channel_id, user_id)
+
+    async def wait_ack(self, envelope_id: str, within: float = 3.0) -> Ack:
+        return await self.socket_mode.wait_ack(envelope_id, within)
+
     # ------------------------------------------------------------ server side
     def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/chat.postMessage", self._post_message)
         app.router.add_route("*", "/api/auth.test", self._auth_test)
         app.router.add_post("/webhook/{name:.+}", self._webhook)
+        self.socket_mode.add_routes(app)
         return app
 
     def _take_failure(self) -> Failure | None:

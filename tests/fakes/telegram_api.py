@@ -131,6 +131,7 @@ class TelegramFake:
         self._failures: list[Failure] = []
         self._next_update = 1
         self._new_update = asyncio.Event()   # used on the server loop only
+        self._closing = False                # shutting down: long polls return at once
 
     # ------------------------------------------------------------ test-facing API
     @property
@@ -178,7 +179,14 @@ class TelegramFake:
     def _app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.on_shutdown.append(self._end_long_polls)
         return app
+
+    async def _end_long_polls(self, app: web.Application) -> None:
+        """A client that went away leaves its getUpdates waiting here: end it, so that
+        stopping the server does not wait out the long poll."""
+        self._closing = True
+        self._new_update.set()
 
     def _take_failure(self, method: str) -> Failure | None:
         with self.lock:
@@ -250,7 +258,7 @@ class TelegramFake:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 ready = list(self._updates)
             remaining = deadline - asyncio.get_running_loop().time()
-            if ready or remaining <= 0:
+            if ready or remaining <= 0 or self._closing:
                 return _ok(ready[: _int(params.get("limit", 100)) or 100])
             self._new_update.clear()
             try:

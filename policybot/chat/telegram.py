@@ -1,0 +1,146 @@
+"""Telegram commands: python-telegram-bot's Application on the bot's own event loop.
+
+Started with initialize/start/updater.start_polling (never run_polling, which would own the
+loop) and stopped in reverse. Every command goes to `Commands`; only chats listed in
+`telegram.allow` (or any, with `allow: any`) may change anything. Replies use HTML parse mode.
+The token is in every request URL: the client libraries' loggers are redacted while running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from policybot.chat.commands import COMMANDS, OPEN_COMMANDS, TELEGRAM, Commands, parse_command, split_message
+from policybot.config import TelegramChat
+from policybot.notify.base import LogRedaction
+from policybot.notify.telegram import LIBRARY_LOGGERS
+
+if TYPE_CHECKING:
+    from policybot.app import App
+
+log = logging.getLogger(__name__)
+POLL_TIMEOUT = 10.0            # seconds a getUpdates long poll may wait (stop cancels it)
+REPLY_LIMIT = 4000             # characters a reply part may have (Telegram: 4096 UTF-16 units)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+EXT_LOGGERS = (*LIBRARY_LOGGERS, "telegram.ext.Application", "telegram.ext.Updater",
+               "telegram.ext.ExtBot", __name__)
+Hook = Callable[[], Awaitable[object]]
+
+
+def build_application(config: TelegramChat, poll_timeout: float) -> Application:  # type: ignore[type-arg]
+    api = config.api_url.rstrip("/")
+    return (Application.builder().token(config.token)
+            .base_url(api + "/bot").base_file_url(api + "/file/bot")
+            .get_updates_read_timeout(poll_timeout + 5.0).get_updates_connect_timeout(5.0)
+            .get_updates_write_timeout(5.0).get_updates_pool_timeout(5.0).job_queue(None)
+            .build())
+
+
+def refusal(chat_id: int) -> str:
+    return (f"⛔ This chat may not subscribe. Its chat id is <code>{chat_id}</code>: ask the "
+            "bot's operator to add it to <code>telegram.allow</code> in config.yaml.")
+
+
+class TelegramCommandBot:
+    """The command side of the Telegram bot (alerts go out through the outbox's notifier)."""
+
+    def __init__(self, app: App, *, after_command: Hook | None = None,
+                 poll_timeout: float = POLL_TIMEOUT) -> None:
+        assert app.config.telegram is not None
+        self.app = app
+        self.config = app.config.telegram
+        self.commands = Commands(app, TELEGRAM)
+        self.after_command = after_command
+        self.poll_timeout = poll_timeout
+        self.application = build_application(self.config, poll_timeout)
+        self._redaction = LogRedaction([self.config.token], EXT_LOGGERS)
+        self._add_handlers()
+
+    def _add_handlers(self) -> None:
+        application = self.application
+        application.add_handler(CommandHandler(list(COMMANDS), self._on_command))
+        application.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        application.add_handler(MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, self._on_text))
+        application.add_error_handler(self._on_error)
+
+    def allowed(self, chat_id: int) -> bool:
+        return self.config.allow is None or str(chat_id) in self.config.allow
+
+    async def start(self) -> None:
+        """Connect (getMe), set the command menu and start polling; raises TelegramError."""
+        self._redaction.attach()
+        await self.application.initialize()
+        await self.application.bot.set_my_commands(
+            [BotCommand(name, what) for name, (_, what) in COMMANDS.items()])
+        await self.application.start()
+        assert self.application.updater is not None
+        await self.application.updater.start_polling(
+            timeout=int(self.poll_timeout), allowed_updates=[Update.MESSAGE],
+            error_callback=self._on_poll_error)
+        log.info("telegram commands: polling as @%s", self.application.bot.username)
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+        await self.application.bot.shutdown()  # a no-op, unless a failed start left it open
+        self._redaction.detach()
+
+    # handlers -------------------------------------------------------------------------------
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        head = message.text.split(maxsplit=1)[0]
+        if "@" in head and head.split("@", 1)[1].lower() != (context.bot.username or "").lower():
+            return  # a command for another bot in a group
+        name, _ = parse_command(message.text)
+        if name in COMMANDS and name not in OPEN_COMMANDS and not self.allowed(chat.id):
+            log.info("telegram chat=%s refused /%s: not in telegram.allow", chat.id, name)
+            reply = refusal(chat.id)
+        else:
+            reply = self.commands.handle(f"telegram:{chat.id}", message.text)
+            if name == "start" and not self.allowed(chat.id):
+                reply += "\n\n" + refusal(chat.id)
+        await self.send(chat.id, reply)
+        if self.after_command is not None:
+            await self.after_command()
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat is not None:
+            await self.send(update.effective_chat.id, "Send /help to see what I can do.")
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: handling an update failed: %s", context.error, exc_info=context.error)
+
+    def _on_poll_error(self, exc: Exception) -> None:
+        log.warning("telegram: getUpdates failed (polling goes on): %s", exc)
+
+    async def send(self, chat_id: int | str, text: str) -> None:
+        for part in split_message(text, REPLY_LIMIT):
+            await self.application.bot.send_message(
+                chat_id=chat_id, text=part, parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW)
+
+
+async def send_notice(config: TelegramChat, chat_id: str, text: str) -> None:
+    """One message outside a conversation (a mute ran out); raises TelegramError."""
+    redaction = LogRedaction([config.token], EXT_LOGGERS)
+    redaction.attach()
+    try:
+        async with Bot(config.token, base_url=config.api_url.rstrip("/") + "/bot") as bot:
+            for part in split_message(text, REPLY_LIMIT):
+                await bot.send_message(chat_id=chat_id, text=part, parse_mode=ParseMode.HTML,
+                                       link_preview_options=NO_PREVIEW)
+    finally:
+        redaction.detach()

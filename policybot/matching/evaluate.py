@@ -1,0 +1,197 @@
+"""Per-item work: what the scan found, whether a condition holds, and the hits of a match.
+
+`ItemState` lives for one `Engine.match` call. It caches what several rules ask for: the keys
+seen in a set of fields, and each leaf's hits (a `$entity` or a phrase shared by many rules is
+turned into `Hit`s once per item, and the same Hit objects go into every match that uses it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+
+from policybot.matching.normalize import Normalized
+from policybot.matching.scan import Spans, word_starts, words_between
+from policybot.matching.spec import Near, Node, Regex, Terms
+from policybot.model import Hit
+
+Entry = tuple[tuple[int, int, int], Hit]   # ((field order, start, end), hit)
+Leaf = Terms | Near | Regex
+_position = itemgetter(0)
+
+
+@dataclass(slots=True)
+class FieldState:
+    name: str
+    order: int           # position in FIELDS: hits sort by it
+    norm: Normalized
+    found: Spans
+    words: list[int] | None = None
+
+    def word_starts(self) -> list[int]:
+        if self.words is None:
+            self.words = word_starts(self.norm.text)
+        return self.words
+
+    def hit(self, alias: str, entity: str | None, start: int, end: int) -> Entry:
+        ostart, oend = self.norm.span(start, end) if self.norm.edits else (start, end)
+        return (self.order, start, end), Hit(alias, entity, self.name, ostart, oend)
+
+
+class ItemState:
+    """Everything computed about one item; lives for one `match` call."""
+
+    __slots__ = ("_seen", "fields", "leaves")
+
+    def __init__(self, fields: dict[str, FieldState]) -> None:
+        self.fields = fields
+        self._seen: dict[tuple[str, ...], set[str]] = {}
+        self.leaves: dict[tuple[int, int], list[Entry]] = {}   # (leaf id, fields id) -> hits
+
+    def seen(self, names: tuple[str, ...]) -> set[str]:
+        """Keys found in any of the named fields."""
+        keys = self._seen.get(names)
+        if keys is None:
+            keys = self._seen[names] = set().union(*(self.fields[n].found for n in names))
+        return keys
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """A compiled `any`: holds when one of `keys` is seen, else when one of `others` holds."""
+
+    keys: frozenset[str]
+    others: tuple[Node, ...]     # near, regexes, groups; cheapest first
+
+
+def holds_rest(node: AnyOf | Node, state: ItemState, seen: set[str],
+               fields: tuple[str, ...]) -> bool:
+    if isinstance(node, AnyOf):
+        if not node.keys.isdisjoint(seen):
+            return True
+        return any(holds(other, state, fields) for other in node.others)
+    return holds(node, state, fields)
+
+
+def holds(node: Node, state: ItemState, fields: tuple[str, ...]) -> bool:
+    if isinstance(node, Terms):
+        seen = state.seen(fields)
+        return any(term.key in seen for term in node.terms)
+    if isinstance(node, Regex):
+        texts = (state.fields[f].norm.text for f in fields)
+        return any(node.compiled.search(text) for text in texts if text)
+    if isinstance(node, Near):
+        return any(near_pairs(node, state.fields[f]) for f in fields)
+    if node.op == "all":
+        return all(holds(child, state, fields) for child in node.children)
+    if node.op == "any":
+        return any(holds(child, state, fields) for child in node.children)
+    return not any(holds(child, state, fields) for child in node.children)
+
+
+def _spans(terms: Terms, field_state: FieldState) -> list[tuple[int, int]]:
+    found = field_state.found
+    return sorted(span for term in terms.terms for span in found.get(term.key, ()))
+
+
+def near_pairs(node: Near, field_state: FieldState) -> list[tuple[int, int]]:
+    """Spans of both terms where they occur within `node.within` words of each other."""
+    a_spans, b_spans = _spans(node.a, field_state), _spans(node.b, field_state)
+    if not a_spans or not b_spans:
+        return []
+    starts = field_state.word_starts()
+    pairs: list[tuple[int, int]] = []
+    for a in a_spans:
+        for b in b_spans:
+            first, second = (a, b) if a[0] <= b[0] else (b, a)
+            if first[1] <= second[0] and words_between(starts, first, second) <= node.within:
+                pairs += (a, b)
+    return pairs
+
+
+@dataclass(frozen=True, slots=True)
+class TermsLeaf:
+    """A phrase or `$entity` compiled for hits: its keys, and per key (walk order, alias, entity)."""
+
+    keys: frozenset[str]
+    terms: dict[str, tuple[int, str, str | None]]
+
+    @classmethod
+    def of(cls, terms: Terms) -> TermsLeaf:
+        info = {t.key: (i, t.alias, t.entity) for i, t in reversed(list(enumerate(terms.terms)))}
+        return cls(frozenset(info), info)
+
+
+def _leaf_entries(leaf: TermsLeaf | Leaf, state: ItemState, fields: Sequence[str]) -> list[Entry]:
+    """The leaf's hits in `fields`, in rule-walk order: field, then term, then span."""
+    out: list[Entry] = []
+    for name in fields:
+        field_state = state.fields[name]
+        if isinstance(leaf, TermsLeaf):
+            _terms_entries(leaf, field_state, out)
+        elif isinstance(leaf, Regex):
+            for hit in leaf.compiled.finditer(field_state.norm.text):
+                out.append(field_state.hit(leaf.label, None, hit.start(), hit.end()))
+        elif isinstance(leaf, Near):
+            _near_entries(leaf, field_state, out)
+    return out
+
+
+def _terms_entries(leaf: TermsLeaf, field_state: FieldState, out: list[Entry]) -> None:
+    found = field_state.found
+    present = leaf.keys.intersection(found)
+    if len(present) > 1:
+        present = sorted(present, key=leaf.terms.__getitem__)   # the leaf's term order
+    for key in present:
+        _, alias, entity = leaf.terms[key]
+        for start, end in found[key]:
+            out.append(field_state.hit(alias, entity, start, end))
+
+
+def _near_entries(node: Near, field_state: FieldState, out: list[Entry]) -> None:
+    spans = set(near_pairs(node, field_state))
+    if not spans:
+        return
+    for term in node.a.terms + node.b.terms:
+        for start, end in field_state.found.get(term.key, ()):
+            if (start, end) in spans:
+                out.append(field_state.hit(term.alias, term.entity, start, end))
+
+
+# A hit plan: the leaves whose hits a match reports, in rule-walk order. A step is a leaf
+# ((leaf id, fields id), leaf, its plain-term keys or None) or, for a group under an `any`,
+# (None, (group, its plan), None): walked only if the group holds.
+Step = tuple[tuple[int, int] | None, object, frozenset[str] | None]
+
+
+def plan_entries(
+    plan: Sequence[Step], state: ItemState, fields: tuple[str, ...], seen: set[str],
+    out: list[Entry],
+) -> None:
+    cache = state.leaves
+    for cache_key, leaf, keys in plan:
+        if keys is not None and keys.isdisjoint(seen):
+            continue   # a phrase or $entity the item lacks: no hits, nothing to look up
+        if cache_key is None:
+            group, sub_plan = leaf  # type: ignore[misc]
+            if holds(group, state, fields):
+                plan_entries(sub_plan, state, fields, seen, out)
+            continue
+        entries = cache.get(cache_key)
+        if entries is None:
+            entries = cache[cache_key] = _leaf_entries(leaf, state, fields)  # type: ignore[arg-type]
+        out += entries
+
+
+def sorted_hits(entries: list[Entry]) -> tuple[Hit, ...]:
+    """One hit per (field, span), the first in rule-walk order, in text order."""
+    if len(entries) == 1:
+        return (entries[0][1],)
+    hits = []
+    last = None
+    for key, hit in sorted(entries, key=_position):   # stable: equal spans keep walk order
+        if key != last:
+            hits.append(hit)
+            last = key
+    return tuple(hits)

@@ -1,0 +1,114 @@
+"""Prometheus text exposition, the counters App keeps, and /metrics + /healthz served by the
+running Service (port 0)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from policybot.app import App
+from policybot.config import load_config
+from policybot.metrics import Metrics, MetricsServer, destination_label
+from policybot.scheduler import Service
+from tests.fakes.feed_server import FeedServer, rss
+
+RULES = "rules:\n  - id: gallium\n    title: Gallium\n    match: {any: [gallium]}\n    notify: [console, hook]\n"
+
+
+def make_app(tmp_path: Path, feeds: dict[str, str], hook: str, metrics: str = "") -> App:
+    (tmp_path / "rules.yaml").write_text(RULES)
+    listed = "".join(f'  - {{id: {fid}, url: "{url}"}}\n' for fid, url in feeds.items())
+    (tmp_path / "config.yaml").write_text(f"""\
+storage: {{path: s.db}}
+rules: [rules.yaml]
+defaults: {{backfill: all}}
+feeds:
+{listed}destinations:
+  console: {{type: console}}
+  hook: {{type: slack, webhook_url: "{hook}"}}
+{metrics}""")
+    app = App(load_config(tmp_path / "config.yaml", env={}), stream=io.StringIO())
+    app.load_rules()
+    return app
+
+
+def test_exposition_format() -> None:
+    metrics = Metrics()
+    metrics.inc("policybot_polls_total", result="new")
+    metrics.inc("policybot_polls_total", 2, result="new")
+    metrics.inc("policybot_matches_total", rule='odd "rule"\\x')
+    text = metrics.render({"policybot_outbox_pending": ("Alerts waiting.", {(): 3.5})})
+    lines = text.splitlines()
+    assert "# HELP policybot_polls_total Feed polls, by result (new, not-modified, unchanged, error, ...)." in lines
+    assert "# TYPE policybot_polls_total counter" in lines
+    assert 'policybot_polls_total{result="new"} 3' in lines
+    assert 'policybot_matches_total{rule="odd \\"rule\\"\\\\x"} 1' in lines
+    assert "# TYPE policybot_outbox_pending gauge" in lines
+    assert "policybot_outbox_pending 3.5" in lines
+    assert text.endswith("\n")
+
+
+def test_chat_destinations_are_labelled_by_platform_only() -> None:
+    assert destination_label("trade-desk") == "trade-desk"
+    assert destination_label("telegram:123456789") == "telegram:chat"
+
+
+async def test_app_counts_polls_items_matches_sends_and_failures(tmp_path: Path, feed_server: FeedServer,
+                                                                slack_api: Any) -> None:
+    feeds = {"good": feed_server.add("good", rss("Gallium curbs", "Other news")),
+             "bad": feed_server.add("bad", status=500)}
+    app = make_app(tmp_path, feeds, slack_api.webhook_url())
+    slack_api.fail_next(1, status=500)
+    try:
+        await app.poll_all()
+        await app.deliver()
+        text = app.metrics_text()
+    finally:
+        await app.close()
+    lines = set(text.splitlines())
+    for line in ('policybot_polls_total{result="new"} 1', 'policybot_polls_total{result="error"} 1',
+                 "policybot_fetch_errors_total 1", "policybot_items_total 2",
+                 "policybot_new_items_total 2", 'policybot_matches_total{rule="gallium"} 1',
+                 "policybot_alerts_enqueued_total 2", 'policybot_alerts_sent_total{destination="console"} 1',
+                 'policybot_alerts_failed_total{destination="hook"} 1', "policybot_outbox_pending 1",
+                 'policybot_feeds{state="failing"} 1', 'policybot_feeds{state="ok"} 1'):
+        assert line in lines, line
+
+
+async def get(url: str) -> tuple[int, str, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        return resp.status, resp.headers.get("Content-Type", ""), await resp.text()
+
+
+async def test_the_running_service_serves_metrics_and_healthz(tmp_path: Path, feed_server: FeedServer,
+                                                              slack_api: Any) -> None:
+    app = make_app(tmp_path, {"good": feed_server.add("good", rss("a"))}, slack_api.webhook_url(),
+                   metrics="metrics: {port: 0}\n")
+    service = Service(app)
+    task = asyncio.create_task(service.run())
+    try:
+        await asyncio.wait_for(service.ready.wait(), 10)
+        base = f"http://127.0.0.1:{service.metrics.port}"  # type: ignore[union-attr]
+        health = await get(base + "/healthz")
+        metrics = await get(base + "/metrics")
+    finally:
+        service.stopping.set()
+        await task
+        await app.close()
+    assert (health[0], health[2]) == (200, "ok\n")
+    assert metrics[0] == 200 and metrics[1].startswith("text/plain; version=0.0.4")
+    assert "# TYPE policybot_polls_total counter" in metrics[2]
+
+
+async def test_healthz_says_what_is_wrong() -> None:
+    server = MetricsServer(lambda: "", lambda: "scheduler not running")
+    port = await server.start(0, host="127.0.0.1")
+    try:
+        status, _, text = await get(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        await server.stop()
+    assert (status, text) == (503, "scheduler not running\n")
