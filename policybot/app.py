@@ -172,7 +172,7 @@ class App:
             return DrainReport()
 
     async def once(self) -> tuple[list[PollResult], DrainReport]:
-        results = await self.poll_all(force=True)
+        results = await self.poll_all()  # backoff, Retry-After and max-age hold here too
         self.check_health()
         report = await self.delivery.drain_until_idle(self.config.delivery.once_wait)
         return results, report

@@ -70,11 +70,12 @@ async def once(args: argparse.Namespace) -> int:
         results, report = await app.once()
     finally:
         await app.close()
-    failed = [r for r in results if r.status == "error"]
-    log.info("once: %d feeds polled (%d failed), %d new items, %d alerts queued; "
-             "delivered %d, retrying %d, failed %d", len(results), len(failed),
-             sum(r.new for r in results), sum(r.alerts for r in results),
-             report.sent, report.retried, report.failed)
+    failed = sum(r.status == "error" for r in results)
+    waiting = sum(r.status in ("skipped", "disabled") for r in results)
+    log.info("once: %d feeds polled (%d failed, %d not due: backoff, Retry-After or disabled), "
+             "%d new items, %d alerts queued; delivered %d, retrying %d, failed %d",
+             len(results) - waiting, failed, waiting, sum(r.new for r in results),
+             sum(r.alerts for r in results), report.sent, report.retried, report.failed)
     return 0
 
 

@@ -64,6 +64,8 @@ class Poller:
         if state.disabled:
             return PollResult(feed.id, "disabled", error=state.disabled)
         if not force and state.next_poll and state.next_poll > ts:
+            log.debug("feed=%s skipped: backing off or asked to wait for %.0fs more",
+                      feed.id, state.next_poll - ts)
             return PollResult(feed.id, "skipped")
         try:
             result = await self.fetcher.fetch(

@@ -15,13 +15,14 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from policybot.app import App, now_utc
-from policybot.chat import start_chats, stop_chats
+from policybot.chat import release_mutes, start_chats, stop_chats
 from policybot.metrics import MetricsServer
 
 log = logging.getLogger(__name__)
 
 RULES_CHECK_SECONDS = 2.0
 PRUNE_SECONDS = 3600.0
+MUTES_SECONDS = 60.0    # a mute that ran out sends its summary within a minute
 HEALTH_SECONDS = 600.0
 STOP_WAIT = 35.0   # polls in flight get this long to finish (the fetch timeout is 30 s)
 
@@ -54,6 +55,8 @@ class Service:
                                max_instances=1, coalesce=True, next_run_time=start)
         self.scheduler.add_job(self.check_health, "interval", seconds=HEALTH_SECONDS, id="health",
                                max_instances=1, coalesce=True, next_run_time=start)
+        self.scheduler.add_job(release_mutes, "interval", seconds=MUTES_SECONDS, args=[self.app],
+                               id="mutes", max_instances=1, coalesce=True)
 
     async def poll(self, feed_id: str) -> None:
         task = asyncio.current_task()
