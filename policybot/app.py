@@ -12,10 +12,10 @@ from typing import TextIO
 
 from policybot.config import Config, DestinationConfig
 from policybot.delivery import Delivery, DrainReport, RateLimiter
-from policybot.errors import ConfigError
+from policybot.errors import ConfigError, RuleError
 from policybot.feeds.fetch import Fetcher
 from policybot.health import report_blind_spots
-from policybot.matching.rules import Rule
+from policybot.matching.rules import Rule, parse_watch
 from policybot.metrics import CountingNotifier, Metrics, observe_poll, store_gauges
 from policybot.model import Feed, Item, Match
 from policybot.notify import build_notifier
@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 PLATFORM_RATES = {"slack": 1.0, "telegram": 1.0, "console": 0.0}
 TELEGRAM_GROUP_RATE = 20 / 60
 TELEGRAM_BOT_RATE = 30.0
-WATCH_PREFIX = "watch:"
 # From this many feeds up, parsing goes to a process pool (one worker per core); below it a
 # thread is faster (the pool's start-up outweighs a few parses). Measured: bench/bench_feeds.py.
 POOL_MIN_FEEDS = 32
@@ -76,6 +75,7 @@ class App:
                               extra_rules=self.watch_rules)
         self.fetcher = fetcher or Fetcher()
         self.notifiers: dict[str, Notifier] = {}
+        self._watch_cache: dict[tuple[str, str, str], Rule] = {}
         self.limiters: dict[str, list[RateLimiter]] = {}
         self.telegram_bot_limit = RateLimiter(TELEGRAM_BOT_RATE, burst=TELEGRAM_BOT_RATE)
         self.executor = executor
@@ -91,27 +91,21 @@ class App:
             raise ConfigError(errors)
 
     def watch_rules(self) -> Sequence[Rule]:
-        """The chats' personal /watch rules, each routed to its owner only. Parsed once per
+        """The chats' personal /watch rules, each alerting its owner only. Parsed once per
         (destination, watch id, text): a rebuild after one /watch reparses nothing else."""
-        from dataclasses import replace
-
-        from policybot.errors import RuleError
-        from policybot.matching.watch import parse_watch
-
-        cache: dict[tuple[str, str, str], Rule] = self.__dict__.setdefault("_watch_cache", {})
         rules, live = [], set()
         for key in self.store.watches():
-            if key not in cache:
+            if key not in self._watch_cache:
                 dest, _, text = key
                 try:
-                    cache[key] = replace(parse_watch(text, dest), notify=(dest,))
+                    self._watch_cache[key] = parse_watch(text, dest)
                 except RuleError as exc:  # stored by an older version: skip, say why
                     log.warning("destination=%s watch %r skipped: %s", dest, text, exc)
                     continue
             live.add(key)
-            rules.append(cache[key])
-        for key in set(cache) - live:
-            del cache[key]
+            rules.append(self._watch_cache[key])
+        for key in set(self._watch_cache) - live:
+            del self._watch_cache[key]
         return rules
 
     def _match(self, item: Item, feed: Feed) -> Sequence[Match]:
@@ -142,8 +136,6 @@ class App:
         return routes
 
     def _targets(self, rule_id: str) -> list[str]:
-        if rule_id.startswith(WATCH_PREFIX):  # watch:<owner destination>:<hash>
-            return [rule_id.removeprefix(WATCH_PREFIX).rpartition(":")[0]]
         rule = self.rules.rules_by_id.get(rule_id)
         if rule is not None and rule.notify is not None:
             return list(rule.notify)

@@ -39,7 +39,7 @@ def parse_watch(text: str, owner: str) -> Rule:
         title=" ".join(text.split()),
         severity="normal",
         match=Group("all", tuple(parts)),
-        notify=(),
+        notify=(owner,),  # a personal rule alerts its owner only
         source=f"watch:{owner}",
         line=1,
     )
