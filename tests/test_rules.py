@@ -240,7 +240,7 @@ def test_watch_id_and_title() -> None:
     assert rule.id.startswith("watch:telegram:42:") and len(rule.id.rsplit(":", 1)[1]) == 8
     assert rule.id == parse_watch('gallium "export ban"', "telegram:42").id
     assert rule.title == 'Gallium "Export Ban"'
-    assert rule.notify == ()
+    assert rule.notify == ("telegram:42",)   # alerts its owner, never the defaults
 
 
 @pytest.mark.parametrize("text", ["", "   ", "-scrap", '""'])
