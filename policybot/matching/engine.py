@@ -51,15 +51,18 @@ class Engine:
         """Every rule the item matches, in rule order; `feed` None ignores `feeds:` filters."""
         state = self._scan(item)
         rules, seen_in = self._rules, state.seen
+        everywhere = self._fields
+        seen_all = seen_in(everywhere)
         matches = []
-        for position in self._candidates(state):
+        for position in self._candidates(seen_all):
             compiled = rules[position]
-            seen = seen_in(compiled.fields)
+            seen = seen_all if compiled.fields == everywhere else seen_in(compiled.fields)
             for keys in compiled.needs:
                 if keys.isdisjoint(seen):
                     break
             else:
-                if compiled.forbid.isdisjoint(seen) and _rest_holds(compiled, state, feed):
+                if compiled.forbid.isdisjoint(seen) and (
+                        compiled.simple or _rest_holds(compiled, state, feed)):
                     matches.append(_to_match(compiled, state, seen))
         return tuple(matches)
 
@@ -71,12 +74,11 @@ class Engine:
             fields[name] = FieldState(name, FIELDS.index(name), norm, found)
         return ItemState(fields)
 
-    def _candidates(self, state: ItemState) -> list[int]:
+    def _candidates(self, seen: set[str]) -> list[int]:
         """Positions, in order, of the rules whose trigger was seen, and of the `always` ones."""
-        index = self._index
+        get = self._index.get
         positions = set(self._always)
-        for key in state.seen(self._fields):
-            found = index.get(key)
+        for found in map(get, seen):
             if found is not None:
                 positions.update(found)
         return sorted(positions)

@@ -7,7 +7,7 @@ turned into `Hit`s once per item, and the same Hit objects go into every match t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -116,21 +116,20 @@ class TermsLeaf:
 
     keys: frozenset[str]
     terms: dict[str, tuple[int, str, str | None]]
+    single: str | None     # the key of a one-key leaf (most phrases): no set test, no sort
 
     @classmethod
     def of(cls, terms: Terms) -> TermsLeaf:
         info = {t.key: (i, t.alias, t.entity) for i, t in reversed(list(enumerate(terms.terms)))}
-        return cls(frozenset(info), info)
+        return cls(frozenset(info), info, next(iter(info)) if len(info) == 1 else None)
 
 
-def _leaf_entries(leaf: TermsLeaf | Leaf, state: ItemState, fields: Sequence[str]) -> list[Entry]:
-    """The leaf's hits in `fields`, in rule-walk order: field, then term, then span."""
+def _leaf_entries(leaf: Leaf, state: ItemState, fields: Sequence[str]) -> list[Entry]:
+    """A regex's or a `near`'s hits in `fields`, in rule-walk order: field, then span."""
     out: list[Entry] = []
     for name in fields:
         field_state = state.fields[name]
-        if isinstance(leaf, TermsLeaf):
-            _terms_entries(leaf, field_state, out)
-        elif isinstance(leaf, Regex):
+        if isinstance(leaf, Regex):
             for hit in leaf.compiled.finditer(field_state.norm.text):
                 out.append(field_state.hit(leaf.label, None, hit.start(), hit.end()))
         elif isinstance(leaf, Near):
@@ -138,15 +137,27 @@ def _leaf_entries(leaf: TermsLeaf | Leaf, state: ItemState, fields: Sequence[str
     return out
 
 
-def _terms_entries(leaf: TermsLeaf, field_state: FieldState, out: list[Entry]) -> None:
-    found = field_state.found
-    present = leaf.keys.intersection(found)
-    if len(present) > 1:
-        present = sorted(present, key=leaf.terms.__getitem__)   # the leaf's term order
-    for key in present:
-        _, alias, entity = leaf.terms[key]
-        for start, end in found[key]:
-            out.append(field_state.hit(alias, entity, start, end))
+def _terms_entries(
+    leaf: TermsLeaf, state: ItemState, fields: Sequence[str], seen: set[str]
+) -> list[Entry]:
+    """A phrase's or `$entity`'s hits in `fields`, in rule-walk order: field, term, span."""
+    if leaf.single is not None:
+        present: Iterable[str] = (leaf.single,)
+    else:
+        present = leaf.keys.intersection(seen)
+        if len(present) > 1:
+            present = sorted(present, key=leaf.terms.__getitem__)   # the leaf's term order
+    out: list[Entry] = []
+    fields_of = state.fields
+    for name in fields:
+        field_state = fields_of[name]
+        found = field_state.found
+        for key in present:
+            spans = found.get(key)
+            if spans is not None:
+                _, alias, entity = leaf.terms[key]
+                out += [field_state.hit(alias, entity, start, end) for start, end in spans]
+    return out
 
 
 def _near_entries(node: Near, field_state: FieldState, out: list[Entry]) -> None:
@@ -171,16 +182,21 @@ def plan_entries(
 ) -> None:
     cache = state.leaves
     for cache_key, leaf, keys in plan:
-        if keys is not None and keys.isdisjoint(seen):
-            continue   # a phrase or $entity the item lacks: no hits, nothing to look up
-        if cache_key is None:
+        if keys is not None:
+            if keys.isdisjoint(seen):
+                continue   # a phrase or $entity the item lacks: no hits, nothing to look up
+            entries = cache.get(cache_key)   # type: ignore[arg-type]
+            if entries is None:
+                entries = cache[cache_key] = _terms_entries(leaf, state, fields, seen)  # type: ignore
+        elif cache_key is None:
             group, sub_plan = leaf  # type: ignore[misc]
             if holds(group, state, fields):
                 plan_entries(sub_plan, state, fields, seen, out)
             continue
-        entries = cache.get(cache_key)
-        if entries is None:
-            entries = cache[cache_key] = _leaf_entries(leaf, state, fields)  # type: ignore[arg-type]
+        else:
+            entries = cache.get(cache_key)
+            if entries is None:
+                entries = cache[cache_key] = _leaf_entries(leaf, state, fields)  # type: ignore
         out += entries
 
 

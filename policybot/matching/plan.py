@@ -30,6 +30,7 @@ class Compiled:
     forbid: frozenset[str]
     rest: tuple[AnyOf | Node, ...]
     plan: tuple[Step, ...]
+    simple: bool     # no feed filter and no `rest`: `needs` and `forbid` decide alone
 
 
 class Compiler:
@@ -50,7 +51,7 @@ class Compiler:
         feeds = frozenset(rule.feeds) if rule.feeds is not None else None
         plan = self._plan(match, fid) if match.op != "none" else ()
         return Compiled(rule, rule.fields, feeds, tuple(needs), frozenset(forbid),
-                        tuple(sorted(rest, key=_cost)), plan)
+                        tuple(sorted(rest, key=_cost)), plan, feeds is None and not rest)
 
     def _plan(self, group: Group, fid: int) -> tuple[Step, ...]:
         """Leaves of a group that holds; a group under `any` is walked only if it holds."""

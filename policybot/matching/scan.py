@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import ahocorasick
 
-from policybot.matching.normalize import is_word_char
+from policybot.matching.normalize import _CJK_RANGES, is_word_char
 
 Spans = dict[str, list[tuple[int, int]]]  # term key -> spans in the normalised text
 _SUFFIXES = ("es'", "s'", "'s", "es", "s")
@@ -22,14 +22,19 @@ _NO_SPACE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 
 class _WordChars(dict[str, bool]):
-    """char -> is_word_char(char), filled as characters are met: one C-level lookup a hit."""
+    """char -> is_word_char(char), filled as characters are met: one C-level lookup a hit.
+
+    (`_SUFFIX_RE`'s look-ahead is the same test: `[^\\W_]` is str.isalnum().)
+    """
 
     def __missing__(self, char: str) -> bool:
         value = self[char] = is_word_char(char)
         return value
 
 
-_is_word = _WordChars().__getitem__
+_WORDS = _WordChars()
+_CJK = "".join(f"{chr(low)}-{chr(high)}" for low, high in _CJK_RANGES)
+_SUFFIX_RE = re.compile("(?:" + "|".join(_SUFFIXES) + rf")(?![^\W_{_CJK}])")  # is_word_char
 _WORD_RE = re.compile(rf"[{_NO_SPACE}]|[^\W_{_NO_SPACE}]+(?:'[^\W_{_NO_SPACE}]+)*")
 
 
@@ -55,20 +60,20 @@ def scan(automaton: ahocorasick.Automaton | None, text: str) -> Spans:
     found: Spans = {}
     if automaton is None or not text:
         return found
-    size = len(text)
+    size, get, words = len(text), found.get, _WORDS   # locals: this loop runs per raw hit
     for last, (key, length, left, right, plural) in automaton.iter(text):
-        start = last - length + 1
-        if left and start and _is_word(text[start - 1]):
-            continue
         end = last + 1
+        start = end - length
+        if left and start and words[text[start - 1]]:
+            continue
         if end < size:
             if plural and text[end] in "'es":
                 end = _suffix_end(text, end, right)
                 if end < 0:
                     continue
-            elif right and _is_word(text[end]):
+            elif right and words[text[end]]:
                 continue
-        spans = found.get(key)
+        spans = get(key)
         if spans is None:
             found[key] = [(start, end)]
         else:
@@ -78,11 +83,10 @@ def scan(automaton: ahocorasick.Automaton | None, text: str) -> Spans:
 
 def _suffix_end(text: str, end: int, right: bool) -> int:
     """End of the term with a plural/possessive suffix; -1 when it is cut mid-word."""
-    for suffix in _SUFFIXES:
-        stop = end + len(suffix)
-        if text.startswith(suffix, end) and (stop == len(text) or not is_word_char(text[stop])):
-            return stop
-    return -1 if right and is_word_char(text[end]) else end
+    suffix = _SUFFIX_RE.match(text, end)   # the first of _SUFFIXES not followed by a word char
+    if suffix is not None:
+        return suffix.end()
+    return -1 if right and _WORDS[text[end]] else end
 
 
 def word_starts(text: str) -> list[int]:
