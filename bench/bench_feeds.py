@@ -167,8 +167,16 @@ def main() -> None:
         peak_rss(host, Path(tmp))
 
 
-def maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024
+def maxrss_mb() -> float:
+    """This process's peak RSS. VmHWM, not getrusage: Linux carries ru_maxrss across exec, so a
+    child started from a big parent would report the parent's peak as its own."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
