@@ -7,7 +7,6 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from datetime import UTC, datetime
 from typing import TextIO
 
 from policybot.config import Config, DestinationConfig
@@ -19,7 +18,7 @@ from policybot.matching.rules import Rule, parse_watch
 from policybot.metrics import CountingNotifier, Metrics, observe_poll, store_gauges
 from policybot.model import Feed, Item, Match
 from policybot.notify import build_notifier
-from policybot.notify.base import Notifier
+from policybot.notify.base import Notifier, utcnow
 from policybot.pipeline import ParserPool, Poller, PollResult
 from policybot.rulebook import RuleBook
 from policybot.store import Store
@@ -33,10 +32,6 @@ TELEGRAM_BOT_RATE = 30.0
 # From this many feeds up, parsing goes to a process pool (one worker per core); below it a
 # thread is faster (the pool's start-up outweighs a few parses). Measured: bench/bench_feeds.py.
 POOL_MIN_FEEDS = 32
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def used_destinations(config: Config, rules: Sequence[Rule]) -> set[str]:
@@ -120,7 +115,7 @@ class App:
     def check_health(self) -> int:
         """Report new blind spots (failing, gone or silent feeds) to `ops:`; returns how many."""
         return len(report_blind_spots(self.store, self.config.feeds, self.config.health,
-                                      self.config.ops, now_utc().timestamp()))
+                                      self.config.ops, utcnow().timestamp()))
 
     # routing ------------------------------------------------------------------------------
     def route(self, item: Item, matches: Sequence[Match]) -> Mapping[str, Sequence[Match]]:
@@ -145,7 +140,7 @@ class App:
     async def poll_feed(self, feed_id: str, *, force: bool = False) -> PollResult:
         feed = self._feeds_by_id[feed_id]
         try:
-            result = await self.poller.poll(feed, now_utc(), force=force)
+            result = await self.poller.poll(feed, utcnow(), force=force)
         except Exception:
             log.exception("feed=%s poll crashed (a bug): the other feeds go on", feed.id)
             result = PollResult(feed.id, "error", error="internal error")
@@ -177,11 +172,11 @@ class App:
         if platform == "telegram" and self.config.telegram and chat:
             tg = self.config.telegram
             return DestinationConfig(id=dest, type="telegram", token=tg.token, chat_id=chat,
-                                     api_url=tg.api_url)
+                                     api_url=tg.api_url, missing_env=tg.missing_env)
         if platform == "slack" and self.config.slack and chat:
             sl = self.config.slack
             return DestinationConfig(id=dest, type="slack", token=sl.bot_token, channel=chat,
-                                     api_url=sl.api_url)
+                                     api_url=sl.api_url, missing_env=sl.missing_env)
         return None
 
     def notifier_for(self, dest: str) -> Notifier | None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from policybot import render
-from policybot.app import App, missing_env_errors, now_utc, used_destinations
+from policybot.app import App, missing_env_errors, used_destinations
 from policybot.config import Config, load_config, parse_duration
 from policybot.dryrun import dry_run
 from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
@@ -19,26 +19,18 @@ from policybot.feeds.parse import items_from_jsonl, parse_feed
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify import build_notifier
-from policybot.notify.base import RedactingFilter
+from policybot.notify.base import RedactingFilter, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
 from policybot.status import print_status
+from policybot.store import Store
 
 log = logging.getLogger("policybot")
 
 
-def secrets_of(config: Config) -> list[str]:
-    values = [v for d in config.destinations.values() for v in (d.token, d.webhook_url) if v]
-    if config.telegram:
-        values.append(config.telegram.token)
-    if config.slack:
-        values += [config.slack.app_token, config.slack.bot_token]
-    return values
-
-
 def load(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
-    redact = RedactingFilter(secrets_of(config))  # the last line of defence for every log line
+    redact = RedactingFilter(config.secrets())  # the last line of defence for every log line
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
     return config
@@ -114,7 +106,7 @@ async def send_test(args: argparse.Namespace) -> int:
             raise ConfigError(errors)
         notifier = build_notifier(spec)
         try:
-            await notifier.send(render.test_alert(spec.id, now_utc()))
+            await notifier.send(render.test_alert(spec.id, utcnow()))
         except DeliveryError as exc:
             raise PolicybotError(f"send-test {spec.id}: failed: {exc}") from None
         finally:
@@ -172,14 +164,15 @@ async def _gather_items(args: argparse.Namespace, config: Config | None) -> list
     if args.since:
         if config is None or not config.storage_path.exists():
             raise ConfigError("test-rules --since: no polled items yet (no state database)")
-        from policybot.store import Store
-        store = Store(config.storage_path)
         try:
             since = parse_duration(args.since) or 0.0
         except ValueError as exc:
             raise ConfigError(f"test-rules --since: {exc}") from None
-        items += store.recent_items(now_utc().timestamp() - since)
-        store.close()
+        store = Store(config.storage_path)
+        try:
+            items += store.recent_items(utcnow().timestamp() - since)
+        finally:
+            store.close()
     fetcher = Fetcher()
     try:
         for source in args.sources:

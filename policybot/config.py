@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +93,15 @@ class Config:
     ops: tuple[str, ...] = ()
     metrics_port: int | None = None
     health: HealthSettings = HealthSettings()
-    feed_lines: Mapping[str, int] = field(default_factory=dict)
 
-    def rel(self, path: Path) -> str:
-        """A path as a user would write it (relative to the working folder when possible)."""
-        try:
-            return str(path.relative_to(Path.cwd()))
-        except ValueError:
-            return str(path)
-
+    def secrets(self) -> list[str]:
+        """Every token and webhook URL in this config: what no log line or message may show."""
+        values = [v for d in self.destinations.values() for v in (d.token, d.webhook_url) if v]
+        if self.telegram:
+            values.append(self.telegram.token)
+        if self.slack:
+            values += [self.slack.app_token, self.slack.bot_token]
+        return [v for v in values if v]
 
 def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
     """'10m' -> 600.0. Numbers are seconds. 'all' (when allowed) and 0 -> None for backfill."""
@@ -238,9 +238,11 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
     if not all(isinstance(x, str) for x in rule_items) or not rule_items:
         r.error(yamlsrc.line_of(data, "rules"), "config: 'rules' must be a folder or a list of files")
         rule_items = []
-    for dest in (*defaults.notify, *(r.id_list(data, "ops", "config") or ())):
-        if dest not in destinations:
-            r.error(yamlsrc.line_of(data, "defaults"), _unknown_destination(dest, destinations))
+    ops = r.id_list(data, "ops", "config") or ()
+    for key, names in (("defaults", defaults.notify), ("ops", ops)):
+        for dest in names:
+            if dest not in destinations:
+                r.error(yamlsrc.line_of(data, key), _unknown_destination(dest, destinations))
     return Config(
         path=path,
         storage_path=base / str(r.string(storage, "path", "storage") or "state/policybot.sqlite3"),
@@ -252,10 +254,9 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
         delivery=_delivery(r, _section(r, data, "delivery", _DELIVERY_KEYS)),
         telegram=_telegram(r, data),
         slack=_slack(r, data),
-        ops=r.id_list(data, "ops", "config") or (),
+        ops=ops,
         metrics_port=_metrics(r, data),
         health=_health(r, _section(r, data, "health", ("failing_after", "silent_factor", "silent_min"))),
-        feed_lines={f.id: line for f, line in feeds.items()},
     )
 
 
@@ -317,8 +318,8 @@ def _check_destination(r: _Reader, line: int, where: str, kind: str, f: Mapping[
 _FEED_KEYS = ("id", "url", "every", "tags", "backfill", "title")
 
 
-def _feeds(r: _Reader, node: Any, defaults: Defaults, base: Path) -> dict[Feed, int]:
-    feeds: dict[Feed, int] = {}
+def _feeds(r: _Reader, node: Any, defaults: Defaults, base: Path) -> list[Feed]:
+    feeds: list[Feed] = []
     if node is None:
         return feeds
     if not isinstance(node, list):
@@ -337,14 +338,14 @@ def _feeds(r: _Reader, node: Any, defaults: Defaults, base: Path) -> dict[Feed, 
             r.error(line, f"{where}: duplicate feed id (first defined on line {seen[feed_id]})")
         seen[feed_id] = line
         url = r.string(spec, "url", where) or ""
-        feeds[Feed(
+        feeds.append(Feed(
             id=feed_id,
             url=_feed_url(url, base),
             every=r.duration(spec, "every", where, defaults.every) or defaults.every,
             tags=r.id_list(spec, "tags", where) or (),
             backfill=r.duration(spec, "backfill", where, defaults.backfill, allow_all=True),
             title=r.string(spec, "title", where),
-        )] = line
+        ))
     return feeds
 
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from policybot.config import DeliverySettings
@@ -57,6 +57,9 @@ class DrainReport:
     failed: int = 0
     expired: int = 0
 
+    def __add__(self, other: DrainReport) -> DrainReport:
+        return DrainReport(*(getattr(self, f) + getattr(other, f) for f in DrainReport.__slots__))
+
 
 NotifierLookup = Callable[[str], Notifier | None]
 LimitsLookup = Callable[[str], Sequence[RateLimiter]]
@@ -82,21 +85,20 @@ class Delivery:
             for row in rows:
                 by_dest.setdefault(row.alert.destination, []).append(row)
             reports = await asyncio.gather(*(self._destination(d, rs) for d, rs in by_dest.items()))
-        return DrainReport(*(sum(getattr(r, f) for r in reports) for f in DrainReport.__slots__))
+        return sum(reports, DrainReport())
 
     async def drain_until_idle(self, wait_bound: float) -> DrainReport:
         """`once`: drain, wait for Retry-After/backoff up to `wait_bound` seconds, drain again."""
         total = DrainReport()
         while True:
-            report = await self.drain()
-            total = DrainReport(*(getattr(total, f) + getattr(report, f) for f in DrainReport.__slots__))
+            total += await self.drain()
             next_due = self.store.next_due()
             if next_due is None:
                 return total
             wait = next_due - self.clock()
             if wait > wait_bound:
                 log.info("outbox: %d left for later (next due in %.0fs)",
-                         len(self.store.due(float("inf"))), wait)
+                         self.store.pending_count(), wait)
                 return total
             await asyncio.sleep(max(wait, 0.0))
 
@@ -142,11 +144,11 @@ class Delivery:
             return DrainReport(failed=len(rows))
         return DrainReport(retried=len(rows))
 
-    async def _attempt(self, dest: str, rows: list[OutboxRow], send: object) -> str:
+    async def _attempt(self, dest: str, rows: list[OutboxRow], send: Awaitable[None]) -> str:
         ids = [r.alert.alert_id for r in rows]
         now = self.clock()
         try:
-            await send  # type: ignore[misc]
+            await send
         except DeliveryError as exc:
             return self._on_error(dest, rows, exc)
         except Exception as exc:  # noqa: BLE001 - a notifier bug must not lose the alert
@@ -180,8 +182,7 @@ class Delivery:
         return step * self.rng.uniform(0.5, 1.0)
 
     def _log_once(self, dest: str, message: str, now: float, *, retryable: bool) -> None:
-        previous = self.store.destination_states().get(dest, {}).get("last_error")
-        if previous != message:
+        if self.store.destination_error(dest) != message:
             kind = "will retry" if retryable else "giving up on this alert"
             log.error("destination=%s delivery failed (%s): %s", dest, kind, message)
         self.store.set_destination(dest, last_error=message, last_error_at=now)

@@ -15,7 +15,7 @@ The server is aiohttp.web on the bot's own event loop, started by `Service.run` 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
 
@@ -109,9 +109,9 @@ class CountingNotifier:
     async def close(self) -> None:
         await self.inner.close()
 
-    async def _count(self, sending: object, n: int) -> None:
+    async def _count(self, sending: Awaitable[None], n: int) -> None:
         try:
-            await sending  # type: ignore[misc]
+            await sending
         except DeliveryError:
             self.metrics.inc("policybot_alerts_failed_total", n, destination=self.label)
             raise

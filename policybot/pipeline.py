@@ -44,7 +44,7 @@ class PollResult:
     failure: str | None = None   # "fetch" | "parse" when status is "error"
 
 
-# (item, feed) -> matches; destinations for one match; the feed's title for people.
+# (item, feed) -> matches; (item, matches) -> the matches each destination gets.
 Matcher = Callable[[Item, Feed], Sequence[Match]]
 Router = Callable[[Item, Sequence[Match]], Mapping[str, Sequence[Match]]]
 
@@ -100,7 +100,7 @@ class Poller:
     def _commit(self, feed: Feed, state: FeedState, parsed: ParsedFeed,
                 values: dict[str, object], now: datetime) -> PollResult:
         ts = now.timestamp()
-        items = _unique(parsed.items)
+        items = parsed.items  # unique by item_id already (parse_feed keeps the first of each)
         new_ids = self.store.unseen(feed.id, [i.item_id for i in items])
         new_items = [i for i in items if i.item_id in new_ids]
         alerting = new_items if state.first_poll_done else _within_backfill(new_items, feed, now)
@@ -205,14 +205,7 @@ def _success_values(feed: Feed, state: FeedState, result: FetchResult, ts: float
     return values
 
 
-def _unique(items: Sequence[Item]) -> list[Item]:
-    seen: dict[str, Item] = {}
-    for item in items:
-        seen.setdefault(item.item_id, item)
-    return list(seen.values())
-
-
-def _within_backfill(items: list[Item], feed: Feed, now: datetime) -> list[Item]:
+def _within_backfill(items: Sequence[Item], feed: Feed, now: datetime) -> Sequence[Item]:
     """First poll: only items newer than `backfill` alert; older and undated ones are silent."""
     if feed.backfill is None:
         return items

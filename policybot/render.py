@@ -34,6 +34,7 @@ LOOK = {"low": ("⚪", "Low"), "normal": ("🔵", "Normal"), "high": ("🟠", "H
         "urgent": ("🔴", "Urgent")}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE = re.compile(r"\s+")
+STAMP = "%Y-%m-%d %H:%M UTC"
 _SLACK_FORMAT = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
 
 Segment = tuple[str, bool]   # (plain text, bold)
@@ -90,6 +91,11 @@ def safe_url(link: str | None) -> str | None:
     return url if len(url) + 4 * url.count("&") <= URL_MAX else None
 
 
+def utc_stamp(ts: float) -> str:
+    """UNIX seconds as people read them: "2026-11-29 08:14 UTC"."""
+    return datetime.fromtimestamp(ts, UTC).strftime(STAMP)
+
+
 def when(published: datetime | None, now: datetime | None) -> str:
     """"2026-11-29 08:14 UTC (46 min ago)"; no age when `now` is None (digests, whose text
     must not change between a send and its retry)."""
@@ -97,7 +103,7 @@ def when(published: datetime | None, now: datetime | None) -> str:
         return "time unknown"
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
-    stamp = published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = published.astimezone(UTC).strftime(STAMP)
     age = (now - published).total_seconds() if now is not None else -1
     if age < 0:
         return stamp

@@ -10,13 +10,14 @@ import asyncio
 import logging
 import signal
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from policybot.app import App, now_utc
+from policybot.app import App
 from policybot.chat import release_mutes, start_chats, stop_chats
 from policybot.metrics import MetricsServer
+from policybot.notify.base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Service:
         self._polls: set[asyncio.Task[object]] = set()
 
     def schedule(self) -> None:
-        start = now_utc()
+        start = utcnow()
         feeds = self.app.config.feeds
         for index, feed in enumerate(feeds):
             # first polls spread over a few seconds so a big config does not stampede
@@ -73,7 +74,7 @@ class Service:
         self.app.rules.reload_if_changed()
 
     async def prune(self) -> None:
-        gone = self.app.store.prune(datetime.now(UTC).timestamp(), self.app.config.retention)
+        gone = self.app.store.prune(utcnow().timestamp(), self.app.config.retention)
         if gone:
             log.info("pruned %d items gone from their feeds for longer than the retention", gone)
 

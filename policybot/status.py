@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from policybot.health import blind_spots
+from policybot.notify.base import utcnow
+from policybot.render import utc_stamp
 
 if TYPE_CHECKING:
     from policybot.app import App
 
 
 def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "-" if ts is None else utc_stamp(ts)
 
 
 def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
@@ -46,7 +45,7 @@ def outbox_rows(app: App) -> list[list[str]]:
     counts = app.store.outbox_counts()
     errors = app.store.last_errors()
     dest_states = app.store.destination_states()
-    now = datetime.now(UTC).timestamp()
+    now = utcnow().timestamp()
     names = sorted({d for d, _ in counts} | set(app.config.destinations))
     rows = []
     for dest in names:
@@ -61,7 +60,7 @@ def outbox_rows(app: App) -> list[list[str]]:
 def print_status(app: App, out: TextIO) -> None:
     out.write(f"Feeds ({len(app.config.feeds)}):\n")
     _table(out, ["feed", "last poll", "last new item", "next poll", "health"], feed_rows(app))
-    spots = blind_spots(app.store, app.config.feeds, app.config.health, datetime.now(UTC).timestamp())
+    spots = blind_spots(app.store, app.config.feeds, app.config.health, utcnow().timestamp())
     ops = ", ".join(app.config.ops) or "no ops destination"
     out.write(f"\nBlind spots ({len(spots)}; reported to: {ops}):\n")
     _table(out, ["feed", "since", "reported", "what"],
@@ -79,12 +78,7 @@ def print_status(app: App, out: TextIO) -> None:
 
 
 def subscription_rows(app: App) -> list[list[str]]:
-    db = app.store.db
-    rows = []
-    for r in db.execute("SELECT destination, muted_until FROM subscribers ORDER BY destination"):
-        rules = [x[0] for x in db.execute(
-            "SELECT rule_id FROM subscriptions WHERE destination = ? ORDER BY rule_id", (r[0],))]
-        watches = [x[0] for x in db.execute(
-            "SELECT text FROM watches WHERE destination = ? ORDER BY created", (r[0],))]
-        rows.append([r[0], _when(r[1]), ", ".join(rules) or "-", "; ".join(watches) or "-"])
-    return rows
+    store = app.store
+    return [[dest, _when(muted), ", ".join(store.subscriptions_of(dest)) or "-",
+             "; ".join(text for _, _, text in store.watches(dest)) or "-"]
+            for dest, muted in store.subscribers()]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from policybot.model import Alert, Hit, Item, Match
@@ -143,6 +144,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
+        self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
         self.migrate()
 
     def close(self) -> None:
@@ -162,15 +164,10 @@ class Store:
     # feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
         row = self.db.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)).fetchone()
-        if row is None:
-            return FeedState(id=feed_id)
-        values = dict(row)
-        values["first_poll_done"] = bool(values["first_poll_done"])
-        return FeedState(**values)
+        return FeedState(id=feed_id) if row is None else _feed_state(row)
 
     def feed_states(self) -> list[FeedState]:
-        ids = [r[0] for r in self.db.execute("SELECT id FROM feeds ORDER BY id")]
-        return [self.feed_state(i) for i in ids]
+        return [_feed_state(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY id")]
 
     def update_feed(self, feed_id: str, **values: Any) -> None:
         self._upsert_feed(feed_id, values)
@@ -259,13 +256,14 @@ class Store:
         with self.transaction():
             return sum(self._enqueue(a, now) for a in alerts)
 
-    def _enqueue(self, alert: Alert, now: float, state: str = "pending") -> int:
-        if self.is_muted(alert.destination, now):
-            state = "held"
+    def _enqueue(self, alert: Alert, now: float) -> int:
+        """One statement: an alert for a muted subscriber is held, any other is pending."""
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO outbox(alert_id, destination, payload, created, due, state) "
-            "VALUES (?,?,?,?,?,?)",
-            (alert.alert_id, alert.destination, alert_to_json(alert), now, now, state))
+            "VALUES (?,?,?,?,?, CASE WHEN EXISTS (SELECT 1 FROM subscribers WHERE destination = ? "
+            "AND muted_until > ?) THEN 'held' ELSE 'pending' END)",
+            (alert.alert_id, alert.destination, alert_to_json(alert), now, now,
+             alert.destination, now))
         if cursor.rowcount:
             self.db.executemany(
                 "INSERT OR IGNORE INTO alert_rules(alert_id, rule_id, created) VALUES (?,?,?)",
@@ -327,11 +325,25 @@ class Store:
     def destination_states(self) -> dict[str, dict[str, Any]]:
         return {r["id"]: dict(r) for r in self.db.execute("SELECT * FROM destinations")}
 
+    def destination_error(self, destination: str) -> str | None:
+        row = self.db.execute("SELECT last_error FROM destinations WHERE id = ?",
+                              (destination,)).fetchone()
+        return row[0] if row else None
+
     # subscriptions ------------------------------------------------------------------------
-    def is_muted(self, destination: str, now: float) -> bool:
+    def muted_until(self, destination: str) -> float | None:
         row = self.db.execute("SELECT muted_until FROM subscribers WHERE destination = ?",
                               (destination,)).fetchone()
-        return bool(row and row[0] and row[0] > now)
+        return row[0] if row else None
+
+    def is_muted(self, destination: str, now: float) -> bool:
+        until = self.muted_until(destination)
+        return bool(until and until > now)
+
+    def subscribers(self) -> list[tuple[str, float | None]]:
+        """(destination, muted_until) of every chat that ever subscribed, watched or muted."""
+        rows = self.db.execute("SELECT destination, muted_until FROM subscribers ORDER BY destination")
+        return [(r[0], r[1]) for r in rows]
 
     def ensure_subscriber(self, destination: str, now: float) -> None:
         self.db.execute("INSERT OR IGNORE INTO subscribers(destination, created) VALUES (?, ?)",
@@ -339,6 +351,7 @@ class Store:
 
     def subscribe(self, destination: str, rule_id: str, now: float) -> bool:
         """False when it was subscribed already."""
+        self._subscribers = None
         with self.transaction():
             self.ensure_subscriber(destination, now)
             return bool(self.db.execute(
@@ -347,6 +360,7 @@ class Store:
 
     def unsubscribe(self, destination: str, rule_id: str | None = None) -> int:
         """Drop one subscription, or (rule_id None) every subscription and watch."""
+        self._subscribers = None
         with self.transaction():
             if rule_id is not None:
                 return self.db.execute("DELETE FROM subscriptions WHERE destination = ? AND rule_id = ?",
@@ -356,11 +370,15 @@ class Store:
             count += self.db.execute("DELETE FROM watches WHERE destination = ?", (destination,)).rowcount
             return count
 
-    def subscribers_by_rule(self) -> dict[str, set[str]]:
-        result: dict[str, set[str]] = {}
-        for dest, rule_id in self.db.execute("SELECT destination, rule_id FROM subscriptions"):
-            result.setdefault(rule_id, set()).add(dest)
-        return result
+    def subscribers_by_rule(self) -> Mapping[str, frozenset[str]]:
+        """rule id -> subscribed destinations. Routing asks for every matched item, so it is
+        read once and kept until `subscribe` or `unsubscribe` (the only writers) change it."""
+        if self._subscribers is None:
+            result: dict[str, set[str]] = {}
+            for dest, rule_id in self.db.execute("SELECT destination, rule_id FROM subscriptions"):
+                result.setdefault(rule_id, set()).add(dest)
+            self._subscribers = {rule: frozenset(dests) for rule, dests in result.items()}
+        return MappingProxyType(self._subscribers)
 
     def subscriptions_of(self, destination: str) -> list[str]:
         rows = self.db.execute("SELECT rule_id FROM subscriptions WHERE destination = ? ORDER BY rule_id",
@@ -429,6 +447,12 @@ class _Transaction:
 def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
+
+
+def _feed_state(row: sqlite3.Row) -> FeedState:
+    values = dict(row)
+    values["first_poll_done"] = bool(values["first_poll_done"])
+    return FeedState(**values)
 
 
 def _dt(timestamp: float | None) -> datetime | None:

@@ -146,3 +146,21 @@ def test_shipped_configs_load() -> None:
     for name in ("config.yaml", "examples/demo.yaml"):
         config = load_config(root / name, env={})
         assert config.feeds, name
+
+
+def test_ops_errors_are_reported_once_at_the_ops_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "defaults: {notify: [console]}\nops: {a: 1}\n")
+    assert errors_of(path) == [f"{path}:2: config: 'ops' must be a list of names"]
+    path = write(tmp_path, "defaults: {notify: [console]}\nops: [pager]\n")
+    assert errors_of(path) == [f"{path}:2: unknown destination 'pager' (defined: console)"]
+
+
+def test_secrets_lists_every_token_and_webhook(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+destinations:
+  hook: {type: slack, webhook_url: "${HOOK}"}
+  me: {type: telegram, token: "${TG}", chat_id: 1}
+slack: {app_token: "${APP}", bot_token: "${BOT}"}
+""")
+    config = load_config(path, env={"HOOK": "https://hooks/x", "TG": "1:abc", "APP": "xapp-1", "BOT": "xoxb-1"})
+    assert sorted(config.secrets()) == ["1:abc", "https://hooks/x", "xapp-1", "xoxb-1"]

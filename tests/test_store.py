@@ -83,3 +83,27 @@ def test_prune_forgets_items_gone_from_the_feed(tmp_path: Path) -> None:
     store.commit_poll("f", [], ["id-2"], [], {}, 1000.0)  # id-1 left the feed
     assert store.prune(now=1100.0, retention=500.0) == 1
     assert store.unseen("f", ["id-1", "id-2"]) == {"id-1"}
+
+
+def test_subscribers_by_rule_follows_subscribe_and_unsubscribe(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    assert dict(store.subscribers_by_rule()) == {}
+    store.subscribe("telegram:1", "r1", 1.0)
+    store.subscribe("slack:C1", "r1", 1.0)
+    assert store.subscribers_by_rule()["r1"] == {"telegram:1", "slack:C1"}
+    store.unsubscribe("telegram:1", "r1")
+    assert store.subscribers_by_rule()["r1"] == {"slack:C1"}
+    store.unsubscribe("slack:C1")
+    assert dict(store.subscribers_by_rule()) == {}
+    store.close()
+
+
+def test_an_alert_for_a_muted_subscriber_is_held_until_the_mute_ends(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.mute("telegram:1", until=100.0, now=1.0)
+    assert store.enqueue([alert(item(1), "telegram:1"), alert(item(1), "telegram:2")], 10.0) == 2
+    assert [r.alert.destination for r in store.due(10.0)] == ["telegram:2"]
+    assert store.enqueue([alert(item(2), "telegram:1")], 100.0) == 1  # the mute has run out
+    assert {r.alert.item.item_id for r in store.due(100.0, "telegram:1")} == {"id-2"}
+    assert store.muted_until("telegram:1") == 100.0 and store.subscribers() == [("telegram:1", 100.0)]
+    store.close()

@@ -5,7 +5,7 @@
 start (refused token, unreachable API) is logged and left out: alerts still flow.
 
 `release_mutes(app)` ends the mutes that ran out and sends each subscriber one summary of
-what it missed. It runs after every chat command, and should also be scheduled.
+what it missed. It runs after every chat command, and is also scheduled (every minute, scheduler.py).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ async def start_chats(app: App) -> list[Chat]:
             await chat.start()
         except CHAT_ERRORS as exc:
             log.error("%s commands not started (alerts still go out): %s", platform,
-                      redact(str(exc), _secrets(app)))
+                      redact(str(exc), app.config.secrets()))
             await chat.stop()
             continue
         chats.append(chat)
@@ -70,7 +70,7 @@ async def release_mutes(app: App, now: float | None = None) -> int:
             await _send_summary(app, dest, alerts)
         except CHAT_ERRORS as exc:  # the held alerts stay marked 'missed'; the mute is over
             log.warning("destination=%s mute-ended summary not sent: %s", dest,
-                        redact(str(exc), _secrets(app)))
+                        redact(str(exc), app.config.secrets()))
     return len(released)
 
 
@@ -85,8 +85,3 @@ async def _send_summary(app: App, dest: str, alerts: list[Alert]) -> None:
         await slack.send_notice(app.config.slack, chat_id, text)
     else:
         log.warning("destination=%s mute ended, but its platform is not configured", dest)
-
-
-def _secrets(app: App) -> list[str]:
-    tg, sl = app.config.telegram, app.config.slack
-    return [s for s in (tg and tg.token, sl and sl.app_token, sl and sl.bot_token) if s]

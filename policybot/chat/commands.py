@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from policybot.config import parse_duration
@@ -21,7 +20,7 @@ from policybot.errors import RuleError
 from policybot.matching.rules import Rule
 from policybot.matching.watch import parse_watch
 from policybot.model import Alert
-from policybot.render import clean, clip, safe_url, slack_escape, tg_escape
+from policybot.render import clean, clip, safe_url, slack_escape, tg_escape, utc_stamp
 
 if TYPE_CHECKING:
     from policybot.app import App
@@ -80,10 +79,6 @@ def parse_command(text: str) -> tuple[str, str]:
     """'/Subscribe@my_bot  a b' -> ('subscribe', 'a b'); a Slack 'subscribe a b' alike."""
     head, _, args = text.strip().partition(" ")
     return head.lstrip("/").split("@", 1)[0].lower(), " ".join(args.split())
-
-
-def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def watch_id_of(rule: Rule) -> str:
@@ -253,10 +248,10 @@ class Commands:
         return "\n".join(lines)
 
     def _mute_state(self, dest: str) -> list[str]:
-        row = self.app.store.db.execute("SELECT muted_until FROM subscribers WHERE destination = ?",
-                                        (dest,)).fetchone()
-        until = row[0] if row and row[0] and row[0] > self.clock() else None
-        return [f"🔕 {self.m.esc(f'Muted until {_when(until)}.')}"] if until else []
+        until = self.app.store.muted_until(dest)
+        if not until or until <= self.clock():
+            return []
+        return [f"🔕 {self.m.esc(f'Muted until {utc_stamp(until)}.')}"]
 
     def _mute(self, dest: str, args: str) -> str:
         try:
@@ -269,7 +264,7 @@ class Commands:
             return self.m.esc("A mute lasts from 1 minute to 30 days, such as 30m, 8h or 2d.")
         now = self.clock()
         self.app.store.mute(dest, now + seconds, now)
-        return (f"🔕 {self.m.esc(f'Muted until {_when(now + seconds)}.')} "
+        return (f"🔕 {self.m.esc(f'Muted until {utc_stamp(now + seconds)}.')} "
                 f"{self.m.esc('Then, or at')} {self.m.cmd('unmute')}"
                 f"{self.m.esc(', you get one summary of what you missed.')}")
 

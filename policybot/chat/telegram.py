@@ -12,14 +12,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from telegram import Bot, BotCommand, LinkPreviewOptions, Update
+from telegram import Bot, BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from policybot.chat.commands import COMMANDS, OPEN_COMMANDS, TELEGRAM, Commands, parse_command, split_message
 from policybot.config import TelegramChat
 from policybot.notify.base import LogRedaction
-from policybot.notify.telegram import LIBRARY_LOGGERS
+from policybot.notify.telegram import LIBRARY_LOGGERS, NO_PREVIEW
 
 if TYPE_CHECKING:
     from policybot.app import App
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 POLL_TIMEOUT = 10.0            # seconds a getUpdates long poll may wait (stop cancels it)
 REPLY_LIMIT = 4000             # characters a reply part may have (Telegram: 4096 UTF-16 units)
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 EXT_LOGGERS = (*LIBRARY_LOGGERS, "telegram.ext.Application", "telegram.ext.Updater",
                "telegram.ext.ExtBot", __name__)
 Hook = Callable[[], Awaitable[object]]
