@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import random
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -79,15 +80,26 @@ class Poller:
         ts = now.timestamp()
         values = _success_values(feed, state, result, ts)
         if result.not_modified:
-            self.store.update_feed(feed.id, **values)
+            self._nothing_new(feed, values)
             return PollResult(feed.id, "not-modified")
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == state.body_hash and state.first_poll_done:
-            self.store.update_feed(feed.id, **values)
+            self._nothing_new(feed, values)
             return PollResult(feed.id, "unchanged")
         parsed = await self._parse(feed, result)
         values["body_hash"] = body_hash
         return self._commit(feed, state, parsed, values, now)
+
+    def _nothing_new(self, feed: Feed, values: dict[str, object]) -> None:
+        """Polls that end together (a cycle of 304s) share one write transaction."""
+        self.store.update_feed_later(feed.id, **values)
+        asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        try:
+            self.store.flush_feeds()
+        except sqlite3.Error:  # a callback has no caller: say it here; the next poll retries
+            log.exception("could not record the polls that found nothing new")
 
     async def _parse(self, feed: Feed, result: FetchResult) -> ParsedFeed:
         loop = asyncio.get_running_loop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
@@ -145,9 +145,12 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
         self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
+        self._feeds: dict[str, FeedState] = {}   # feed rows as last written: this is their only writer
+        self._later: dict[str, dict[str, Any]] = {}  # feed row updates waiting for flush_feeds()
         self.migrate()
 
     def close(self) -> None:
+        self.flush_feeds()
         self.db.close()
 
     def migrate(self) -> None:
@@ -163,14 +166,49 @@ class Store:
 
     # feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
-        row = self.db.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)).fetchone()
-        return FeedState(id=feed_id) if row is None else _feed_state(row)
+        """The feed's row; served from memory after the first read (every poll reads it)."""
+        state = self._feeds.get(feed_id)
+        if state is None:
+            row = self.db.execute("SELECT * FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+            state = FeedState(id=feed_id) if row is None else _feed_state(row)
+            self._feeds[feed_id] = state
+        return state
 
     def feed_states(self) -> list[FeedState]:
+        self.flush_feeds()
         return [_feed_state(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY id")]
 
+    def update_feed_later(self, feed_id: str, **values: Any) -> None:
+        """Bookkeeping of a poll that found nothing new (304, same body): written together with
+        the others that finish in the same moment by `flush_feeds`, in one transaction. A crash
+        before the flush loses only this bookkeeping, never an item or an alert."""
+        self._remember(self.feed_state(feed_id), values)
+        self._later.setdefault(feed_id, {}).update(values)
+
+    def flush_feeds(self) -> None:
+        if not self._later:
+            return
+        later, self._later = self._later, {}
+        try:
+            with self.transaction():
+                for feed_id, values in later.items():
+                    self._upsert_feed(feed_id, values)
+        except sqlite3.Error:
+            self._feeds.clear()  # memory must not claim what the database refused
+            raise
+
     def update_feed(self, feed_id: str, **values: Any) -> None:
+        self.flush_feeds()   # an older deferred update must not land after this one
+        before = self._feeds.pop(feed_id, None)   # a failed write leaves no stale copy behind
         self._upsert_feed(feed_id, values)
+        self._remember(before, values)
+
+    def _remember(self, before: FeedState | None, values: dict[str, Any]) -> None:
+        if before is None:
+            return
+        if "first_poll_done" in values:
+            values = {**values, "first_poll_done": bool(values["first_poll_done"])}
+        self._feeds[before.id] = replace(before, **values)
 
     def _upsert_feed(self, feed_id: str, values: dict[str, Any]) -> None:
         """One statement (one write transaction when outside one): a 304 costs a single write."""
@@ -199,6 +237,8 @@ class Store:
         """Mark `items` seen, enqueue `alerts`, update the feed row: one transaction.
         Returns how many alerts were newly enqueued."""
         added = 0
+        self.flush_feeds()
+        before = self._feeds.pop(feed_id, None)
         with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO seen(feed_id, item_id, seen_at, last_present, title, "
@@ -212,6 +252,7 @@ class Store:
             for alert in alerts:
                 added += self._enqueue(alert, now)
             self._upsert_feed(feed_id, feed_values)
+        self._remember(before, feed_values)
         return added
 
     def recent_items(self, since: float) -> list[Item]:

@@ -107,3 +107,38 @@ def test_an_alert_for_a_muted_subscriber_is_held_until_the_mute_ends(tmp_path: P
     assert {r.alert.item.item_id for r in store.due(100.0, "telegram:1")} == {"id-2"}
     assert store.muted_until("telegram:1") == 100.0 and store.subscribers() == [("telegram:1", 100.0)]
     store.close()
+
+
+def _db_etag(store: Store, feed_id: str) -> str | None:
+    row = store.db.execute("SELECT etag FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+    return row[0] if row else None
+
+
+def test_feed_rows_are_served_from_memory_as_written(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.update_feed("f", etag="e1", first_poll_done=1)
+    assert store.feed_state("f").etag == "e1"
+    store.update_feed("f", etag="e2")
+    state = store.feed_state("f")
+    assert (state.etag, state.first_poll_done) == ("e2", True)
+    assert Store(tmp_path / "s.db").feed_state("f") == state   # memory and disk agree
+
+
+def test_a_refused_feed_write_leaves_no_stale_copy(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.update_feed("f", etag="e1")
+    with pytest.raises(sqlite3.OperationalError):
+        store.update_feed("f", etag="e2", no_such_column=1)
+    assert store.feed_state("f").etag == "e1"
+
+
+def test_deferred_feed_writes_flush_together_and_in_order(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.update_feed_later("a", etag="a1")
+    store.update_feed_later("b", etag="b1")
+    assert store.feed_state("a").etag == "a1" and _db_etag(store, "a") is None
+    store.update_feed("a", etag="a2")          # flushes the older deferred write first
+    assert (_db_etag(store, "a"), _db_etag(store, "b")) == ("a2", "b1")
+    store.update_feed_later("b", etag="b2")
+    store.close()                              # closing flushes too
+    assert Store(tmp_path / "s.db").feed_state("b").etag == "b2"
