@@ -67,3 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `bot.py status | head`: the reader left; say nothing more
+        sys.stdout = None  # type: ignore[assignment]  # no flush of a dead pipe at exit
+        return 0
