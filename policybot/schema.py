@@ -1,0 +1,88 @@
+"""The SQLite schema, as migrations applied in order; `PRAGMA user_version` counts them.
+
+Never edit a migration that has shipped: add one at the end.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the pipeline
+    """
+    CREATE TABLE feeds (
+        id TEXT PRIMARY KEY,
+        url TEXT,                    -- after a permanent redirect ...
+        config_url TEXT,             -- ... of this configured URL
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        first_poll_done INTEGER NOT NULL DEFAULT 0,
+        last_poll REAL,
+        last_success REAL,
+        last_new_item REAL,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        failing_since REAL,
+        last_error TEXT,
+        next_poll REAL,              -- backoff / Retry-After / max-age: not before this
+        disabled TEXT,               -- reason, e.g. '410 Gone'
+        reported REAL                -- blind spot reported to ops at
+    );
+    CREATE TABLE seen (
+        feed_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        seen_at REAL NOT NULL,
+        last_present REAL NOT NULL,
+        title TEXT, summary TEXT, link TEXT, published REAL,
+        PRIMARY KEY (feed_id, item_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX seen_by_time ON seen(seen_at);
+    CREATE TABLE outbox (
+        alert_id TEXT PRIMARY KEY,
+        destination TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created REAL NOT NULL,
+        due REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending',   -- pending | held | sent | failed | expired | missed
+        last_error TEXT,
+        sent_at REAL
+    );
+    CREATE INDEX outbox_due ON outbox(state, due);
+    CREATE TABLE alert_rules (
+        alert_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (alert_id, rule_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE destinations (
+        id TEXT PRIMARY KEY,
+        blocked_until REAL,
+        last_error TEXT,
+        last_error_at REAL
+    );
+    """,
+    # 2: chat subscriptions
+    """
+    CREATE TABLE subscribers (
+        destination TEXT PRIMARY KEY,     -- 'telegram:123' | 'slack:C0123'
+        muted_until REAL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE subscriptions (
+        destination TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (destination, rule_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE watches (
+        destination TEXT NOT NULL,
+        watch_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (destination, watch_id)
+    ) WITHOUT ROWID;
+    """,
+    # 3: feed health (blind spots): a silent feed is reported once, until a new item arrives
+    """
+    ALTER TABLE feeds ADD COLUMN silent_reported REAL
+    """,
+)
