@@ -14,8 +14,9 @@ import aiohttp
 import pytest
 
 from policybot.errors import FetchError, ParseError
-from policybot.feeds.fetch import Fetcher, cache_max_age, redact, retry_after
+from policybot.feeds.fetch import Fetcher, cache_max_age, redact
 from policybot.feeds.parse import parse_feed
+from policybot.retry_after import retry_after
 from tests.fakes.feed_server import ENTITY_BOMB, HTML_PAGE, MALFORMED_XML, RSS_TYPE, FeedServer, rss
 
 FEED = rss("Gallium export controls tightened", "Tariff truce extended")
@@ -283,3 +284,10 @@ async def test_served_junk_fetches_then_parses_or_fails_cleanly(
         return
     with pytest.raises(ParseError, match=error):
         parse_feed("junk", result.body, result.headers, result.url)
+
+
+def test_retry_after_reads_decimal_seconds_too() -> None:
+    """Slack sends delta-seconds; some servers send decimals. One parser serves both."""
+    assert retry_after("1.5") == 1.5
+    assert retry_after("-3") == 0.0
+    assert retry_after("soon") is None

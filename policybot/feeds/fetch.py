@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
@@ -19,6 +17,7 @@ from multidict import CIMultiDictProxy
 
 from policybot.errors import FetchError
 from policybot.model import FetchResult
+from policybot.retry_after import retry_after
 
 USER_AGENT = "policybot/0.1 (+https://github.com/policybot/policybot)"
 ACCEPT = (
@@ -153,22 +152,6 @@ def cache_max_age(headers: dict[str, str] | CIMultiDictProxy[str]) -> float | No
         return None
     found = _MAX_AGE.search(value)
     return float(found.group(1)) if found else None
-
-
-def retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def redact(url: str) -> str:

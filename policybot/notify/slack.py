@@ -22,6 +22,7 @@ from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Clock, DigestProgress, LogRedaction, redact, utcnow
 from policybot.render import slack_digest, slack_message
+from policybot.retry_after import retry_after
 
 log = logging.getLogger(__name__)
 SDK_LOG = "policybot.notify.slack.sdk"   # the logger slack-sdk is given (redacted)
@@ -32,13 +33,9 @@ NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 Blocks = list[dict[str, object]]
 
 
-def retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds form), if there is one."""
-    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
+def header_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from the response's Retry-After header, if there is one."""
+    return retry_after((headers or {}).get("Retry-After") or (headers or {}).get("retry-after"))
 
 
 class _SlackBase:
@@ -110,7 +107,7 @@ class SlackWebhookNotifier(_SlackBase):
         body = (resp.body or "").strip()[:300] or f"HTTP {resp.status_code}"
         if resp.status_code == 429:
             raise self._fail(f"rate limited: {body}", retryable=True,
-                             after=retry_after(resp.headers)) from None
+                             after=header_retry_after(resp.headers)) from None
         raise self._fail(f"{body} (HTTP {resp.status_code})",
                          retryable=resp.status_code >= 500) from None
 
@@ -159,7 +156,7 @@ class SlackBotNotifier(_SlackBase):
         error = data.get("error") if isinstance(data, dict) else None
         word = str(error or f"HTTP {status}")
         if status == 429 or error in ("ratelimited", "rate_limited"):
-            return self._fail(word, retryable=True, after=retry_after(exc.response.headers))
+            return self._fail(word, retryable=True, after=header_retry_after(exc.response.headers))
         if status >= 500 or error in ("fatal_error", "internal_error", "service_unavailable",
                                       "request_timeout"):
             return self._fail(f"{word} (HTTP {status})", retryable=True)
