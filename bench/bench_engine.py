@@ -61,7 +61,7 @@ from policybot.matching.scan import build_automaton, scan
 from policybot.matching.spec import Rule, walk_all
 from policybot.model import Item
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "eval" / "relevance-dev.jsonl"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "shared" / "eval" / "relevance-dev.jsonl"
 SIZES = (100, 1_000, 10_000)
 ITEMS = 200
 MIN_SECONDS = 1.0            # repeat passes until this much time is spent; keep the best

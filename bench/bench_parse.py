@@ -17,7 +17,7 @@ import feedparser
 
 from policybot.feeds.parse import parse_feed
 
-FEEDS = Path(__file__).resolve().parents[2] / "shared" / "feeds" / "real"
+FEEDS = Path(__file__).resolve().parents[1] / "tests" / "data" / "shared" / "feeds" / "real"
 NAMES = ("giantbomb-podcast-large.xml", "guardian-us-2018-01.xml")
 ROUNDS = 5
 

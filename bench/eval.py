@@ -7,8 +7,8 @@ labels and are used for reporting only.
 
     python -m bench.eval [--rules PATH ...] [--data FILE] [--verbose]
 
-The data is read where it lives (`../shared/eval/relevance-dev.jsonl` next to the repository);
-it is never copied into the project.
+The data is the repository's copy of the labelled set (`tests/data/shared/eval/`, taken from
+`../shared/eval/`), so a fresh clone runs it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from policybot.model import Item, Match
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RULES = ROOT / "rules"
-DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "relevance-dev.jsonl"
+DEFAULT_DATA = ROOT / "tests" / "data" / "shared" / "eval" / "relevance-dev.jsonl"
 LANGS = ("en", "zh")
 
 

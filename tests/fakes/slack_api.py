@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl
 import pytest
 from aiohttp import web
 
-SPEC = Path(__file__).resolve().parents[3] / "shared/slack/slack_web_openapi_v2.chat_subset.json"
+SPEC = Path(__file__).resolve().parents[1] / "data/shared/slack/slack_web_openapi_v2.chat_subset.json"
 TOKEN = "xoxb-test"
 APP_TOKEN = "xapp-1-A0FAKE-1-test"
 CHANNELS = ("C0123ABCD", "C0TESTCHAN", "general")
