@@ -97,12 +97,14 @@ def watch_id_of(rule: Rule) -> str:
     return rule.id.rsplit(":", 1)[-1]
 
 
+CUT = "… (cut: the rest did not fit in one message)"
+
+
 def fit_reply(text: str, limit: int) -> str:
     """One message of at most `limit` characters: a longer reply is cut at a newline."""
-    parts = split_message(text, limit - 40)
-    if len(parts) == 1:
-        return parts[0]
-    return parts[0] + "\n… (cut: the rest did not fit in one message)"
+    if len(text) <= limit:
+        return text
+    return f"{split_message(text, limit - len(CUT) - 1)[0]}\n{CUT}"
 
 
 class Commands:
