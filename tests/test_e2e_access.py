@@ -77,6 +77,17 @@ class Running:
         return done.stdout
 
 
+def scrape_until(port: int, line: str, timeout: float = 20.0) -> str:
+    """GET /metrics until `line` is in it (or the time is up); returns the last text."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:  # noqa: S310
+            text: str = resp.read().decode()
+        if line in text.splitlines() or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
 def write_config(tmp_path: Path, feed_url: str, telegram_url: str, allow: int, extra: str = "") -> None:
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "r.yaml").write_text(RULES.replace("    notify: [hook, bot, me]\n", ""))
@@ -114,14 +125,14 @@ def test_metrics_name_no_chat_and_escapes_reach_neither_log_nor_status(
                               rss_item("a1", "Old news", timedelta(hours=1))))
     texts = [m["text"] for m in telegram_api.wait_for(PERSON, 2, timeout=20)]
     assert len(texts) == 2 and "Gallium export ban" in texts[1]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:  # noqa: S310
-        metrics = resp.read().decode()
+    sent = 'policybot_alerts_sent_total{destination="telegram-subscriber"} 1'
+    metrics = scrape_until(port, sent)   # counted once the send's response is back
     status = run.status()
     log = run.stop()
     assert str(PERSON) not in metrics and "watch:" not in metrics
     lines = metrics.splitlines()
     assert 'policybot_matches_total{rule="watch"} 1' in lines
-    assert 'policybot_alerts_sent_total{destination="telegram-subscriber"} 1' in lines
+    assert sent in lines
     assert "queued: Gallium export ban  takes effect" in log   # the title's escapes, dropped
     assert "gallium -noise" in status                         # the /watch text's, too
     for shown in (log, status):
