@@ -24,7 +24,8 @@ RUN mkdir -p /app/state && chown policybot:policybot /app/state
 USER policybot
 # The SQLite state (seen items, outbox, subscriptions): keep it across container restarts.
 VOLUME ["/app/state"]
-# Optional Prometheus endpoint, when config.yaml has `metrics: {port: 9108}`.
+# Optional Prometheus endpoint, when config.yaml has `metrics: {port: 9108, host: 0.0.0.0}`
+# (the default host, 127.0.0.1, is unreachable from outside the container).
 EXPOSE 9108
 STOPSIGNAL SIGTERM
 CMD ["python", "bot.py", "run"]

@@ -15,7 +15,14 @@ from policybot.errors import ConfigError, RuleError
 from policybot.feeds.fetch import Fetcher
 from policybot.health import report_blind_spots
 from policybot.matching.rules import Rule, parse_watch
-from policybot.metrics import CountingNotifier, Metrics, observe_poll, store_gauges
+from policybot.metrics import (
+    CountingNotifier,
+    Metrics,
+    destination_label,
+    observe_poll,
+    rule_label,
+    store_gauges,
+)
 from policybot.model import Feed, Item, Match
 from policybot.notify import build_notifier
 from policybot.notify.base import Notifier, utcnow
@@ -106,7 +113,8 @@ class App:
     def _match(self, item: Item, feed: Feed) -> Sequence[Match]:
         matches = self.rules.match(item, feed)
         for match in matches:
-            self.metrics.inc("policybot_matches_total", rule=match.rule_id)
+            self.metrics.inc("policybot_matches_total",
+                             rule=rule_label(match.rule_id, self.rules.rules_by_id))
         return matches
 
     def metrics_text(self) -> str:
@@ -184,7 +192,9 @@ class App:
             spec = self.destination_config(dest)
             if spec is None:
                 return None
-            self.notifiers[dest] = CountingNotifier(build_notifier(spec, stream=self.stream), self.metrics)
+            label = destination_label(dest, self.config.destinations)
+            self.notifiers[dest] = CountingNotifier(build_notifier(spec, stream=self.stream),
+                                                    self.metrics, label)
         return self.notifiers[dest]
 
     def limits_for(self, dest: str) -> list[RateLimiter]:

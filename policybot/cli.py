@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from policybot import __version__, commands
 from policybot.errors import PolicybotError
+from policybot.notify.base import RedactingFilter
 
 log = logging.getLogger("policybot")
 
@@ -48,6 +49,8 @@ def setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    for handler in logging.getLogger().handlers:  # control characters, from the first line on
+        handler.addFilter(RedactingFilter(()))    # (commands.load adds the config's secrets)
     for noisy in ("apscheduler", "httpx", "telegram", "aiohttp.access", "slack_sdk"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

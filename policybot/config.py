@@ -68,6 +68,7 @@ class TelegramChat:
     allow: tuple[str, ...] | None     # None = "any"
     api_url: str = "https://api.telegram.org"
     missing_env: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()      # user ids that may change things in any allowed group
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,8 @@ class SlackChat:
     bot_token: str
     api_url: str = "https://slack.com/api/"
     missing_env: tuple[str, ...] = ()
+    allow: tuple[str, ...] | None = ()  # channel ids that may change things; None = "any"
+    admins: tuple[str, ...] = ()        # if set, only these user ids may change things
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class Config:
     slack: SlackChat | None = None
     ops: tuple[str, ...] = ()
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"   # the /metrics endpoint has no authentication
     health: HealthSettings = HealthSettings()
 
     def secrets(self) -> list[str]:
@@ -256,6 +260,7 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
         slack=_slack(r, data),
         ops=ops,
         metrics_port=_metrics(r, data),
+        metrics_host=_metrics_host(r, data),
         health=_health(r, _section(r, data, "health", ("failing_after", "silent_factor", "silent_min"))),
     )
 
@@ -370,7 +375,7 @@ def _delivery(r: _Reader, node: Mapping[str, Any]) -> DeliverySettings:
 
 
 def _telegram(r: _Reader, data: Mapping[str, Any]) -> TelegramChat | None:
-    node = _section(r, data, "telegram", ("token", "allow", "api_url"))
+    node = _section(r, data, "telegram", ("token", "allow", "api_url", "admins"))
     if not node:
         return None
     before = len(r.missing)
@@ -385,20 +390,42 @@ def _telegram(r: _Reader, data: Mapping[str, Any]) -> TelegramChat | None:
         r.error(yamlsrc.line_of(node, "allow"), "telegram: 'allow' must be a list of chat ids or \"any\"")
         allow = ()
     api_url = r.string(node, "api_url", "telegram") or "https://api.telegram.org"
+    admins = _ids(r, node, "admins", "telegram", _TELEGRAM_USER, "user ids such as 123456789")
     return TelegramChat(token=token, allow=allow, api_url=api_url.rstrip("/"),
-                        missing_env=tuple(r.missing[before:]))
+                        missing_env=tuple(r.missing[before:]), admins=admins or ())
+
+
+_TELEGRAM_USER = re.compile(r"^[1-9][0-9]{0,19}$")
+_SLACK_ID = re.compile(r"^[A-Z0-9]{2,32}$")
+
+
+def _ids(r: _Reader, node: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str],
+         what: str, *, allow_any: bool = False) -> tuple[str, ...] | None:
+    """A list of platform ids (or one); "any" -> None when allowed; missing -> ()."""
+    value = node.get(key, [])
+    if allow_any and value == "any":
+        return None
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, bool) or not all(isinstance(v, int | str) and not isinstance(v, bool)
+                                          and pattern.match(str(v)) for v in values):
+        alternative = ' or "any"' if allow_any else ""
+        r.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be a list of {what}{alternative}")
+        return ()
+    return tuple(str(v) for v in values)
 
 
 def _slack(r: _Reader, data: Mapping[str, Any]) -> SlackChat | None:
-    node = _section(r, data, "slack", ("app_token", "bot_token", "api_url"))
+    node = _section(r, data, "slack", ("app_token", "bot_token", "api_url", "allow", "admins"))
     if not node:
         return None
     before = len(r.missing)
     app_token = r.string(node, "app_token", "slack") or ""
     bot_token = r.string(node, "bot_token", "slack") or ""
     api_url = r.string(node, "api_url", "slack") or "https://slack.com/api/"
+    allow = _ids(r, node, "allow", "slack", _SLACK_ID, "channel ids such as C0123ABCD", allow_any=True)
+    admins = _ids(r, node, "admins", "slack", _SLACK_ID, "user ids such as U0123ABCD")
     return SlackChat(app_token=app_token, bot_token=bot_token, api_url=api_url,
-                     missing_env=tuple(r.missing[before:]))
+                     missing_env=tuple(r.missing[before:]), allow=allow, admins=admins or ())
 
 
 def _health(r: _Reader, node: Mapping[str, Any]) -> HealthSettings:
@@ -411,7 +438,7 @@ def _health(r: _Reader, node: Mapping[str, Any]) -> HealthSettings:
 
 
 def _metrics(r: _Reader, data: Mapping[str, Any]) -> int | None:
-    node = _section(r, data, "metrics", ("port",))
+    node = _section(r, data, "metrics", ("port", "host"))
     if not node:
         return None
     port = node.get("port")
@@ -419,3 +446,15 @@ def _metrics(r: _Reader, data: Mapping[str, Any]) -> int | None:
         r.error(yamlsrc.line_of(node, "port"), "metrics: 'port' must be a TCP port number")
         return None
     return port
+
+
+def _metrics_host(r: _Reader, data: Mapping[str, Any]) -> str:
+    """Where /metrics listens: 127.0.0.1 unless config.yaml opens it (e.g. host: 0.0.0.0)."""
+    node = data.get("metrics")
+    if not isinstance(node, dict) or node.get("host") is None:
+        return "127.0.0.1"
+    host = node["host"]
+    if not isinstance(host, str) or not host.strip() or any(c.isspace() for c in host):
+        r.error(yamlsrc.line_of(node, "host"), "metrics: 'host' must be an address such as 127.0.0.1")
+        return "127.0.0.1"
+    return host

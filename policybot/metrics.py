@@ -9,13 +9,19 @@ from the store when scraped. The format is small enough to write by hand:
     policybot_polls_total{result="new"} 12
 
 The server is aiohttp.web on the bot's own event loop, started by `Service.run` when
-`metrics: {port: 9108}` is in config.yaml.
+`metrics: {port: 9108}` is in config.yaml; it listens on 127.0.0.1 unless `metrics.host` says
+otherwise (the endpoint has no authentication).
+
+Labels never carry a chat or user id, and their values are a bounded set: rules by their
+configured id (every personal /watch counts as `watch`), destinations by their configured id
+(chat subscribers by platform: `telegram-subscriber`), anything else as `other`. As a last
+guard a counter keeps at most MAX_SERIES label sets; later ones are counted under `other`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 
 from aiohttp import web
 
@@ -28,13 +34,18 @@ from policybot.store import Store
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+DEFAULT_HOST = "127.0.0.1"
+MAX_SERIES = 10_000     # label sets per counter; beyond, new ones are counted under OTHER
+OTHER = "other"         # the one label value for ids that are not configured
+WATCH = "watch"         # every personal /watch rule
+SUBSCRIBER_PLATFORMS = ("telegram", "slack")
 COUNTERS = {
     "policybot_polls_total": "Feed polls, by result (new, not-modified, unchanged, error, ...).",
     "policybot_fetch_errors_total": "Polls whose fetch failed (HTTP error, timeout, too big, redirect loop).",
     "policybot_parse_errors_total": "Polls whose body was not a readable feed.",
     "policybot_items_total": "Items in the feed bodies that were parsed.",
     "policybot_new_items_total": "Items never seen before.",
-    "policybot_matches_total": "Rule matches on new items, by rule.",
+    "policybot_matches_total": "Rule matches on new items, by rule (personal watches: watch).",
     "policybot_alerts_enqueued_total": "Alerts written to the outbox.",
     "policybot_alerts_sent_total": "Alerts delivered, by destination.",
     "policybot_alerts_failed_total": "Failed delivery attempts, by destination (retried or not).",
@@ -49,6 +60,8 @@ class Metrics:
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         series = self._counters[name]
         key = tuple(sorted(labels.items()))
+        if key not in series and len(series) >= MAX_SERIES:
+            key = tuple((k, OTHER) for k, _ in key)
         series[key] = series.get(key, 0.0) + value
 
     def value(self, name: str, **labels: str) -> float:
@@ -85,20 +98,31 @@ def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 
 
-def destination_label(dest: str) -> str:
-    """Configured destinations by id; chat subscribers by platform only (bounded, no chat ids)."""
+def rule_label(rule_id: str, configured: Container[str]) -> str:
+    """A configured rule by its id; every personal watch (`watch:telegram:<chat>:<hash>`) as
+    `watch`; anything else as `other`."""
+    if rule_id.startswith("watch:"):
+        return WATCH
+    return rule_id if rule_id in configured else OTHER
+
+
+def destination_label(dest: str, configured: Container[str]) -> str:
+    """A configured destination by its id; a chat subscriber (`telegram:123`) by its platform
+    only (`telegram-subscriber`); anything else as `other`."""
+    if dest in configured:
+        return dest
     platform, sep, _ = dest.partition(":")
-    return f"{platform}:chat" if sep else dest
+    return f"{platform}-subscriber" if sep and platform in SUBSCRIBER_PLATFORMS else OTHER
 
 
 class CountingNotifier:
     """A Notifier that counts what the one it wraps sent and failed to send."""
 
-    def __init__(self, inner: Notifier, metrics: Metrics) -> None:
+    def __init__(self, inner: Notifier, metrics: Metrics, label: str) -> None:
         self.inner = inner
         self.name = inner.name
         self.metrics = metrics
-        self.label = destination_label(inner.name)
+        self.label = label          # destination_label(inner.name, configured destinations)
 
     async def send(self, alert: Alert) -> None:
         await self._count(self.inner.send(alert), 1)
@@ -127,7 +151,7 @@ class MetricsServer:
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
 
-    async def start(self, port: int, host: str = "0.0.0.0") -> int:  # noqa: S104 - scraped from elsewhere
+    async def start(self, port: int, host: str = DEFAULT_HOST) -> int:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)

@@ -100,7 +100,7 @@ class Service:
         chats = await start_chats(self.app)
         if self.app.config.metrics_port is not None:
             self.metrics = MetricsServer(self.app.metrics_text, self.problem)
-            await self.metrics.start(self.app.config.metrics_port)
+            await self.metrics.start(self.app.config.metrics_port, self.app.config.metrics_host)
         self.ready.set()
         log.info("policybot running: %d feeds, %d rules; Ctrl-C stops",
                  len(self.app.config.feeds), len(self.app.rules.rules_by_id))

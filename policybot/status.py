@@ -1,11 +1,16 @@
-"""`status`: feeds, outbox per destination, alerts per rule, subscriptions. Never a secret."""
+"""`status`: feeds, outbox per destination, alerts per rule, subscriptions. Never a secret.
+
+Every cell may hold outside text (a feed's error, a chat's /watch text): `cell` drops its
+control characters and escape sequences and keeps it on one line, so `status` prints it as
+text and the table stays a table.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
 from policybot.health import blind_spots
-from policybot.notify.base import utcnow
+from policybot.notify.base import strip_controls, utcnow
 from policybot.render import utc_stamp
 
 if TYPE_CHECKING:
@@ -16,7 +21,13 @@ def _when(ts: float | None) -> str:
     return "-" if ts is None else utc_stamp(ts)
 
 
+def cell(value: object) -> str:
+    """One table cell: no control characters, no escape sequences, one line."""
+    return " ".join(strip_controls(str(value)).split())
+
+
 def _table(out: TextIO, header: list[str], rows: list[list[str]]) -> None:
+    rows = [[cell(c) for c in row] for row in rows]
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
     for row in [header, *rows]:
         cells = (str(c).ljust(w) for c, w in zip(row, widths, strict=False))

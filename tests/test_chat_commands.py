@@ -17,7 +17,20 @@ from xml.sax.saxutils import escape
 import pytest
 
 from policybot.app import App
-from policybot.chat.commands import COMMANDS, SLACK, TELEGRAM, Commands, parse_command, split_message
+from policybot.chat.commands import (
+    COMMANDS,
+    ID_SHOWN,
+    MAX_IDS,
+    MIN_MUTE,
+    NAMES_SHOWN,
+    RULES_SHOWN,
+    SLACK,
+    TELEGRAM,
+    Commands,
+    fit_reply,
+    parse_command,
+    split_message,
+)
 from policybot.config import load_config
 from policybot.model import Alert, Hit, Item, Match, alert_key
 from policybot.status import print_status
@@ -66,7 +79,8 @@ def write_feed(path: Path, items: list[tuple[str, str, str]]) -> None:
 
 
 def write_config(path: Path, *, telegram_url: str | None = None, slack_url: str | None = None,
-                 allow: str = "[123456789]", app_token: str = "xapp-1-A0FAKE-1-test") -> Path:
+                 allow: str = "[123456789]", app_token: str = "xapp-1-A0FAKE-1-test",
+                 slack_extra: str = "allow: [C0123ABCD]", telegram_extra: str = "") -> Path:
     (path / "rules").mkdir(exist_ok=True)
     (path / "rules" / "r.yaml").write_text(RULES, encoding="utf-8")
     if not (path / "feed.xml").exists():
@@ -75,9 +89,11 @@ def write_config(path: Path, *, telegram_url: str | None = None, slack_url: str 
             "defaults: {backfill: all, notify: [console]}\n"
             "feeds:\n  - {id: trade, url: feed.xml}\n")
     if telegram_url:
-        text += f'telegram: {{token: "123456:TEST-token", allow: {allow}, api_url: "{telegram_url}"}}\n'
+        text += (f'telegram: {{token: "123456:TEST-token", allow: {allow}, api_url: "{telegram_url}"'
+                 f'{", " + telegram_extra if telegram_extra else ""}}}\n')
     if slack_url:
-        text += f'slack: {{app_token: "{app_token}", bot_token: xoxb-test, api_url: "{slack_url}"}}\n'
+        text += (f'slack: {{app_token: "{app_token}", bot_token: xoxb-test, api_url: "{slack_url}"'
+                 f'{", " + slack_extra if slack_extra else ""}}}\n')
     (path / "config.yaml").write_text(text, encoding="utf-8")
     return path / "config.yaml"
 
@@ -153,7 +169,8 @@ def test_bad_arguments_get_a_usage_line(world: World) -> None:
     assert tg(world, "/unwatch").startswith("Usage: <code>/unwatch")
     assert tg(world, "/watch").startswith("Usage: <code>/watch")
     assert tg(world, '/watch -only -excluded "').startswith("Give at least one word")
-    for bad in ("/mute", "/mute soon", "/mute 8", "/mute 0m", "/mute 90d"):
+    for bad in ("/mute", "/mute soon", "/mute 8", "/mute 0m", "/mute 90d", "/mute 1s", "/mute 59s",
+                "/mute 0.5m", "/mute 59999ms"):
         assert "30m, 8h" in tg(world, bad), bad
     assert world.app.store.watches(ME) == [] and not world.app.store.is_muted(ME, 0)
 
@@ -242,3 +259,86 @@ def test_status_lists_subscribers(world: World) -> None:
     assert "Subscribers (1)" in out.getvalue()
     assert "telegram:123456789" in out.getvalue() and "tariffs" in out.getvalue()
     assert "gallium" in out.getvalue()
+
+
+# ---------------------------------------------------------------- bounds (issue 10)
+
+def test_mute_starts_at_one_minute(world: World) -> None:
+    assert MIN_MUTE == 60.0
+    assert "1 minute to 30 days" in tg(world, "/mute 59s")
+    assert not world.app.store.is_muted(ME, 0)
+    assert "Muted until" in tg(world, "/mute 1m")
+
+
+def test_more_than_max_ids_is_refused_with_one_line(world: World) -> None:
+    ids = " ".join(["tariffs"] + [f"made-up-{n}" for n in range(MAX_IDS)])
+    for command in ("subscribe", "unsubscribe"):
+        reply = tg(world, f"/{command} {ids}")
+        assert reply.startswith(f"At most {MAX_IDS} rule ids at a time") and "\n" not in reply
+    assert world.app.store.subscriptions_of(ME) == []
+
+
+def test_unknown_ids_make_one_bounded_line(world: World) -> None:
+    made_up = [f"made-up-{n}-" + "x" * 500 for n in range(MAX_IDS - 1)]
+    reply = tg(world, "/subscribe tariffs " + " ".join(made_up))
+    lines = reply.splitlines()
+    assert lines[0].startswith("✅ Subscribed to <code>tariffs</code>")
+    [unknown] = [line for line in lines if line.startswith("❓")]
+    assert unknown.count("<code>made-up-") == NAMES_SHOWN
+    assert f"(+{MAX_IDS - 1 - NAMES_SHOWN} more)" in unknown
+    assert "x" * ID_SHOWN not in unknown           # a long typed id is cut when echoed
+    assert len(reply) < 1500
+
+
+def test_unsubscribe_takes_several_ids(world: World) -> None:
+    tg(world, "/subscribe tariffs rare-earth-news rare-earth-export")
+    reply = tg(world, "/unsubscribe tariffs RARE-EARTH-NEWS nope")
+    assert "Unsubscribed from <code>tariffs</code>." in reply
+    assert "Unsubscribed from <code>rare-earth-news</code>." in reply
+    assert "not subscribed to <code>nope</code>. Your subscriptions: <code>rare-earth-export</code>" in reply
+    assert world.app.store.subscriptions_of(ME) == ["rare-earth-export"]
+    assert tg(world, "/unsubscribe all tariffs").startswith("Usage:")
+
+
+def test_fit_reply_is_one_message() -> None:
+    text = "\n".join(f"line {n}" for n in range(2000))
+    reply = fit_reply(text, 4000)
+    assert len(reply) <= 4000 and reply.endswith("(cut: the rest did not fit in one message)")
+    assert fit_reply("short", 4000) == "short"
+
+
+def many_rules(n: int) -> str:
+    return "rules:\n" + "".join(f"  - {{id: rule-{i:05d}, title: Rule {i}, match: {{any: [term{i}]}}}}\n"
+                                 for i in range(n))
+
+
+@pytest.fixture(scope="module")
+def big_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """10,000 rules: the size at which a scan per typed id stalled the loop."""
+    path = tmp_path_factory.mktemp("big")
+    write_config(path, telegram_url="http://127.0.0.1:9")
+    (path / "rules" / "r.yaml").write_text(many_rules(10_000), encoding="utf-8")
+    w = make_world_from(path)
+    yield w
+    w.app.store.close()
+
+
+def make_world_from(path: Path) -> World:
+    app = App(load_config(path / "config.yaml", env={}), stream=io.StringIO())
+    app.load_rules()
+    return World(path, app, [])
+
+
+def test_with_10000_rules_subscribe_uses_one_index_and_rules_is_bounded(big_world: World) -> None:
+    commands = Commands(big_world.app, TELEGRAM)
+    index = commands.rule_index()
+    assert len(index) == 10_000 and commands.rule_index() is index   # built once per rule set
+    typed = [f"RULE-{i:05d}" for i in range(0, 10_000, 1000)] + [f"nope-{i}" for i in range(10)]
+    reply = commands.handle(ME, "/subscribe " + " ".join(typed))
+    assert reply.count("✅ Subscribed") == 10 and "(+5 more)" in reply
+    rules = commands.handle(ME, "/rules")
+    assert rules.count("<code>rule-") == RULES_SHOWN and f"(+{10_000 - RULES_SHOWN} more" in rules
+    assert len(rules) < 4000
+    narrowed = commands.handle(ME, "/rules rule-0999")
+    assert narrowed.count("<code>rule-0999") == 10 and "more" not in narrowed
+    big_world.app.store.unsubscribe(ME)

@@ -11,7 +11,7 @@ import pytest
 
 from policybot.chat import release_mutes, start_chats, stop_chats
 from tests.fakes.slack_api import APP_TOKEN, TOKEN
-from tests.test_chat_commands import World, make_world
+from tests.test_chat_commands import World, make_world, many_rules
 
 CHANNEL = "C0123ABCD"
 
@@ -87,3 +87,19 @@ async def test_a_wrong_app_token_leaves_slack_out(tmp_path: Path, slack_api: Any
         await world.app.close()
     assert "slack commands not started" in caplog.text and "invalid_auth" in caplog.text
     assert TOKEN not in caplog.text and APP_TOKEN not in caplog.text
+
+
+async def test_with_10000_rules_a_command_of_20_ids_is_acked_at_once(tmp_path: Path, slack_api: Any) -> None:
+    world = make_world(tmp_path, slack_url=slack_api.api_url)
+    (tmp_path / "rules" / "r.yaml").write_text(many_rules(10_000), encoding="utf-8")
+    world.app.load_rules()
+    chats = await start_chats(world.app)
+    try:
+        typed = " ".join([f"rule-{n:05d}" for n in range(0, 10_000, 1000)] + [f"nope-{n}" for n in range(10)])
+        envelope_id = slack_api.send_slash_command(text=f"subscribe {typed}", channel_id=CHANNEL)
+        ack = await slack_api.wait_ack(envelope_id, within=30.0)
+        assert ack.payload["text"].count("✅ Subscribed") == 10 and "(+5 more)" in ack.payload["text"]
+        assert len(world.app.store.subscriptions_of(f"slack:{CHANNEL}")) == 10
+    finally:
+        await stop_chats(chats)
+        await world.app.close()

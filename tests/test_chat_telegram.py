@@ -225,3 +225,13 @@ async def test_allow_any_lets_every_chat_subscribe(tmp_path: Path, telegram_api:
     finally:
         await stop_chats(harness.chats)
         await world.app.close()
+
+
+async def test_a_flood_of_ids_gets_one_reply(bot: Bot) -> None:
+    before = len(bot.fake.messages(ME))
+    flood = await bot.say(ME, "/subscribe " + " ".join(f"made-up-{n}" for n in range(1300)))
+    assert flood.startswith("At most 20 rule ids at a time")
+    many = await bot.say(ME, "/subscribe tariffs " + " ".join(f"made-up-{n}-" + "x" * 150 for n in range(19)))
+    assert "Subscribed to tariffs" in many and "(+14 more)" in many
+    await bot.say(ME, "/help")               # every command so far: exactly one reply
+    assert len(bot.fake.messages(ME)) == before + 3

@@ -9,10 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from policybot.app import App
 from policybot.config import load_config
-from policybot.metrics import Metrics, MetricsServer, destination_label
+from policybot.errors import ConfigError
+from policybot.metrics import (
+    MAX_SERIES,
+    OTHER,
+    WATCH,
+    Metrics,
+    MetricsServer,
+    destination_label,
+    rule_label,
+)
 from policybot.scheduler import Service
 from tests.fakes.feed_server import FeedServer, rss
 
@@ -53,8 +63,56 @@ def test_exposition_format() -> None:
 
 
 def test_chat_destinations_are_labelled_by_platform_only() -> None:
-    assert destination_label("trade-desk") == "trade-desk"
-    assert destination_label("telegram:123456789") == "telegram:chat"
+    configured = {"trade-desk", "console"}
+    assert destination_label("trade-desk", configured) == "trade-desk"
+    assert destination_label("telegram:123456789", configured) == "telegram-subscriber"
+    assert destination_label("slack:C0123ABCD", configured) == "slack-subscriber"
+    assert destination_label("made-up", configured) == OTHER
+    assert destination_label("irc:#chan", configured) == OTHER
+
+
+def test_rules_are_labelled_by_configured_id_and_watches_as_one() -> None:
+    configured = {"gallium"}
+    assert rule_label("gallium", configured) == "gallium"
+    assert rule_label("watch:telegram:555123456:0a1b2c3d", configured) == WATCH
+    assert rule_label("gone-since-the-reload", configured) == OTHER
+
+
+def test_10000_unknown_rule_ids_make_one_series(tmp_path: Path, slack_api: Any) -> None:
+    app = make_app(tmp_path, {}, slack_api.webhook_url())
+    try:
+        for n in range(10_000):
+            app.metrics.inc("policybot_matches_total",
+                            rule=rule_label(f"made-up-{n}", app.rules.rules_by_id))
+        app.metrics.inc("policybot_matches_total", rule=rule_label("gallium", app.rules.rules_by_id))
+        text = app.metrics_text()
+    finally:
+        asyncio.run(app.close())
+    series = [line for line in text.splitlines() if line.startswith("policybot_matches_total{")]
+    assert series == ['policybot_matches_total{rule="gallium"} 1',
+                      'policybot_matches_total{rule="other"} 10000']
+
+
+def test_a_counter_keeps_at_most_max_series() -> None:
+    metrics = Metrics()
+    for n in range(MAX_SERIES + 500):
+        metrics.inc("policybot_alerts_sent_total", destination=f"d{n}")
+    text = metrics.render()
+    lines = [line for line in text.splitlines() if line.startswith("policybot_alerts_sent_total{")]
+    assert len(lines) == MAX_SERIES + 1
+    assert 'policybot_alerts_sent_total{destination="other"} 500' in lines
+
+
+def test_metrics_listen_on_loopback_unless_told(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("metrics: {port: 9108}\n")
+    assert load_config(path, env={}).metrics_host == "127.0.0.1"
+    path.write_text("metrics: {port: 9108, host: 0.0.0.0}\n")
+    assert load_config(path, env={}).metrics_host == "0.0.0.0"  # noqa: S104 - parsed, not bound
+    path.write_text("metrics:\n  port: 9108\n  host: [a]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert info.value.errors == [f"{path}:3: metrics: 'host' must be an address such as 127.0.0.1"]
 
 
 async def test_app_counts_polls_items_matches_sends_and_failures(tmp_path: Path, feed_server: FeedServer,
@@ -95,6 +153,7 @@ async def test_the_running_service_serves_metrics_and_healthz(tmp_path: Path, fe
         base = f"http://127.0.0.1:{service.metrics.port}"  # type: ignore[union-attr]
         health = await get(base + "/healthz")
         metrics = await get(base + "/metrics")
+        bound = service.metrics._runner.addresses[0]  # type: ignore[union-attr]
     finally:
         service.stopping.set()
         await task
@@ -102,6 +161,7 @@ async def test_the_running_service_serves_metrics_and_healthz(tmp_path: Path, fe
     assert (health[0], health[2]) == (200, "ok\n")
     assert metrics[0] == 200 and metrics[1].startswith("text/plain; version=0.0.4")
     assert "# TYPE policybot_polls_total counter" in metrics[2]
+    assert bound[0] == "127.0.0.1"   # the default host: not reachable from other machines
 
 
 async def test_healthz_says_what_is_wrong() -> None:

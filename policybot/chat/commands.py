@@ -2,7 +2,12 @@
 
 `dest` is the subscriber ("telegram:123", "slack:C0123"). Replies are built with a `Markup`
 (Telegram HTML or Slack mrkdwn); every piece of rule or feed text goes through its `esc`, and
-no tag spans two lines, so a long reply may be split at any newline.
+no tag spans two lines, so a long reply may be cut at any newline.
+
+Who may run a command is the platform's business (telegram.py, slack.py): CHANGE_COMMANDS
+change a chat's subscriptions, watches or mute; the others only read. Every command gets one
+reply (`fit_reply` cuts a long one), and its cost is bounded: at most MAX_IDS ids a command,
+found in a dict, and only the first few unknown ones are named.
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, tuple[str, str]] = {
     "start": ("", "what this bot does"),
     "help": ("", "the commands"),
-    "rules": ("", "the rules you can subscribe to"),
+    "rules": ("[word]", "the rules you can subscribe to"),
     "subscribe": ("<rule-id> ...", "alerts for one or more rules"),
-    "unsubscribe": ("<rule-id> | all", "stop a rule's alerts, or everything"),
+    "unsubscribe": ("<rule-id> ... | all", "stop rules' alerts, or everything"),
     "watch": ('<words> "a phrase" -excluded', "a personal rule: all words must appear"),
     "unwatch": ("<id>", "remove a personal watch"),
     "list": ("", "your subscriptions, watches and mute"),
@@ -39,7 +44,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unmute": ("", "resume alerts, with a summary of what you missed"),
 }
 OPEN_COMMANDS = frozenset({"start", "help", "rules"})   # answer anyone, change nothing
+CHANGE_COMMANDS = frozenset({"subscribe", "unsubscribe", "watch", "unwatch", "mute", "unmute"})
+MIN_MUTE = 60.0
 MAX_MUTE = 30 * 86400.0
+MAX_IDS = 20            # rule ids in one /subscribe or /unsubscribe
+NAMES_SHOWN = 5         # ids named in a reply (unknown ones, your subscriptions); the rest counted
+ID_SHOWN = 64           # characters of a typed id echoed back
+RULES_SHOWN = 50        # rules listed by /rules; the rest are counted (narrow with a word)
 MAX_WATCHES = 20
 MAX_WATCH_TEXT = 200
 SUMMARY_TITLES = 5
@@ -86,11 +97,22 @@ def watch_id_of(rule: Rule) -> str:
     return rule.id.rsplit(":", 1)[-1]
 
 
+CUT = "… (cut: the rest did not fit in one message)"
+
+
+def fit_reply(text: str, limit: int) -> str:
+    """One message of at most `limit` characters: a longer reply is cut at a newline."""
+    if len(text) <= limit:
+        return text
+    return f"{split_message(text, limit - len(CUT) - 1)[0]}\n{CUT}"
+
+
 class Commands:
     def __init__(self, app: App, markup: Markup, *, clock: Callable[[], float] = time.time) -> None:
         self.app = app
         self.m = markup
         self.clock = clock
+        self._index: tuple[object, dict[str, Rule]] = (None, {})
 
     def handle(self, dest: str, text: str) -> str:
         name, args = parse_command(text)
@@ -141,56 +163,89 @@ class Commands:
         rules = self.rules()
         if not rules:
             return self.m.esc("There are no rules yet.")
+        word = args.lower()
+        if word:
+            rules = [r for r in rules if word in r.id.lower() or word in r.title.lower()]
         mine = set(self.app.store.subscriptions_of(dest))
         lines = [self.m.bold(f"Rules ({len(rules)})") + self.m.esc(" – ✅ = subscribed")]
-        for rule in sorted(rules, key=lambda r: r.id):
+        for rule in sorted(rules, key=lambda r: r.id)[:RULES_SHOWN]:
             mark = "✅ " if rule.id in mine else "• "
             lines.append(f"{mark}{self.m.code(rule.id)} {self.title(rule.title)}")
+        if len(rules) > RULES_SHOWN:
+            lines.append(self.m.esc(f"(+{len(rules) - RULES_SHOWN} more: narrow with ")
+                         + self.m.cmd("rules", "<word>") + self.m.esc(")"))
         lines.append(self.m.esc("Subscribe with ") + self.m.cmd("subscribe", "<rule-id>"))
         return "\n".join(lines)
 
-    def find_rule(self, typed: str) -> Rule | str:
-        """The rule named `typed` (any case), or why not, with the closest id."""
-        by_id = {r.id.lower(): r for r in self.rules()}
-        if typed.lower() in by_id:
-            return by_id[typed.lower()]
-        close = difflib.get_close_matches(typed.lower(), list(by_id), n=1, cutoff=0.5)
-        hint = f" Did you mean {self.m.code(by_id[close[0]].id)}?" if close else ""
-        return (f"❓ No rule {self.m.code(typed)}.{hint} "
-                f"{self.m.cmd('rules')} {self.m.esc('lists them.')}")
+    def rule_index(self) -> dict[str, Rule]:
+        """Lower-cased id -> rule, built once per loaded rule set."""
+        ruleset = self.app.rules.ruleset
+        if self._index[0] is not ruleset:
+            self._index = (ruleset, {r.id.lower(): r for r in self.rules()})
+        return self._index[1]
+
+    def names(self, ids: Sequence[str]) -> str:
+        """The first NAMES_SHOWN ids (cut, verbatim) and how many more."""
+        shown = ", ".join(self.m.code(clip(i, ID_SHOWN)) for i in ids[:NAMES_SHOWN])
+        more = len(ids) - NAMES_SHOWN
+        return shown + (self.m.esc(f" (+{more} more)") if more > 0 else "")
+
+    def unknown_rules(self, typed: Sequence[str]) -> str:
+        """One line for every id that names no rule: the first few, the closest id to a
+        single one, and how many more."""
+        if len(typed) == 1:
+            close = difflib.get_close_matches(typed[0].lower(), list(self.rule_index()), n=1,
+                                              cutoff=0.5)
+            hint = f" Did you mean {self.m.code(self.rule_index()[close[0]].id)}?" if close else ""
+            return (f"❓ No rule {self.names(typed)}.{hint} "
+                    f"{self.m.cmd('rules')} {self.m.esc('lists them.')}")
+        return f"❓ No rules {self.names(typed)}. {self.m.cmd('rules')} {self.m.esc('lists them.')}"
+
+    def too_many(self, name: str) -> str:
+        return self.m.esc(f"At most {MAX_IDS} rule ids at a time, please. ") + self.usage(name)
 
     def _subscribe(self, dest: str, args: str) -> str:
         if not args:
             return f"{self.usage('subscribe')} {self.m.esc('(ids from')} {self.m.cmd('rules')})"
-        lines = []
-        for typed in dict.fromkeys(args.split()):
-            found = self.find_rule(typed)
-            if isinstance(found, str):
-                lines.append(found)
-            elif self.app.store.subscribe(dest, found.id, self.clock()):
-                lines.append(f"✅ Subscribed to {self.m.code(found.id)}: {self.title(found.title)}")
+        typed = list(dict.fromkeys(args.split()))
+        if len(typed) > MAX_IDS:
+            return self.too_many("subscribe")
+        index = self.rule_index()
+        lines, unknown = [], [t for t in typed if t.lower() not in index]
+        for rule in (index[t.lower()] for t in typed if t.lower() in index):
+            if self.app.store.subscribe(dest, rule.id, self.clock()):
+                lines.append(f"✅ Subscribed to {self.m.code(rule.id)}: {self.title(rule.title)}")
             else:
-                lines.append(f"Already subscribed to {self.m.code(found.id)}.")
+                lines.append(f"Already subscribed to {self.m.code(rule.id)}.")
+        if unknown:
+            lines.append(self.unknown_rules(unknown))
         if any(line.startswith("✅") for line in lines):
             lines.append(self.m.esc("You will get its new items from now on."))
         return "\n".join(lines)
 
     def _unsubscribe(self, dest: str, args: str) -> str:
-        if not args or len(args.split()) > 1:
+        typed = list(dict.fromkeys(args.split()))
+        if not typed or (len(typed) > 1 and "all" in (t.lower() for t in typed)):
             return self.usage("unsubscribe")
-        if args.lower() == "all":
+        if len(typed) > MAX_IDS:
+            return self.too_many("unsubscribe")
+        if typed[0].lower() == "all":
             had_watches = bool(self.app.store.watches(dest))
             count = self.app.store.unsubscribe(dest)
             if had_watches:
                 self.app.rules.rebuild()
             return self.m.esc(f"Removed all {count} subscriptions and watches." if count
                               else "You had no subscriptions or watches.")
-        mine = self.app.store.subscriptions_of(dest)
-        rule_id = next((r for r in mine if r.lower() == args.lower()), args)
-        if self.app.store.unsubscribe(dest, rule_id):
-            return f"Unsubscribed from {self.m.code(rule_id)}."
-        listed = ", ".join(self.m.code(r) for r in mine) or self.m.esc("none")
-        return f"You are not subscribed to {self.m.code(args)}. Your subscriptions: {listed}"
+        mine = {r.lower(): r for r in self.app.store.subscriptions_of(dest)}
+        gone = [mine[t.lower()] for t in typed if t.lower() in mine]
+        lines = [f"Unsubscribed from {self.m.code(r)}." for r in gone
+                 if self.app.store.unsubscribe(dest, r)]
+        missing = [t for t in typed if t.lower() not in mine]
+        if missing:
+            left = sorted(set(mine.values()) - set(gone))
+            lines.append(f"You are not subscribed to {self.names(missing)}. Your subscriptions: "
+                         f"{self.names(left) or self.m.esc('none')}")
+        return "\n".join(lines)
 
     # personal watches -----------------------------------------------------------------------
     def _watch(self, dest: str, args: str) -> str:
@@ -260,7 +315,7 @@ class Commands:
             seconds = parse_duration(args)
         except ValueError:
             return f"{self.usage('mute')} {self.m.esc('such as 30m, 8h or 2d')}"
-        if not seconds or seconds > MAX_MUTE:
+        if not seconds or seconds < MIN_MUTE or seconds > MAX_MUTE:
             return self.m.esc("A mute lasts from 1 minute to 30 days, such as 30m, 8h or 2d.")
         now = self.clock()
         self.app.store.mute(dest, now + seconds, now)

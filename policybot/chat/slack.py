@@ -4,6 +4,12 @@ slack-sdk's aiohttp SocketModeClient asks `apps.connections.open` (app-level xap
 a WebSocket URL and receives `slash_commands` envelopes on it. Each command is a few SQLite
 operations, so the reply is computed at once and sent as the ack's ephemeral payload, well
 inside Slack's 3 seconds. The subscription belongs to the channel: `slack:<channel_id>`.
+
+Anyone may read (`help`, `rules`, `list`) anywhere. Changing a channel's subscriptions, watches
+or mute needs the channel in `slack.allow` (none by default, as `telegram.allow`: the app
+being invited to a channel is no decision of the bot's operator; `allow: any` opens every
+channel) and, when `slack.admins` is set, a user listed there; without it, any member of an
+allowed channel may change things (the operator chose the channel, and with it its members).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from policybot.chat.commands import SLACK, Commands, split_message
+from policybot.chat.commands import CHANGE_COMMANDS, SLACK, Commands, fit_reply, parse_command, split_message
 from policybot.config import SlackChat
 
 if TYPE_CHECKING:
@@ -75,9 +81,28 @@ class SlackCommandBot:
         text = str(payload.get("text") or "").strip() or "help"
         if not channel:
             return "This command works in a channel."
-        log.info("slack channel=%s user=%s: /policybot %s", channel, payload.get("user_id"),
-                 text.split(maxsplit=1)[0])
-        return split_message(self.commands.handle(f"slack:{channel}", text), REPLY_LIMIT)[0]
+        user = str(payload.get("user_id") or "")
+        name, _ = parse_command(text)
+        log.info("slack channel=%s user=%s: /policybot %s", channel, user, name[:32])
+        refused = self.refusal_for(name, channel, user) if name in CHANGE_COMMANDS else None
+        if refused:
+            return refused
+        return fit_reply(self.commands.handle(f"slack:{channel}", text), REPLY_LIMIT)
+
+    def refusal_for(self, name: str, channel: str, user: str) -> str | None:
+        """Why `user` may not change things in `channel`, or None when they may."""
+        allow, admins = self.config.allow, self.config.admins
+        if allow is not None and channel not in allow:
+            log.info("slack channel=%s refused %s: not in slack.allow", channel, name)
+            return (f"⛔ This channel may not change subscriptions. Its channel id is "
+                    f"{SLACK.code(channel)}: ask the bot's operator to add it to "
+                    f"{SLACK.code('slack.allow')} in config.yaml.")
+        if admins and user not in admins:
+            log.info("slack channel=%s user=%s refused %s: not in slack.admins", channel, user, name)
+            who = ", ".join(f"<@{admin}>" for admin in admins)   # config ids: [A-Z0-9] only
+            return (f"⛔ Only {who} may change subscriptions, watches and mutes. Everyone can "
+                    f"use {SLACK.cmd('list')}, {SLACK.cmd('rules')} and {SLACK.cmd('help')}.")
+        return None
 
 
 async def send_notice(config: SlackChat, channel: str, text: str) -> None:

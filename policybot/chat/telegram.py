@@ -2,21 +2,35 @@
 
 Started with initialize/start/updater.start_polling (never run_polling, which would own the
 loop) and stopped in reverse. Every command goes to `Commands`; only chats listed in
-`telegram.allow` (or any, with `allow: any`) may change anything. Replies use HTML parse mode.
-The token is in every request URL: the client libraries' loggers are redacted while running.
+`telegram.allow` (or any, with `allow: any`) may change anything. In a group, only its
+administrators (asked of the Bot API with getChatMember, remembered for ADMIN_TTL seconds), an
+anonymous admin posting as the group, or a user id in `telegram.admins` may change the group's
+subscriptions, watches or mute; everyone may read. In a private chat its user is its admin.
+Each command gets one reply, in HTML parse mode. The token is in every request URL: the client
+libraries' loggers are redacted while running.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from telegram import Bot, BotCommand, Update
-from telegram.constants import ParseMode
+from telegram import Bot, BotCommand, Chat, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from policybot.chat.commands import COMMANDS, OPEN_COMMANDS, TELEGRAM, Commands, parse_command, split_message
+from policybot.chat.commands import (
+    CHANGE_COMMANDS,
+    COMMANDS,
+    TELEGRAM,
+    Commands,
+    fit_reply,
+    parse_command,
+    split_message,
+)
 from policybot.config import TelegramChat
 from policybot.notify.base import LogRedaction
 from policybot.notify.telegram import LIBRARY_LOGGERS, NO_PREVIEW
@@ -30,6 +44,9 @@ REPLY_LIMIT = 4000             # characters a reply part may have (Telegram: 409
 EXT_LOGGERS = (*LIBRARY_LOGGERS, "telegram.ext.Application", "telegram.ext.Updater",
                "telegram.ext.ExtBot", __name__)
 Hook = Callable[[], Awaitable[object]]
+ADMIN_TTL = 60.0               # seconds a getChatMember answer is trusted
+ADMIN_CACHE_MAX = 1024         # (chat, user) answers remembered at most
+ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
 
 
 def build_application(config: TelegramChat, poll_timeout: float) -> Application:  # type: ignore[type-arg]
@@ -46,15 +63,45 @@ def refusal(chat_id: int) -> str:
             "bot's operator to add it to <code>telegram.allow</code> in config.yaml.")
 
 
+def group_refusal(named_admins: bool) -> str:
+    who = "this group's administrators" + (
+        " and the people the bot's operator named in <code>telegram.admins</code>" if named_admins else "")
+    return (f"⛔ Only {who} may change the group's subscriptions, watches and mute. Everyone "
+            "can use /list, /rules and /help.")
+
+
+class AdminCache:
+    """(chat id, user id) -> is an administrator, for `ttl` seconds; at most `size` answers."""
+
+    def __init__(self, ttl: float = ADMIN_TTL, size: int = ADMIN_CACHE_MAX,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.size, self.clock = ttl, size, clock
+        self._answers: dict[tuple[int, int], tuple[bool, float]] = {}
+
+    def get(self, key: tuple[int, int]) -> bool | None:
+        answer = self._answers.get(key)
+        if answer is None or answer[1] <= self.clock():
+            self._answers.pop(key, None)
+            return None
+        return answer[0]
+
+    def put(self, key: tuple[int, int], is_admin: bool) -> None:
+        self._answers.pop(key, None)
+        while len(self._answers) >= self.size:
+            self._answers.pop(next(iter(self._answers)))  # the oldest
+        self._answers[key] = (is_admin, self.clock() + self.ttl)
+
+
 class TelegramCommandBot:
     """The command side of the Telegram bot (alerts go out through the outbox's notifier)."""
 
     def __init__(self, app: App, *, after_command: Hook | None = None,
-                 poll_timeout: float = POLL_TIMEOUT) -> None:
+                 poll_timeout: float = POLL_TIMEOUT, admins: AdminCache | None = None) -> None:
         assert app.config.telegram is not None
         self.app = app
         self.config = app.config.telegram
         self.commands = Commands(app, TELEGRAM)
+        self.admins = admins or AdminCache()
         self.after_command = after_command
         self.poll_timeout = poll_timeout
         self.application = build_application(self.config, poll_timeout)
@@ -104,16 +151,50 @@ class TelegramCommandBot:
         if "@" in head and head.split("@", 1)[1].lower() != (context.bot.username or "").lower():
             return  # a command for another bot in a group
         name, _ = parse_command(message.text)
-        if name in COMMANDS and name not in OPEN_COMMANDS and not self.allowed(chat.id):
-            log.info("telegram chat=%s refused /%s: not in telegram.allow", chat.id, name)
-            reply = refusal(chat.id)
+        refused = await self.refusal_for(name, chat, message)
+        if refused:
+            reply = refused
         else:
             reply = self.commands.handle(f"telegram:{chat.id}", message.text)
             if name == "start" and not self.allowed(chat.id):
                 reply += "\n\n" + refusal(chat.id)
-        await self.send(chat.id, reply)
+        await self.send(chat.id, fit_reply(reply, REPLY_LIMIT))
         if self.after_command is not None:
             await self.after_command()
+
+    async def refusal_for(self, name: str, chat: Chat, message: Message) -> str | None:
+        """Why the sender may not run `name` here, or None when they may."""
+        if name not in CHANGE_COMMANDS:
+            return None
+        if not self.allowed(chat.id):
+            log.info("telegram chat=%s refused /%s: not in telegram.allow", chat.id, name)
+            return refusal(chat.id)
+        if chat.type == ChatType.PRIVATE or await self.is_admin(chat, message):
+            return None
+        log.info("telegram chat=%s refused /%s: the sender is not an admin", chat.id, name)
+        return group_refusal(bool(self.config.admins))
+
+    async def is_admin(self, chat: Chat, message: Message) -> bool:
+        """An anonymous admin (posting as the group), a `telegram.admins` user, or one whom
+        getChatMember calls creator or administrator. A failed check refuses (not cached)."""
+        if message.sender_chat is not None:
+            return message.sender_chat.id == chat.id
+        user = message.from_user
+        if user is None:
+            return False
+        if str(user.id) in self.config.admins:
+            return True
+        key = (chat.id, user.id)
+        known = self.admins.get(key)
+        if known is not None:
+            return known
+        try:
+            member = await self.application.bot.get_chat_member(chat.id, user.id)
+        except TelegramError as exc:
+            log.warning("telegram chat=%s: getChatMember failed, /command refused: %s", chat.id, exc)
+            return False
+        self.admins.put(key, member.status in ADMIN_STATUSES)
+        return member.status in ADMIN_STATUSES
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat is not None:

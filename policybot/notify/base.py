@@ -9,11 +9,16 @@ Secrets (bot tokens, webhook URLs) never appear in an error message or a log lin
 message passes through `redact`, errors are raised `from None` so no traceback carries the
 client library's original exception (PTB puts the token in the URL and in InvalidToken), and
 `RedactingFilter` scrubs the records of the loggers the client libraries write to.
+
+Text from outside (feed errors, chat commands, /watch texts) may carry terminal escapes or
+bidi overrides: `strip_controls` drops them, and `RedactingFilter` applies it to every log
+line, so nothing external can repaint a terminal or reorder what an operator reads.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
@@ -22,6 +27,12 @@ from urllib.parse import quote
 from policybot.model import Alert
 
 MASK = "***"
+# ANSI sequences as a whole (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST` when terminated,
+# two-byte `ESC X`), then any other C0/C1 control (newline and tab kept) and the bidi marks.
+_ANSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+                   r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)"
+                   r"|\x1b[@-Z\\-_]")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 Clock = Callable[[], datetime]
 
 
@@ -52,8 +63,17 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+def strip_controls(text: str) -> str:
+    """`text` without terminal escape sequences, control characters (but newline and tab)
+    and bidi overrides: what is left prints as itself."""
+    if text.isprintable():
+        return text
+    return _CONTROLS.sub("", _ANSI.sub("", text))
+
+
 class RedactingFilter(logging.Filter):
-    """Rewrites log records so that no secret survives in the message or the traceback."""
+    """Rewrites log records so that no secret and no control character survives in the
+    message or the traceback."""
 
     def __init__(self, secrets: Iterable[str | None]) -> None:
         super().__init__()
@@ -61,13 +81,13 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = redact(message, self.secrets)
+        clean = strip_controls(redact(message, self.secrets))
         if clean != message:
             record.msg, record.args = clean, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
+            record.exc_text = strip_controls(redact(record.exc_text, self.secrets))
         return True
 
 

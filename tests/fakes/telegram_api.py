@@ -1,5 +1,6 @@
 """A fake Telegram Bot API on 127.0.0.1: /bot<token>/<method> for getMe, sendMessage,
-setMyCommands, getUpdates (long poll), deleteWebhook, answerCallbackQuery and a few no-ops.
+setMyCommands, getUpdates (long poll), getChatMember, getChatAdministrators, deleteWebhook,
+answerCallbackQuery and a few no-ops.
 
 sendMessage parses HTML the way Telegram does and answers with Telegram's own errors:
 `Bad Request: can't parse entities: ...` for unknown or unbalanced tags and bad entities,
@@ -10,6 +11,11 @@ visible text and entities (bold, text_link with its url...).
     fake.fail_next(status=429, retry_after=3)   # Too Many Requests: retry after 3
     fake.fail_next(status=500) / fake.fail_next(status=403) / fake.fail_next(delay=2.0)
     fake.push_message(123456789, "/subscribe rare-earths", from_id=42)   # for getUpdates
+    fake.push_message(-100123, "/mute 1h", anonymous=True)  # an anonymous admin, as the group
+    fake.set_member(-100123, 42, "administrator")   # getChatMember's answer (default: member)
+
+Chat ids below zero are groups (-100... supergroups); getChatMember answers in Telegram's
+ChatMember shapes (creator, administrator with its can_* rights, member, left, kicked).
 """
 
 from __future__ import annotations
@@ -44,6 +50,12 @@ TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)"
                  r"((?:\s+[a-zA-Z-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*>")
 ATTR = re.compile(r"([a-zA-Z-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                   "username": "GroupAnonymousBot"}
+ADMIN_RIGHTS = ("can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                "can_restrict_members", "can_promote_members", "can_change_info",
+                "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories",
+                "can_pin_messages", "can_manage_topics")
 DEFAULT_WORDS = {429: "Too Many Requests: retry after {n}", 500: "Internal Server Error",
                  403: "Forbidden: bot was blocked by the user", 400: "Bad Request: chat not found"}
 
@@ -127,6 +139,7 @@ class TelegramFake:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.sent: dict[int, list[dict[str, Any]]] = {}
         self.commands: list[dict[str, Any]] = []
+        self.members: dict[tuple[int, int], str] = {}   # (chat, user) -> status
         self._updates: list[dict[str, Any]] = []
         self._failures: list[Failure] = []
         self._next_update = 1
@@ -155,16 +168,32 @@ class TelegramFake:
         with self.lock:
             return list(self.sent.get(int(chat_id), []))
 
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember says of `user_id` in `chat_id` (creator, administrator, member,
+        left, kicked); unset users are members."""
+        with self.lock:
+            self.members[(chat_id, user_id)] = status
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [params for name, params in self.requests if name == method]
+
     def texts(self, chat_id: int | str) -> list[str]:
         return [m["text"] for m in self.messages(chat_id)]
 
-    def push_message(self, chat_id: int, text: str, from_id: int | None = None) -> int:
-        """Queue an incoming message for getUpdates; commands get a bot_command entity."""
+    def push_message(self, chat_id: int, text: str, from_id: int | None = None, *,
+                     anonymous: bool = False) -> int:
+        """Queue an incoming message for getUpdates; commands get a bot_command entity.
+        `anonymous`: sent by an anonymous group admin (from GroupAnonymousBot, as the chat)."""
         self.add_chat(chat_id)
         with self.lock:
             update_id = self._next_update
             self._next_update += 1
-            self._updates.append(_update(update_id, self.chats[chat_id], text, from_id))
+            update = _update(update_id, self.chats[chat_id], text, from_id)
+            if anonymous:
+                update["message"]["from"] = ANONYMOUS_ADMIN
+                update["message"]["sender_chat"] = self.chats[chat_id]
+            self._updates.append(update)
         self.server.loop.call_soon_threadsafe(self._new_update.set)
         return update_id
 
@@ -266,6 +295,26 @@ class TelegramFake:
             except TimeoutError:
                 pass
 
+    async def _m_getChatMember(self, params: dict[str, Any]) -> web.Response:  # noqa: N802
+        chat = self.chats.get(_int(params.get("chat_id")))
+        if chat is None:
+            return _error(400, "Bad Request: chat not found")
+        user_id = _int(params.get("user_id"))
+        if not user_id:
+            return _error(400, "Bad Request: invalid user_id specified")
+        with self.lock:
+            status = self.members.get((chat["id"], user_id), "member")
+        return _ok(_member(user_id, status))
+
+    async def _m_getChatAdministrators(self, params: dict[str, Any]) -> web.Response:  # noqa: N802
+        chat = self.chats.get(_int(params.get("chat_id")))
+        if chat is None:
+            return _error(400, "Bad Request: chat not found")
+        with self.lock:
+            admins = [(user, status) for (chat_id, user), status in self.members.items()
+                      if chat_id == chat["id"] and status in ("creator", "administrator")]
+        return _ok([_member(user, status) for user, status in admins])
+
     async def _m_deleteWebhook(self, params: dict[str, Any]) -> web.Response:  # noqa: N802
         return _ok(True)
 
@@ -301,7 +350,22 @@ def _int(value: Any) -> int:
         return 0
 
 
+def _member(user_id: int, status: str) -> dict[str, Any]:
+    """A ChatMember as the Bot API sends it (the fields each status requires)."""
+    user = {"id": user_id, "is_bot": False, "first_name": "Test", "username": f"u{user_id}"}
+    member: dict[str, Any] = {"user": user, "status": status}
+    if status == "creator":
+        member["is_anonymous"] = False
+    elif status == "administrator":
+        member |= {"is_anonymous": False, **dict.fromkeys(ADMIN_RIGHTS, True)}
+    elif status == "kicked":
+        member["until_date"] = 0
+    return member
+
+
 def _chat(chat_id: int) -> dict[str, Any]:
+    if chat_id <= -1_000_000_000_000:
+        return {"id": chat_id, "type": "supergroup", "title": f"Supergroup {-chat_id}"}
     if chat_id < 0:
         return {"id": chat_id, "type": "group", "title": f"Group {-chat_id}"}
     return {"id": chat_id, "type": "private", "first_name": "Test", "username": f"user{chat_id}"}
