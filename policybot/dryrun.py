@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from policybot.model import FIELDS, Hit, Item, Match
+from policybot.notify.base import strip_controls
 from policybot.render import merge_spans
 
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -13,13 +14,14 @@ CONTEXT = 120
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int]], *, color: bool) -> str:
-    """Mark each span of `text`; overlapping spans merge."""
+    """Mark each span of `text`; overlapping spans merge. Feed text reaches the terminal with
+    its control characters and escape sequences removed; only our own bold remains."""
     opening, closing = (BOLD, RESET) if color else ("**", "**")
     out, pos = [], 0
     for start, end in merge_spans(spans):
-        out += [text[pos:start], opening, text[start:end], closing]
+        out += [strip_controls(text[pos:start]), opening, strip_controls(text[start:end]), closing]
         pos = end
-    out.append(text[pos:])
+    out.append(strip_controls(text[pos:]))
     return "".join(out)
 
 
@@ -34,9 +36,9 @@ def _excerpt(text: str, hits: Sequence[Hit], *, color: bool) -> str:
 
 
 def dry_run(item: Item, matches: Sequence[Match], *, color: bool = False) -> str:
-    lines = [f"* {item.title or '(no title)'}"]
+    lines = [f"* {strip_controls(item.title) or '(no title)'}"]
     if item.link:
-        lines.append(f"  {item.link}")
+        lines.append(f"  {strip_controls(item.link)}")
     for match in matches:
         lines.append(f"  rule {match.rule_id} ({match.severity}): {match.title}")
         for hit in match.hits:

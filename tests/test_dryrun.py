@@ -36,3 +36,12 @@ rules:
     assert "    'export licence' in summary" in text
     assert "  title: **Gallium** **export licences** resumed" in text
     assert "  summary: MOFCOM resumed **镓** **export licences**." in text
+
+
+def test_dry_run_prints_no_terminal_escapes_from_feed_text() -> None:
+    item = Item("f", "1", "\x1b[2J\x1b]0;owned\x07Gallium\u202e export", "https://x/\x1b[31m1",
+                "gallium \x1b[5mblink", "", None)
+    text = dry_run(item, [], color=True)
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+    assert text.splitlines()[:2] == ["* Gallium export", "  https://x/1"]
+    assert highlight("a\x1b[2Jb gallium", [(7, 14)], color=True) == f"ab {BOLD}gallium{RESET}"
