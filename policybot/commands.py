@@ -200,6 +200,6 @@ def _looks_jsonl(path: Path) -> bool:
         first = handle.readline(1 << 20).strip()
     try:
         value = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON Lines; parse_feed says what it is
         return False
     return isinstance(value, dict) and "title" in value

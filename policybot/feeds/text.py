@@ -7,6 +7,7 @@ breaks, and runs of white space collapse. `one_line` is the form used for titles
 from __future__ import annotations
 
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg"})
@@ -17,6 +18,8 @@ _BLOCK = frozenset({
 })
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]|&(#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 _SPACES = re.compile(r"[^\S\n]+")
+ELLIPSIS = "\u2026"
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of the character around it
 _LINES = re.compile(r"\s*\n\s*")
 
 
@@ -77,3 +80,21 @@ def to_text(value: str, mime: str = "text/html") -> str:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in an ellipsis when cut. The cut never
+    splits a character from its combining marks, variation selectors or joiners."""
+    if len(text) <= limit:
+        return text
+    cut = limit - len(ELLIPSIS)
+    while cut > 0 and (_continues(text[cut]) or text[cut - 1] in _JOINERS):
+        cut -= 1
+    return text[:cut].rstrip() + ELLIPSIS
+
+
+def _continues(char: str) -> bool:
+    """True for a code point that belongs to the character before it."""
+    return unicodedata.category(char).startswith("M") or char in _JOINERS or (
+        "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef"
+        or "\U0001f3fb" <= char <= "\U0001f3ff")  # skin-tone modifiers
