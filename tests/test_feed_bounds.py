@@ -221,8 +221,8 @@ def test_test_rules_on_a_deeply_nested_file_says_one_line(tmp_path: Path, name: 
                          capture_output=True, text=True, cwd=tmp_path, timeout=120, check=False,
                          preexec_fn=_cap_memory)
     assert run.returncode == 1
-    where = f"{name}:1" if name.endswith(".jsonl") else f"not a feed: {name}: invalid"
-    assert run.stderr.splitlines() == [f"{where}: JSON nested too deeply"]
+    line = f"{name}:1: JSON" if name.endswith(".jsonl") else f"not a feed: {name}: invalid JSON:"
+    assert run.stderr.splitlines() == [f"{line} nested too deeply"]
 
 
 def _cap_memory() -> None:
