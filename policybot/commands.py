@@ -173,7 +173,7 @@ async def _gather_items(args: argparse.Namespace, config: Config | None) -> list
             items += store.recent_items(utcnow().timestamp() - since)
         finally:
             store.close()
-    fetcher = Fetcher()
+    fetcher = Fetcher(allow_private_redirects=bool(config and config.fetch.allow_private_redirects))
     try:
         for source in args.sources:
             items += await _items_from(source, fetcher)

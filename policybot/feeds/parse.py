@@ -161,7 +161,7 @@ def _require_feed(result: Any, body: bytes, url: str) -> None:
     exc = result.get("bozo_exception")
     broken = exc is not None and not isinstance(exc, feedparser.CharacterEncodingOverride)
     if broken and not result.feed.get("title"):
-        raise ParseError(f"not a feed: {url}: ill-formed XML with no entries: {exc}")
+        raise ParseError(f"not a feed: {url}: ill-formed XML with no entries: {one_line(str(exc))}")
 
 
 # --- entries -> Items ----------------------------------------------------------------------

@@ -18,6 +18,12 @@ _BLOCK = frozenset({
 })
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]|&(#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 _SPACES = re.compile(r"[^\S\n]+")
+# Terminal escape sequences (CSI, OSC, two-byte ESC, 8-bit CSI), then any other C0/C1 control
+# but \t and \n: feed text and server messages reach logs and terminals (`status`).
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_UNSPACED = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")  # the controls str.split keeps
 ELLIPSIS = "\u2026"
 _JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of the character around it
 _LINES = re.compile(r"\s*\n\s*")
@@ -63,8 +69,18 @@ def html_to_text(html: str) -> str:
 
 def tidy(text: str) -> str:
     """Collapse spaces within lines and blank lines between them; strip the ends."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = _unescaped(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+
+
+def _unescaped(text: str) -> str:
+    """No escape sequences and no control characters but white space (collapsed later)."""
+    return _UNSPACED.sub("", _ESCAPES.sub("", text))
+
+
+def strip_controls(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (\\t and \\n stay)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def looks_like_html(text: str) -> bool:
@@ -79,7 +95,8 @@ def to_text(value: str, mime: str = "text/html") -> str:
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split())
+    """All white space (line breaks too) as single spaces; no control characters."""
+    return " ".join(_unescaped(text).split())
 
 
 def clip(text: str, limit: int) -> str:
