@@ -22,8 +22,9 @@ _SPACES = re.compile(r"[^\S\n]+")
 # but \t and \n: feed text and server messages reach logs and terminals (`status`).
 _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_UNSPACED = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")  # the controls str.split keeps
+# Lone surrogates too (JSON "\\ud800", undecodable bytes in a status line): no UTF-8 for them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSPACED = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")  # what split() keeps
 ELLIPSIS = "\u2026"
 _JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of the character around it
 _LINES = re.compile(r"\s*\n\s*")
