@@ -106,6 +106,30 @@ async def test_a_feed_configured_on_a_private_address_may_redirect_within_it(
     assert result.status == 200 and b"Gallium" in result.body
 
 
+async def test_a_feed_configured_by_a_name_for_loopback_may_redirect_within_it(
+        feed_server: FeedServer, fetcher: Fetcher) -> None:
+    feed_server.add("feed", rss("Gallium"))
+    feed_server.add("a", redirect=feed_server.url("feed"), status=302)
+    result = await fetcher.fetch(feed_server.url("a").replace("127.0.0.1", "localhost"))
+    assert result.status == 200 and b"Gallium" in result.body
+
+
+async def test_the_origin_is_judged_by_the_address_it_was_reached_at(feed_server: FeedServer) -> None:
+    """DNS rebinding: the name answers a public address for the connection, then loopback.
+    The redirect is judged by the address the bot connected to, not by asking DNS again."""
+    dns = StaticResolver({"rebind.test": ["127.0.0.2", "127.0.0.1"]})
+    port = public_host(feed_server).rsplit(":", 1)[1]
+    feed_server.add("secret", SECRET)
+    feed_server.add("moved", redirect=feed_server.url("secret"), status=302)
+    fetcher = Fetcher(is_internal=internal_in_tests, resolver=dns)
+    try:
+        with pytest.raises(FetchError, match=REFUSED):
+            await fetcher.fetch(f"http://rebind.test:{port}/moved")
+    finally:
+        await fetcher.close()
+    assert dns.asked == ["rebind.test"] and not feed_server.requests_to("secret")
+
+
 async def test_a_private_chain_that_went_public_cannot_come_back(feed_server: FeedServer,
                                                                  fetcher: Fetcher) -> None:
     feed_server.add("secret", SECRET)

@@ -9,6 +9,7 @@ to, so a public name pointing at 10.0.0.5 is refused as well as the literal addr
 from __future__ import annotations
 
 import socket
+from collections import OrderedDict
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
@@ -21,6 +22,7 @@ AddressCheck = Callable[[IPAddress], bool]
 # Beyond Python's is_private (10/8, 172.16/12, 192.168/16, 127/8, 169.254/16, fc00::/7, ...):
 # the shared address space, where some clouds keep their metadata service (100.100.100.200).
 SHARED_SPACE = ip_network("100.64.0.0/10")
+MAX_RECORDED_HOSTS = 4096  # host names whose DNS answers are remembered (oldest forgotten first)
 
 
 def is_internal(address: IPAddress) -> bool:
@@ -71,20 +73,33 @@ class GuardedResolver(AbstractResolver):
                 raise PrivateAddressError(host, result["host"])
         return results
 
-    async def resolves_internal(self, host: str) -> bool:
-        """True when `host` (a name or an address) is, or resolves to, an internal address."""
-        address = literal_address(host)
-        if address is not None:
-            return self.check(address)
-        try:
-            results = await self.inner.resolve(host, 0, socket.AF_UNSPEC)
-        except OSError:
-            return False  # unknown: the strict side (its redirects must stay public)
-        return any(self.check(literal_address(r["host"]) or _UNSPECIFIED) for r in results)
-
     async def close(self) -> None:
         if self._owns_inner:
             await self.inner.close()
 
 
-_UNSPECIFIED = IPv4Address("0.0.0.0")  # noqa: S104 - a sentinel, never bound
+class RecordingResolver(AbstractResolver):
+    """Resolves through `inner` and remembers the answers: which addresses a connection to a
+    host was made with (asking DNS again could get another answer: DNS rebinding)."""
+
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self.inner = inner or DefaultResolver()
+        self._owns_inner = inner is None
+        self._answers: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        results = await self.inner.resolve(host, port, family)
+        self._answers[host] = tuple(r["host"] for r in results)
+        self._answers.move_to_end(host)
+        while len(self._answers) > MAX_RECORDED_HOSTS:
+            self._answers.popitem(last=False)
+        return results
+
+    def answers(self, host: str) -> tuple[str, ...]:
+        """The addresses `host` last resolved to here, or () when it was never resolved here."""
+        return self._answers.get(host, ())
+
+    async def close(self) -> None:
+        if self._owns_inner:
+            await self.inner.close()

@@ -20,7 +20,7 @@ from multidict import CIMultiDictProxy
 
 from policybot.errors import FetchError
 from policybot.feeds import addresses
-from policybot.feeds.addresses import AddressCheck, GuardedResolver, PrivateAddressError
+from policybot.feeds.addresses import AddressCheck, GuardedResolver, PrivateAddressError, RecordingResolver
 from policybot.feeds.text import one_line, strip_controls
 from policybot.model import FetchResult
 from policybot.retry_after import retry_after
@@ -78,6 +78,7 @@ class Fetcher:
         self._is_internal = is_internal
         self._resolver = resolver
         self._guard: GuardedResolver | None = None
+        self._recorder: RecordingResolver | None = None  # what our own session connected with
         self._public_session: aiohttp.ClientSession | None = None
 
     async def fetch(
@@ -109,6 +110,9 @@ class Fetcher:
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
+        if self._recorder is not None:
+            await self._recorder.close()
+            self._recorder = None
         if self._public_session is not None and self._guard is not None:
             await self._public_session.close()
             await self._guard.close()
@@ -117,7 +121,8 @@ class Fetcher:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             limit, per_host = self._limits
-            connector = aiohttp.TCPConnector(limit=limit, limit_per_host=per_host, resolver=self._resolver)
+            self._recorder = RecordingResolver(self._resolver)
+            connector = aiohttp.TCPConnector(limit=limit, limit_per_host=per_host, resolver=self._recorder)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
             self._owns_session = True
         return self._session
@@ -155,18 +160,26 @@ class Fetcher:
                 raise FetchError(f"{where}: redirect loop at {redact(target)}")
             if len(visited) > self._max_redirects:
                 raise FetchError(f"{where}: more than {self._max_redirects} redirects")
-            public = public or await self._on_public_address(url)
+            public = public or self._on_public_address(url)
             self._check_literal(public, visited[0], target)
             all_permanent = all_permanent and resp.status in _PERMANENT
             permanent = target if all_permanent else permanent
             visited.append(target)
             url = target
 
-    async def _on_public_address(self, url: str) -> bool:
-        """Whether redirects from `url` must stay public (never when they are allowed)."""
+    def _on_public_address(self, url: str) -> bool:
+        """Whether redirects from `url` must stay public: unless they are allowed, or `url` is
+        on an internal address (written so, or every address its name resolved to for the
+        connection just made). Unknown counts as public: the strict side."""
         if self.allow_private_redirects:
             return False
-        return not await self._public_client()[1].resolves_internal(urlsplit(url).hostname or "")
+        host = urlsplit(url).hostname or ""
+        literal = addresses.literal_address(host)
+        if literal is not None:
+            return not self._is_internal(literal)
+        answers = self._recorder.answers(host) if self._recorder is not None else ()
+        internal = [addresses.literal_address(a) for a in answers]
+        return not internal or not all(a is not None and self._is_internal(a) for a in internal)
 
     def _check_literal(self, public: bool, original: str, target: str) -> None:
         """A target written as an internal IP address (the resolver never sees those)."""
