@@ -76,6 +76,8 @@ def tidy(text: str) -> str:
 
 def _unescaped(text: str) -> str:
     """No escape sequences and no control characters but white space (collapsed later)."""
+    if not _UNSPACED.search(text):  # the common case, and a quick scan (ESC is in the class)
+        return text
     return _UNSPACED.sub("", _ESCAPES.sub("", text))
 
 
