@@ -227,3 +227,31 @@ def test_test_rules_on_a_deeply_nested_file_says_one_line(tmp_path: Path, name: 
 
 def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (1024 * MB, 1024 * MB))
+
+
+def test_once_records_bombs_as_feed_errors_in_bounded_memory(tmp_path: Path, feed_server: FeedServer) -> None:
+    """As users run it: `bot.py once` under an address-space cap, bombs next to a healthy feed."""
+    urls = {}
+    for name in ("utf-32-le-bom", "ebcdic-cp037", "utf-32-http-charset"):
+        body, headers = bomb(name, copies=20, padding=2_400_000)
+        urls[name] = feed_server.add(name, body, content_type=headers.get("content-type", "application/xml"))
+    urls["healthy"] = feed_server.add("healthy", rss("Gallium export curbs"))
+    (tmp_path / "rules.yaml").write_text(RULES)
+    feeds = "".join(f'  - {{id: {fid}, url: "{url}"}}\n' for fid, url in urls.items())
+    (tmp_path / "config.yaml").write_text(
+        f"storage: {{path: s.db}}\nrules: [rules.yaml]\ndefaults: {{backfill: all}}\nfeeds:\n{feeds}")
+    runs = [subprocess.run([sys.executable, str(ROOT / "bot.py"), command, "--config", "config.yaml"],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False,
+                           preexec_fn=_cap_bot_memory) for command in ("once", "status")]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr[-2000:]
+    assert "Gallium export curbs" in runs[0].stdout
+    status = runs[1].stdout
+    assert status.count("declares XML entities (refused: possible entity bomb)") == 3, status
+    assert (tmp_path / "s.db").stat().st_size < 1 * MB  # was a 450 MB state file
+
+
+BOT_MEMORY_CAP = 768 * MB
+
+
+def _cap_bot_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (BOT_MEMORY_CAP, BOT_MEMORY_CAP))

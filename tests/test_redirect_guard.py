@@ -17,7 +17,7 @@ import pytest
 from policybot.app import App
 from policybot.config import load_config
 from policybot.errors import ConfigError, FetchError
-from policybot.feeds.addresses import IPAddress, is_internal
+from policybot.feeds.addresses import MAX_RECORDED_HOSTS, IPAddress, RecordingResolver, is_internal
 from policybot.feeds.fetch import Fetcher
 from tests.fakes.dns import StaticResolver
 from tests.fakes.feed_server import FeedServer, rss
@@ -223,3 +223,13 @@ def test_once_follows_a_redirect_within_loopback(tmp_path: Path, feed_server: Fe
     assert run.returncode == 0, run.stderr
     assert "Gallium export curbs" in run.stdout
     assert len(feed_server.requests_to("feed")) == 1
+
+
+async def test_the_recorded_dns_answers_are_bounded() -> None:
+    names = {f"h{n}.test": f"10.0.{n // 256}.{n % 256}" for n in range(MAX_RECORDED_HOSTS + 1)}
+    recorder = RecordingResolver(StaticResolver(names))
+    for name in names:
+        await recorder.resolve(name)
+    assert recorder.answers("h0.test") == ()  # the oldest is forgotten (and then counts as public)
+    assert recorder.answers(f"h{MAX_RECORDED_HOSTS}.test") == (names[f"h{MAX_RECORDED_HOSTS}.test"],)
+    assert recorder.answers("h1.test") == ("10.0.0.1",)

@@ -127,14 +127,14 @@ class Fetcher:
             self._owns_session = True
         return self._session
 
-    def _public_client(self) -> tuple[aiohttp.ClientSession, GuardedResolver]:
-        """The session for hops that must stay public, and its resolver."""
-        if self._public_session is None or self._guard is None or self._public_session.closed:
+    def _public_client(self) -> aiohttp.ClientSession:
+        """The session for hops that must stay public: its resolver refuses internal addresses."""
+        if self._public_session is None or self._public_session.closed:
             limit, per_host = self._limits
             self._guard = GuardedResolver(self._is_internal, self._resolver)
             connector = aiohttp.TCPConnector(limit=limit, limit_per_host=per_host, resolver=self._guard)
             self._public_session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
-        return self._public_session, self._guard
+        return self._public_session
 
     async def _follow(self, url: str, conditional: dict[str, str]) -> FetchResult:
         """Follow redirects by hand: bounded, loop-checked, http(s) only, permanence tracked,
@@ -144,7 +144,7 @@ class Fetcher:
         all_permanent = True
         public = False  # the current hop is known to be on a public address
         while True:
-            client = self._public_client()[0] if public else self._client()
+            client = self._public_client() if public else self._client()
             try:
                 async with client.get(url, headers={**self._headers, **conditional},
                                       allow_redirects=False, timeout=self._timeout) as resp:
