@@ -113,8 +113,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _hostile_servers(feed_server: FeedServer) -> dict[str, str]:
     reason = b"HTTP/1.1 503 Busy " + ESCAPES + b"now\r\nContent-Length: 0\r\n\r\n"
     location = b"HTTP/1.1 302 Found\r\nLocation: /a" + ESCAPES[:4] + b"\r\nContent-Length: 0\r\n\r\n"
-    ctype = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html" + ESCAPES + b"\r\nContent-Length: 29\r\n\r\n"
-             b"<rss><channel></channel></rss>"[:29])
+    ctype = b"HTTP/1.1 200 OK\r\nContent-Type: text/html" + ESCAPES + b"\r\nContent-Length: 0\r\n\r\n"
     title = rss("Gallium \x1b[31mred\x1b[0m curbs\x07").replace(b"<title>Test feed", b"<title>\x1b]0;x\x07T")
     return {"reason": feed_server.raw(reason), "location": feed_server.raw(location),
             "ctype": feed_server.raw(ctype), "title": feed_server.add("title", title)}
