@@ -75,7 +75,7 @@ class App:
         self.rules = RuleBook(config.rules_paths, destinations=config.destinations,
                               feeds={f.id: f.tags for f in config.feeds},
                               extra_rules=self.watch_rules)
-        self.fetcher = fetcher or Fetcher()
+        self.fetcher = fetcher or Fetcher(allow_private_redirects=config.fetch.allow_private_redirects)
         self.notifiers: dict[str, Notifier] = {}
         self._watch_cache: dict[tuple[str, str, str], Rule] = {}
         self.limiters: dict[str, list[RateLimiter]] = {}

@@ -173,7 +173,7 @@ async def _gather_items(args: argparse.Namespace, config: Config | None) -> list
             items += store.recent_items(utcnow().timestamp() - since)
         finally:
             store.close()
-    fetcher = Fetcher()
+    fetcher = Fetcher(allow_private_redirects=bool(config and config.fetch.allow_private_redirects))
     try:
         for source in args.sources:
             items += await _items_from(source, fetcher)
@@ -200,6 +200,6 @@ def _looks_jsonl(path: Path) -> bool:
         first = handle.readline(1 << 20).strip()
     try:
         value = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON Lines; parse_feed says what it is
         return False
     return isinstance(value, dict) and "title" in value

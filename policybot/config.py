@@ -63,6 +63,11 @@ class HealthSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FetchSettings:
+    allow_private_redirects: bool = False   # follow a public feed's redirect into the host's network
+
+
+@dataclass(frozen=True, slots=True)
 class TelegramChat:
     token: str
     allow: tuple[str, ...] | None     # None = "any"
@@ -97,6 +102,7 @@ class Config:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"   # the /metrics endpoint has no authentication
     health: HealthSettings = HealthSettings()
+    fetch: FetchSettings = FetchSettings()
 
     def secrets(self) -> list[str]:
         """Every token and webhook URL in this config: what no log line or message may show."""
@@ -209,7 +215,7 @@ class _Reader:
 
 
 _TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "slack",
-        "delivery", "ops", "metrics", "health")
+        "delivery", "ops", "metrics", "health", "fetch")
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
@@ -262,6 +268,7 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
         metrics_port=_metrics(r, data),
         metrics_host=_metrics_host(r, data),
         health=_health(r, _section(r, data, "health", ("failing_after", "silent_factor", "silent_min"))),
+        fetch=_fetch(r, _section(r, data, "fetch", ("allow_private_redirects",))),
     )
 
 
@@ -435,6 +442,15 @@ def _health(r: _Reader, node: Mapping[str, Any]) -> HealthSettings:
         silent_factor=r.number(node, "silent_factor", "health", h.silent_factor) or h.silent_factor,
         silent_min=r.duration(node, "silent_min", "health", h.silent_min) or h.silent_min,
     )
+
+
+def _fetch(r: _Reader, node: Mapping[str, Any]) -> FetchSettings:
+    allow = node.get("allow_private_redirects", False)
+    if not isinstance(allow, bool):
+        r.error(yamlsrc.line_of(node, "allow_private_redirects"),
+                "fetch: 'allow_private_redirects' must be true or false")
+        allow = False
+    return FetchSettings(allow_private_redirects=allow)
 
 
 def _metrics(r: _Reader, data: Mapping[str, Any]) -> int | None:

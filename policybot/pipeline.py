@@ -25,6 +25,7 @@ from typing import TypeVar
 from policybot.errors import FetchError, ParseError
 from policybot.feeds.fetch import Fetcher, cache_max_age
 from policybot.feeds.parse import ParsedFeed, parse_feed
+from policybot.feeds.text import one_line
 from policybot.model import Alert, Feed, FetchResult, Item, Match, alert_key
 from policybot.store import FeedState, Store
 
@@ -143,7 +144,7 @@ class Poller:
     def _failed(self, feed: Feed, state: FeedState, exc: FetchError | ParseError,
                 ts: float) -> PollResult:
         count = state.error_count + 1
-        message = str(exc)
+        message = one_line(str(exc))  # server text may be in it: no control characters, one line
         delay = backoff(count, feed.every, self.rng)
         if isinstance(exc, FetchError) and exc.retry_after:
             delay = max(delay, exc.retry_after)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -99,3 +102,52 @@ async def test_a_50_mb_body_costs_about_the_cap_in_memory(tmp_path: Path, feed_s
         await app.close()
     assert result.status == "error"
     assert peak < 4 * MB
+
+
+# --- control characters from servers never reach logs or `status` -------------------------------
+
+ESCAPES = b"\x1b[2J\x1b]0;pwned\x07\x1b[31m\xc2\x9b1m\x07\x00\xff"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _hostile_servers(feed_server: FeedServer) -> dict[str, str]:
+    reason = b"HTTP/1.1 503 Busy " + ESCAPES + b"now\r\nContent-Length: 0\r\n\r\n"
+    location = b"HTTP/1.1 302 Found\r\nLocation: /a" + ESCAPES[:4] + b"\r\nContent-Length: 0\r\n\r\n"
+    ctype = b"HTTP/1.1 200 OK\r\nContent-Type: text/html" + ESCAPES + b"\r\nContent-Length: 0\r\n\r\n"
+    title = rss("Gallium \x1b[31mred\x1b[0m curbs\x07").replace(b"<title>Test feed", b"<title>\x1b]0;x\x07T")
+    return {"reason": feed_server.raw(reason), "location": feed_server.raw(location),
+            "ctype": feed_server.raw(ctype), "title": feed_server.add("title", title)}
+
+
+async def test_control_characters_from_servers_never_reach_feed_errors(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    app = make_app(tmp_path, _hostile_servers(feed_server))
+    try:
+        results = {r.feed_id: r for r in await app.poll_all()}
+        errors = {fid: app.store.feed_state(fid).last_error or "" for fid in ("reason", "location", "ctype")}
+    finally:
+        await app.close()
+    assert "HTTP 503 Busy now" in errors["reason"]
+    assert "redirect to a URL with control characters" in errors["location"]
+    assert results["ctype"].status == "error"
+    for error in errors.values():
+        assert error.isprintable(), repr(error)
+    assert results["title"].alerts == 1
+
+
+def test_status_and_logs_show_no_server_control_characters(tmp_path: Path, feed_server: FeedServer) -> None:
+    urls = _hostile_servers(feed_server)
+    (tmp_path / "rules.yaml").write_text(RULES)
+    feeds = "".join(f'  - {{id: {fid}, url: "{url}"}}\n' for fid, url in urls.items())
+    (tmp_path / "config.yaml").write_text(
+        f"storage: {{path: s.db}}\nrules: [rules.yaml]\ndefaults: {{backfill: all}}\nfeeds:\n{feeds}")
+    outputs = []
+    for command in ("once", "status"):
+        run = subprocess.run([sys.executable, str(ROOT / "bot.py"), command, "--config", "config.yaml"],
+                             capture_output=True, cwd=tmp_path, timeout=120, check=False)
+        assert run.returncode == 0, run.stderr
+        outputs.append(run.stdout + run.stderr)
+    once, status = outputs
+    assert b"HTTP 503 Busy now" in status and b"Gallium red curbs" in once
+    for output in outputs:
+        assert not re.search(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]", output), output

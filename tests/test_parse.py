@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import pickle
 import re
-import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing import get_context
@@ -216,12 +215,12 @@ def test_slightly_broken_feed_still_yields_its_entries() -> None:
     assert parse_feed("t", MALFORMED_XML, {}, URL).title == "Broken"
 
 
-def test_entity_bomb_is_refused_quickly() -> None:
-    started = time.monotonic()
-    for body in (ENTITY_BOMB, ENTITY_BOMB.decode().encode("utf-16")):
+def test_entity_bomb_is_refused() -> None:
+    """Every encoding, in bounded memory: tests/test_feed_bounds.py."""
+    in_utf16 = ENTITY_BOMB.decode().replace("?>", ' encoding="utf-16"?>', 1).encode("utf-16")
+    for body in (ENTITY_BOMB, in_utf16):
         with pytest.raises(ParseError, match="entit"):
             parse_feed("t", body, {}, URL)
-    assert time.monotonic() - started < 0.5
     with_dtd = b'<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" "x.dtd">' + rss("ok")
     assert parse_feed("t", with_dtd, {}, URL).items[0].title == "ok"
 

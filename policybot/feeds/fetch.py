@@ -1,7 +1,9 @@
 """HTTP for feeds: one shared aiohttp session, conditional GET, limits, redirects, Retry-After.
 
-Every failure is a FetchError whose message names the URL (credentials redacted), so the
-pipeline can record it on the feed's row. Local paths and file:// URLs are read from disk.
+Every failure is a FetchError whose message names the URL (credentials redacted, control
+characters stripped), so the pipeline can record it on the feed's row. Local paths and file://
+URLs are read from disk. A redirect from a public address into the host's own network
+(localhost, private ranges, link-local) is refused unless `allow_private_redirects`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 from multidict import CIMultiDictProxy
 
 from policybot.errors import FetchError
+from policybot.feeds import addresses
+from policybot.feeds.addresses import AddressCheck, GuardedResolver, PrivateAddressError, RecordingResolver
+from policybot.feeds.text import one_line, strip_controls
 from policybot.model import FetchResult
 from policybot.retry_after import retry_after
 
@@ -47,7 +53,11 @@ class Fetcher:
         max_connections: int = 50,
         per_host: int = 2,
         read_timeout: float = 20.0,
+        allow_private_redirects: bool = False,
+        is_internal: AddressCheck = addresses.is_internal,
+        resolver: AbstractResolver | None = None,
     ) -> None:
+        """`is_internal` and `resolver` exist for tests (which only have loopback addresses)."""
         self._session = session
         self._owns_session = session is None
         self._max_bytes = max_bytes
@@ -62,6 +72,14 @@ class Fetcher:
         # its host's cap) must not spend its connect/total timeout in the queue.
         self._slots = asyncio.Semaphore(max_connections)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        # Redirect hops that must stay public go through their own session, whose resolver
+        # refuses internal addresses: its pooled connections can only be public ones.
+        self.allow_private_redirects = allow_private_redirects
+        self._is_internal = is_internal
+        self._resolver = resolver
+        self._guard: GuardedResolver | None = None
+        self._recorder: RecordingResolver | None = None  # what our own session connected with
+        self._public_session: aiohttp.ClientSession | None = None
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -92,36 +110,82 @@ class Fetcher:
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
+        if self._recorder is not None:
+            await self._recorder.close()
+            self._recorder = None
+        if self._public_session is not None and self._guard is not None:
+            await self._public_session.close()
+            await self._guard.close()
+            self._public_session = self._guard = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             limit, per_host = self._limits
-            connector = aiohttp.TCPConnector(limit=limit, limit_per_host=per_host)
+            self._recorder = RecordingResolver(self._resolver)
+            connector = aiohttp.TCPConnector(limit=limit, limit_per_host=per_host, resolver=self._recorder)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
             self._owns_session = True
         return self._session
 
+    def _public_client(self) -> aiohttp.ClientSession:
+        """The session for hops that must stay public: its resolver refuses internal addresses."""
+        if self._public_session is None or self._public_session.closed:
+            limit, per_host = self._limits
+            self._guard = GuardedResolver(self._is_internal, self._resolver)
+            connector = aiohttp.TCPConnector(limit=limit, limit_per_host=per_host, resolver=self._guard)
+            self._public_session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._public_session
+
     async def _follow(self, url: str, conditional: dict[str, str]) -> FetchResult:
-        """Follow redirects by hand: bounded, loop-checked, http(s) only, permanence tracked."""
+        """Follow redirects by hand: bounded, loop-checked, http(s) only, permanence tracked,
+        and never from a public address into the host's own network."""
         visited = [url]
         permanent: str | None = None
         all_permanent = True
+        public = False  # the current hop is known to be on a public address
         while True:
-            async with self._client().get(
-                url, headers={**self._headers, **conditional}, allow_redirects=False, timeout=self._timeout
-            ) as resp:
-                if resp.status not in _REDIRECTS:
-                    return await self._result(resp, url, permanent, conditional)
-                target = _redirect_target(resp, url, visited[0])
+            client = self._public_client() if public else self._client()
+            try:
+                async with client.get(url, headers={**self._headers, **conditional},
+                                      allow_redirects=False, timeout=self._timeout) as resp:
+                    if resp.status not in _REDIRECTS:
+                        return await self._result(resp, url, permanent, conditional)
+                    target = _redirect_target(resp, url, visited[0])
+            except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc.os_error, PrivateAddressError):
+                    raise _private_redirect(visited[0], url, exc.os_error.address) from None
+                raise
             where = f"fetch failed: {redact(visited[0])}"
             if target in visited:
                 raise FetchError(f"{where}: redirect loop at {redact(target)}")
             if len(visited) > self._max_redirects:
                 raise FetchError(f"{where}: more than {self._max_redirects} redirects")
+            public = public or self._on_public_address(url)
+            self._check_literal(public, visited[0], target)
             all_permanent = all_permanent and resp.status in _PERMANENT
             permanent = target if all_permanent else permanent
             visited.append(target)
             url = target
+
+    def _on_public_address(self, url: str) -> bool:
+        """Whether redirects from `url` must stay public: unless they are allowed, or `url` is
+        on an internal address (written so, or every address its name resolved to for the
+        connection just made). Unknown counts as public: the strict side."""
+        if self.allow_private_redirects:
+            return False
+        host = urlsplit(url).hostname or ""
+        literal = addresses.literal_address(host)
+        if literal is not None:
+            return not self._is_internal(literal)
+        answers = self._recorder.answers(host) if self._recorder is not None else ()
+        internal = [addresses.literal_address(a) for a in answers]
+        return not internal or not all(a is not None and self._is_internal(a) for a in internal)
+
+    def _check_literal(self, public: bool, original: str, target: str) -> None:
+        """A target written as an internal IP address (the resolver never sees those)."""
+        address = addresses.literal_address(urlsplit(target).hostname)
+        if public and address is not None and self._is_internal(address):
+            raise _private_redirect(original, target, str(address))
 
     async def _result(
         self, resp: aiohttp.ClientResponse, url: str, permanent: str | None, conditional: dict[str, str]
@@ -155,15 +219,23 @@ def cache_max_age(headers: dict[str, str] | CIMultiDictProxy[str]) -> float | No
 
 
 def redact(url: str) -> str:
-    """`url` without user:password and without the values of secret-looking query parameters."""
+    """`url` without user:password, without the values of secret-looking query parameters
+    and without control characters."""
     try:
         parts = urlsplit(url)
         netloc = parts.netloc.rpartition("@")[2] if "@" in parts.netloc else parts.netloc
         query = [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, True)]
         userinfo = "***@" if "@" in parts.netloc else ""
-        return urlunsplit((parts.scheme, userinfo + netloc, parts.path, urlencode(query, safe="*/:"), ""))
+        return strip_controls(
+            urlunsplit((parts.scheme, userinfo + netloc, parts.path, urlencode(query, safe="*/:"), "")))
     except ValueError:
         return "<unparsable URL>"
+
+
+def _private_redirect(original: str, target: str, address: str) -> FetchError:
+    return FetchError(f"fetch failed: {redact(original)}: redirect from a public address into the "
+                      f"host's own network refused: {redact(target)} ({strip_controls(address)}); "
+                      "fetch.allow_private_redirects allows it")
 
 
 def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
@@ -182,6 +254,8 @@ def _redirect_target(resp: aiohttp.ClientResponse, url: str, original: str) -> s
     target = urljoin(url, location.strip()).partition("#")[0]
     if urlsplit(target).scheme.lower() not in ("http", "https"):
         raise FetchError(f"fetch failed: {redact(original)}: redirect to a non-HTTP URL refused")
+    if strip_controls(target) != target:
+        raise FetchError(f"fetch failed: {redact(original)}: redirect to a URL with control characters")
     return target
 
 
@@ -202,7 +276,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int, url: str) -
 
 
 def _status_error(status: int, reason: str, headers: dict[str, str], url: str) -> FetchError:
-    where = f"fetch failed: {redact(url)}: HTTP {status} {reason}".rstrip()
+    where = f"fetch failed: {redact(url)}: HTTP {status} {one_line(reason)}".rstrip()  # one_line: no controls
     if status == 410:
         return FetchError(f"{where} (the feed is gone)", status=status, gone=True)
     if status in (429, 503):
@@ -252,8 +326,9 @@ def _describe(exc: BaseException, timeout: aiohttp.ClientTimeout) -> str:
 
 
 def _scrub(text: str) -> str:
-    """Remove user:password@ from any URL an exception message may quote."""
-    return _USERINFO.sub("//***@", text)
+    """Remove user:password@ from any URL an exception message may quote, and the control
+    characters a server may have put in it."""
+    return one_line(_USERINFO.sub("//***@", text))
 
 
 def _mb(n: int) -> str:

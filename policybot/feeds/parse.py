@@ -24,7 +24,7 @@ import charset_normalizer
 import feedparser
 
 from policybot.errors import ParseError
-from policybot.feeds.text import one_line, tidy, to_text
+from policybot.feeds.text import clip, one_line, tidy, to_text
 from policybot.model import Item
 
 
@@ -34,9 +34,15 @@ class ParsedFeed:
     items: tuple[Item, ...]
 
 
-_UTF16 = ("utf-16-le", "utf-16-be")
-_ENTITY_DECLS = (b"<!ENTITY", *("<!ENTITY".encode(c) for c in _UTF16))
-_DOCTYPES = (b"<!DOCTYPE", *("<!DOCTYPE".encode(c) for c in _UTF16))
+# Bounds on what one item keeps (and the store, the engine and the outbox see), in characters.
+MAX_TITLE_CHARS = 1_000
+MAX_SUMMARY_CHARS = 20_000
+MAX_CONTENT_CHARS = 100_000
+MAX_ID_CHARS = 1_000       # a longer guid is kept as its hash
+MAX_LINK_CHARS = 8_192     # a longer link is dropped
+
+_ENTITY_DECL = re.compile(rb"<!\s*ENTITY", re.IGNORECASE)
+_DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.IGNORECASE)
 _FALLBACK_CODECS = frozenset({"cp1252", "ascii", "iso8859-2", "iso8859-1"})
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding=", re.IGNORECASE)
@@ -58,13 +64,12 @@ def parse_feed(feed_id: str, body: bytes, headers: Mapping[str, str], url: str) 
     base = urljoin(url, headers.get("content-location", ""))  # the body's own address, if it says so
     if _looks_like_json(body, headers):
         return _parse_federal_register(feed_id, body, url)
-    if _declares_entities(body):
-        raise ParseError(f"not a feed: {url}: declares XML entities (refused: possible entity bomb)")
-    result = _feedparser(body, headers)
+    result = _feedparser(body, headers, url)
     _require_feed(result, body, url)
     offset = _local_offset(result)
     items = (_item(feed_id, entry, base, offset) for entry in result.entries if _has_content(entry))
-    return ParsedFeed(title=one_line(to_text(result.feed.get("title", ""))), items=_unique(items))
+    title = clip(one_line(to_text(result.feed.get("title", ""))), MAX_TITLE_CHARS)
+    return ParsedFeed(title=title, items=_unique(items))
 
 
 def items_from_jsonl(text: str, feed_id: str, source: str) -> list[Item]:
@@ -74,28 +79,43 @@ def items_from_jsonl(text: str, feed_id: str, source: str) -> list[Item]:
         if line.strip():
             try:
                 items.append(_jsonl_item(json.loads(line), feed_id))
-            except (ValueError, TypeError, RecursionError) as exc:
-                raise ParseError(f"{source}:{lineno}: {exc}") from exc
+            except RecursionError:
+                raise ParseError(f"{source}:{lineno}: JSON nested too deeply") from None
+            except (ValueError, TypeError) as exc:
+                raise ParseError(f"{source}:{lineno}: {exc}") from None
     return items
 
 
-def _declares_entities(body: bytes) -> bool:
-    """An internal DTD subset with entity declarations: the billion-laughs shape, never a real feed."""
-    return any(d in body for d in _DOCTYPES) and any(e in body for e in _ENTITY_DECLS)
+def _refuse_entities(decoded: bytes, url: str) -> None:
+    """Refuse an internal DTD subset declaring entities (the billion-laughs shape, never a real
+    feed). `decoded` is the UTF-8 text feedparser is about to read: checked after decoding, so
+    no encoding (UTF-32, EBCDIC, ...) hides the declaration."""
+    if _DOCTYPE.search(decoded) and _ENTITY_DECL.search(decoded):
+        raise ParseError(f"not a feed: {url}: declares XML entities (refused: possible entity bomb)")
+
+
+def as_feedparser_reads(body: bytes, headers: dict[str, str]) -> bytes:
+    """The body as feedparser will read it: decoded by its own rules (BOM, XML declaration,
+    HTTP charset, RFC 3023, its fallbacks) into UTF-8 (or left as is when nothing decodes it,
+    and then read as UTF-8)."""
+    return bytes(feedparser.encodings.convert_to_utf8(headers, body, {}))
 
 
 # --- feedparser and character encodings -----------------------------------------------------
 
 
-def _feedparser(body: bytes, headers: dict[str, str]) -> Any:
+def _feedparser(body: bytes, headers: dict[str, str], url: str) -> Any:
+    _refuse_entities(as_feedparser_reads(body, headers), url)
     # A stream, never bytes or str: feedparser would treat a str as a URL or a file name.
     result = feedparser.parse(io.BytesIO(body), response_headers=headers, **_FEEDPARSER_OPTIONS)
     codec = _better_codec(body, headers, result)
     if codec is None:
         return result
     text = _XML_DECL.sub("", body.decode(codec, errors="replace").lstrip("\ufeff"), count=1)
+    utf8 = text.encode()
+    _refuse_entities(utf8, url)  # the same check on this decoding too
     utf8_headers = {**headers, "content-type": "application/xml; charset=utf-8"}
-    again = feedparser.parse(io.BytesIO(text.encode()), response_headers=utf8_headers, **_FEEDPARSER_OPTIONS)
+    again = feedparser.parse(io.BytesIO(utf8), response_headers=utf8_headers, **_FEEDPARSER_OPTIONS)
     if len(again.entries) < len(result.entries):
         return result
     again["encoding"] = codec  # what the bytes were, not the UTF-8 we handed over
@@ -141,7 +161,7 @@ def _require_feed(result: Any, body: bytes, url: str) -> None:
     exc = result.get("bozo_exception")
     broken = exc is not None and not isinstance(exc, feedparser.CharacterEncodingOverride)
     if broken and not result.feed.get("title"):
-        raise ParseError(f"not a feed: {url}: ill-formed XML with no entries: {exc}")
+        raise ParseError(f"not a feed: {url}: ill-formed XML with no entries: {one_line(str(exc))}")
 
 
 # --- entries -> Items ----------------------------------------------------------------------
@@ -153,14 +173,22 @@ def _item(feed_id: str, entry: Any, feed_url: str, offset: timedelta | None) -> 
     content = "\n".join(to_text(c.get("value", ""), c.get("type", "")) for c in entry.get("content") or ())
     link = _link(entry, feed_url)
     item_id = (entry.get("id") or "").strip() or link or _hash_id(title, link, summary)
+    return bounded_item(feed_id, item_id, title, link, summary,
+                        "" if content == summary else content, _published(entry, offset))
+
+
+def bounded_item(feed_id: str, item_id: str, title: str, link: str | None, summary: str,
+                 content: str, published: datetime | None) -> Item:
+    """An Item within the bounds: long text clipped (with an ellipsis), a long id hashed, a
+    link too long to be real dropped. What the store, the engine and the outbox see."""
     return Item(
         feed_id=feed_id,
-        item_id=item_id,
-        title=title,
-        link=link,
-        summary=summary,
-        content="" if content == summary else content,
-        published=_published(entry, offset),
+        item_id=item_id if len(item_id) <= MAX_ID_CHARS else _hash_id(item_id),
+        title=clip(title, MAX_TITLE_CHARS),
+        link=link if link is None or len(link) <= MAX_LINK_CHARS else None,
+        summary=clip(summary, MAX_SUMMARY_CHARS),
+        content=clip(content, MAX_CONTENT_CHARS),
+        published=published,
     )
 
 
@@ -245,8 +273,10 @@ def _looks_like_json(body: bytes, headers: dict[str, str]) -> bool:
 def _parse_federal_register(feed_id: str, body: bytes, url: str) -> ParsedFeed:
     try:
         data = json.loads(body.decode("utf-8-sig"))
-    except (ValueError, RecursionError) as exc:
-        raise ParseError(f"not a feed: {url}: invalid JSON: {exc}") from exc
+    except RecursionError:
+        raise ParseError(f"not a feed: {url}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ParseError(f"not a feed: {url}: invalid JSON: {exc}") from None
     documents = data.get("results") if isinstance(data, dict) else data
     if not isinstance(documents, list) or not all(isinstance(d, dict) for d in documents):
         raise ParseError(f"not a feed: {url}: JSON is not a list of Federal Register documents")
@@ -257,19 +287,20 @@ def _parse_federal_register(feed_id: str, body: bytes, url: str) -> ParsedFeed:
 
 
 def _fr_item(feed_id: str, doc: dict[str, Any]) -> Item:
-    title = one_line(to_text(str(doc.get("title") or "")))
-    link = absolute_http(str(doc.get("html_url") or ""))
-    summary = to_text(str(doc.get("abstract") or doc.get("excerpts") or doc.get("action") or ""))
-    full_text = doc.get("full_text")
-    return Item(
-        feed_id=feed_id,
-        item_id=str(doc.get("document_number") or "") or link or _hash_id(title, link, summary),
-        title=title,
-        link=link,
-        summary=summary,
-        content=tidy(full_text) if isinstance(full_text, str) else "",
-        published=_lenient_datetime(doc.get("publication_date")),
-    )
+    title = one_line(to_text(_scalar(doc, "title")))
+    link = absolute_http(_scalar(doc, "html_url"))
+    summary = to_text(_scalar(doc, "abstract") or _scalar(doc, "excerpts") or _scalar(doc, "action"))
+    item_id = _scalar(doc, "document_number") or link or _hash_id(title, link, summary)
+    return bounded_item(feed_id, item_id, title, link, summary, tidy(_scalar(doc, "full_text")),
+                        _lenient_datetime(doc.get("publication_date")))
+
+
+def _scalar(doc: dict[str, Any], key: str) -> str:
+    """A string or number field as text; anything else (a list, a nested object) as ""."""
+    value = doc.get(key)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    return str(value)
 
 
 def _lenient_datetime(value: Any) -> datetime | None:
@@ -285,17 +316,10 @@ def _jsonl_item(obj: Any, feed_id: str) -> Item:
     title, summary = obj.get("title", ""), obj.get("summary", "")
     if not isinstance(title, str) or not isinstance(summary, str):
         raise TypeError('"title" and "summary" must be strings')
-    link = absolute_http(str(obj["link"])) if obj.get("link") else None
-    item_id = str(obj["id"]) if obj.get("id") not in (None, "") else _hash_id(title, link, summary)
-    return Item(
-        feed_id=feed_id,
-        item_id=item_id,
-        title=one_line(to_text(title)),
-        link=link,
-        summary=to_text(summary),
-        content=to_text(str(obj.get("content") or "")),
-        published=_iso_datetime(obj.get("published")),
-    )
+    link = absolute_http(_scalar(obj, "link")) if obj.get("link") else None
+    item_id = _scalar(obj, "id") or _hash_id(title, link, summary)
+    return bounded_item(feed_id, item_id, one_line(to_text(title)), link, to_text(summary),
+                        to_text(_scalar(obj, "content")), _iso_datetime(obj.get("published")))
 
 
 def _iso_datetime(value: Any) -> datetime | None:

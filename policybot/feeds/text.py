@@ -7,6 +7,7 @@ breaks, and runs of white space collapse. `one_line` is the form used for titles
 from __future__ import annotations
 
 import re
+import unicodedata
 from html.parser import HTMLParser
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg"})
@@ -17,6 +18,15 @@ _BLOCK = frozenset({
 })
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]|&(#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 _SPACES = re.compile(r"[^\S\n]+")
+# Terminal escape sequences (CSI, OSC, two-byte ESC, 8-bit CSI), then any other C0/C1 control
+# but \t and \n: feed text and server messages reach logs and terminals (`status`).
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]|\x9b[0-?]*[ -/]*[@-~]")
+# Lone surrogates too (JSON "\\ud800", undecodable bytes in a status line): no UTF-8 for them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSPACED = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")  # what split() keeps
+ELLIPSIS = "\u2026"
+_JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of the character around it
 _LINES = re.compile(r"\s*\n\s*")
 
 
@@ -60,8 +70,20 @@ def html_to_text(html: str) -> str:
 
 def tidy(text: str) -> str:
     """Collapse spaces within lines and blank lines between them; strip the ends."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = _unescaped(text).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     return _LINES.sub("\n", _SPACES.sub(" ", text)).strip()
+
+
+def _unescaped(text: str) -> str:
+    """No escape sequences and no control characters but white space (collapsed later)."""
+    if not _UNSPACED.search(text):  # the common case, and a quick scan (ESC is in the class)
+        return text
+    return _UNSPACED.sub("", _ESCAPES.sub("", text))
+
+
+def strip_controls(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (\\t and \\n stay)."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def looks_like_html(text: str) -> bool:
@@ -76,4 +98,23 @@ def to_text(value: str, mime: str = "text/html") -> str:
 
 
 def one_line(text: str) -> str:
-    return " ".join(text.split())
+    """All white space (line breaks too) as single spaces; no control characters."""
+    return " ".join(_unescaped(text).split())
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in an ellipsis when cut. The cut never
+    splits a character from its combining marks, variation selectors or joiners."""
+    if len(text) <= limit:
+        return text
+    cut = limit - len(ELLIPSIS)
+    while cut > 0 and (_continues(text[cut]) or text[cut - 1] in _JOINERS):
+        cut -= 1
+    return text[:cut].rstrip() + ELLIPSIS
+
+
+def _continues(char: str) -> bool:
+    """True for a code point that belongs to the character before it."""
+    return unicodedata.category(char).startswith("M") or char in _JOINERS or (
+        "\ufe00" <= char <= "\ufe0f" or "\U000e0100" <= char <= "\U000e01ef"
+        or "\U0001f3fb" <= char <= "\U0001f3ff")  # skin-tone modifiers

@@ -6,6 +6,7 @@
     feed_server.add("huge", size=50 * 2**20)               # streamed filler, never held in memory
     feed_server.add("drip", RSS, drip=0.2)                 # one small chunk every 0.2 s
     feed_server.requests                                   # [Request(path, headers, nodelay)]
+    feed_server.raw(b"HTTP/1.1 500 \x1b[2J\r\n...")         # exact bytes, on their own port
 
 Sync tests, async tests (on another loop) and subprocesses can all use it.
 """
@@ -83,6 +84,7 @@ class FeedServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="feed-server", daemon=True)
         self._runner: web.AppRunner | None = None
+        self._raw_servers: list[asyncio.Server] = []
         self.base_url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -113,7 +115,25 @@ class FeedServer:
         await site.start()
         return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
 
+    def raw(self, response: bytes) -> str:
+        """Answer every request on a port of its own with exactly `response` (what aiohttp's
+        server would refuse to send: control characters in the status line or a header)."""
+        return asyncio.run_coroutine_threadsafe(self._raw(response), self._loop).result(timeout=10)
+
+    async def _raw(self, response: bytes) -> str:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(response)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        self._raw_servers.append(server)
+        return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/raw"
+
     def stop(self) -> None:
+        for server in self._raw_servers:
+            self._loop.call_soon_threadsafe(server.close)
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
