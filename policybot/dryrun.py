@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from policybot.feeds.text import strip_controls
 from policybot.model import FIELDS, Hit, Item, Match
-from policybot.notify.base import strip_controls
 from policybot.render import merge_spans
 
 BOLD, RESET = "\033[1m", "\033[0m"

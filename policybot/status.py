@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from policybot.feeds.text import strip_controls
 from policybot.health import blind_spots
-from policybot.notify.base import strip_controls, utcnow
+from policybot.notify.base import utcnow
 from policybot.render import utc_stamp
 
 if TYPE_CHECKING:

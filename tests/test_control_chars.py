@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from policybot.notify.base import RedactingFilter, strip_controls
+from policybot.feeds.text import strip_controls
+from policybot.notify.base import RedactingFilter
 from policybot.status import cell, print_status
 from tests.test_chat_commands import make_world, tg
 

@@ -18,12 +18,15 @@ _BLOCK = frozenset({
 })
 _TAG_LIKE = re.compile(r"<[A-Za-z!/?]|&(#\d+|#x[0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 _SPACES = re.compile(r"[^\S\n]+")
-# Terminal escape sequences (CSI, OSC, two-byte ESC, 8-bit CSI), then any other C0/C1 control
-# but \t and \n: feed text and server messages reach logs and terminals (`status`).
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]|\x9b[0-?]*[ -/]*[@-~]")
-# Lone surrogates too (JSON "\\ud800", undecodable bytes in a status line): no UTF-8 for them.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# Terminal escape sequences (CSI, OSC, two-byte ESC, their 8-bit forms), then any other C0/C1
+# control but \t and \n, bidi embeddings, overrides and isolates (U+202A-E, U+2066-9, which can
+# make text read backwards), and lone surrogates (JSON "\ud800": no UTF-8 for them). Feed text
+# and server messages reach logs, terminals (`status`, `test-rules`) and chat.
+_ESCAPES = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+                      r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?"
+                      r"|\x1b[ -~]")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                       "\ud800-\udfff]")
 _UNSPACED = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")  # what split() keeps
 ELLIPSIS = "\u2026"
 _JOINERS = frozenset("\u200c\u200d")  # zero-width (non-)joiner: part of the character around it
@@ -82,7 +85,10 @@ def _unescaped(text: str) -> str:
 
 
 def strip_controls(text: str) -> str:
-    """`text` without terminal escape sequences and control characters (\\t and \\n stay)."""
+    """`text` without terminal escape sequences, control characters (\\t and \\n stay), bidi
+    controls and lone surrogates: what is left prints as itself."""
+    if text.isprintable():
+        return text
     return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 

@@ -18,21 +18,17 @@ line, so nothing external can repaint a terminal or reorder what an operator rea
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import quote
 
+from policybot.feeds.text import strip_controls
 from policybot.model import Alert
 
 MASK = "***"
 # ANSI sequences as a whole (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST` when terminated,
 # two-byte `ESC X`), then any other C0/C1 control (newline and tab kept) and the bidi marks.
-_ANSI = re.compile(r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-                   r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)"
-                   r"|\x1b[@-Z\\-_]")
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 Clock = Callable[[], datetime]
 
 
@@ -61,14 +57,6 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
         for form in {secret, quote(secret, safe=""), quote(secret, safe="/:")}:
             text = text.replace(form, MASK)
     return text
-
-
-def strip_controls(text: str) -> str:
-    """`text` without terminal escape sequences, control characters (but newline and tab)
-    and bidi overrides: what is left prints as itself."""
-    if text.isprintable():
-        return text
-    return _CONTROLS.sub("", _ANSI.sub("", text))
 
 
 class RedactingFilter(logging.Filter):
