@@ -1,9 +1,24 @@
-"""The one reading of an HTTP Retry-After header, for feeds and platforms alike."""
+"""The one reading of an HTTP Retry-After header, for feeds and platforms alike.
+
+Whatever a server says, a wait is a finite number of seconds between 0 and MAX_RETRY_AFTER:
+`inf`, `1e400` and a date in the year 9999 are capped, `nan` and garbage are ignored (None),
+a negative delay or a date in the past is 0. No feed and no destination waits forever.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+
+MAX_RETRY_AFTER = 3600.0   # seconds: the longest pause a server can ask of us
+
+
+def clamp_wait(seconds: float | None) -> float | None:
+    """`seconds` as a usable wait: None if absent or not a number, else within [0, MAX_RETRY_AFTER]."""
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -12,13 +27,13 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        return clamp_wait(float(value))
     except ValueError:
         pass
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return clamp_wait((when - (now or datetime.now(UTC))).total_seconds())

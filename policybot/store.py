@@ -7,17 +7,21 @@ any moment loses no alert. Times are UNIX seconds (float, UTC).
 
 from __future__ import annotations
 
-import json
+import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from policybot.model import Alert, Hit, Item, Match
+from policybot.codec import alert_from_json, alert_to_json
+from policybot.model import Alert, Item
 from policybot.schema import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 5000   # how long a write waits for another connection's lock
+NoticeFor = Callable[[str, list[Alert]], "Alert | None"]   # (destination, held alerts) -> notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +66,12 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
         self._feeds: dict[str, FeedState] = {}   # feed rows as last written: this is their only writer
         self._later: dict[str, dict[str, Any]] = {}  # feed row updates waiting for flush_feeds()
         self.migrate()
+        self._identity = self._file_identity()   # the file we opened: (device, inode)
 
     def close(self) -> None:
         self.flush_feeds()
@@ -208,6 +213,62 @@ class Store:
     def ping(self) -> bool:
         return self.db.execute("SELECT 1").fetchone()[0] == 1
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        if str(self.path) == ":memory:":
+            return None
+        st = os.stat(self.path)
+        return st.st_dev, st.st_ino
+
+    def problem(self) -> str | None:
+        """Why the state cannot be trusted to be kept, or None: the file was deleted or replaced
+        while running (writes would go to a file no one will open again), or it does not answer."""
+        if self._identity is not None:
+            try:
+                now = self._file_identity()
+            except OSError:
+                return f"state file {self.path} was deleted while running"
+            if now != self._identity:
+                return f"state file {self.path} was replaced while running"
+        try:
+            self.ping()
+        except sqlite3.Error as exc:
+            return f"state database: {exc}"
+        return None
+
+    @property
+    def fault_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".fault")
+
+    def note_fault(self, message: str | None) -> None:
+        """Leave (or, with None, clear) a one-line note beside the database saying why delivery
+        stopped, for `status` in another process. Best effort: the disk that refused the
+        database may refuse this too."""
+        if str(self.path) == ":memory:":
+            return
+        try:
+            if message is None:
+                self.fault_path.unlink(missing_ok=True)
+            else:
+                self.fault_path.write_text(f"{utcnow_stamp()} {message}\n", encoding="utf-8")
+        except OSError:
+            return
+
+    def noted_fault(self) -> str | None:
+        try:
+            return self.fault_path.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def writable(self) -> None:
+        """Take the write lock and let it go at once, without waiting: raises sqlite3.Error when
+        another connection holds it or the file refuses writes. Cheap (no page is written)."""
+        self.db.execute("PRAGMA busy_timeout=0")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("ROLLBACK")
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
     def pending_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
 
@@ -231,16 +292,29 @@ class Store:
         return cursor.rowcount
 
     def due(self, now: float, destination: str | None = None) -> list[OutboxRow]:
-        sql = "SELECT * FROM outbox WHERE state = 'pending' AND due <= ?"
-        args: tuple[Any, ...] = (now,)
+        """Pending rows due by `now`, except for destinations paused (Retry-After) past `now`:
+        a pause holds every row of its destination, those enqueued later too."""
+        sql = ("SELECT o.* FROM outbox o LEFT JOIN destinations d ON d.id = o.destination "
+               "WHERE o.state = 'pending' AND o.due <= ? AND COALESCE(d.blocked_until, 0) <= ?")
+        args: tuple[Any, ...] = (now, now)
         if destination is not None:
-            sql += " AND destination = ?"
+            sql += " AND o.destination = ?"
             args += (destination,)
-        return [_row(r) for r in self.db.execute(sql + " ORDER BY created, alert_id", args)]
+        return [_row(r) for r in self.db.execute(sql + " ORDER BY o.created, o.alert_id", args)]
 
     def next_due(self) -> float | None:
-        row = self.db.execute("SELECT MIN(due) FROM outbox WHERE state = 'pending'").fetchone()
+        """When the next pending row can go: its due time, or its destination's pause end."""
+        row = self.db.execute(
+            "SELECT MIN(MAX(o.due, COALESCE(d.blocked_until, 0))) FROM outbox o "
+            "LEFT JOIN destinations d ON d.id = o.destination WHERE o.state = 'pending'").fetchone()
         return row[0]
+
+    def claim(self, alert_ids: Sequence[str]) -> None:
+        """Count an attempt BEFORE sending: a send happens only when the database took a write
+        just now (raises sqlite3.Error otherwise), so a state that cannot be recorded sends nothing."""
+        with self.transaction():
+            self.db.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE alert_id = ?",
+                                [(a,) for a in alert_ids])
 
     def mark(self, alert_ids: Sequence[str], state: str, now: float, *,
              error: str | None = None, due: float | None = None, attempt: bool = False) -> None:
@@ -365,13 +439,20 @@ class Store:
         return [(r[0], r[1], r[2]) for r in self.db.execute(sql + " ORDER BY created", args)]
 
     def mute(self, destination: str, until: float, now: float) -> None:
+        """Mute a chat: what is enqueued for it from now on is held, and so is what was
+        already pending (a notice excepted)."""
         with self.transaction():
             self.ensure_subscriber(destination, now)
             self.db.execute("UPDATE subscribers SET muted_until = ? WHERE destination = ?",
                             (until, destination))
+            self.db.execute("UPDATE outbox SET state = 'held' WHERE destination = ? AND "
+                            "state = 'pending' AND alert_id NOT IN (SELECT alert_id FROM alert_rules "
+                            "WHERE rule_id LIKE 'notice:%')", (destination,))
 
-    def unmute(self, destination: str, now: float) -> list[Alert]:
-        """End a mute; returns the alerts held meanwhile (now marked 'missed'), oldest first."""
+    def unmute(self, destination: str, now: float, notice: NoticeFor | None = None, *,
+               enqueue_at: float | None = None) -> list[Alert]:
+        """End a mute; returns the alerts held meanwhile (now marked 'missed'), oldest first.
+        `notice` makes the summary, enqueued in the same transaction (None: no summary)."""
         with self.transaction():
             self.db.execute("UPDATE subscribers SET muted_until = NULL WHERE destination = ?",
                             (destination,))
@@ -379,13 +460,18 @@ class Store:
                                    "ORDER BY created", (destination,)).fetchall()
             self.db.execute("UPDATE outbox SET state = 'missed' WHERE destination = ? AND state = 'held'",
                             (destination,))
-        return [alert_from_json(r[0]) for r in rows]
+            held = [alert_from_json(r[0]) for r in rows]
+            summary = notice(destination, held) if notice is not None else None
+            if summary is not None:
+                self._enqueue(summary, now if enqueue_at is None else enqueue_at)
+        return held
 
-    def release_expired_mutes(self, now: float) -> list[tuple[str, list[Alert]]]:
+    def release_expired_mutes(self, now: float, notice: NoticeFor | None = None, *,
+                              enqueue_at: float | None = None) -> list[tuple[str, list[Alert]]]:
         """Mutes that ran out on their own: (destination, held alerts) for each."""
         rows = self.db.execute("SELECT destination FROM subscribers WHERE muted_until IS NOT NULL "
                                "AND muted_until <= ?", (now,)).fetchall()
-        return [(r[0], self.unmute(r[0], now)) for r in rows]
+        return [(r[0], self.unmute(r[0], now, notice, enqueue_at=enqueue_at)) for r in rows]
 
 
 class _Transaction:
@@ -415,6 +501,10 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
     return FeedState(**values)
 
 
+def utcnow_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _dt(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else None
 
@@ -422,30 +512,3 @@ def _dt(timestamp: float | None) -> datetime | None:
 def _row(r: sqlite3.Row) -> OutboxRow:
     return OutboxRow(alert=alert_from_json(r["payload"]), created=r["created"], due=r["due"],
                      attempts=r["attempts"], state=r["state"], last_error=r["last_error"])
-
-
-def alert_to_json(alert: Alert) -> str:
-    item = alert.item
-    return json.dumps({
-        "destination": alert.destination, "alert_id": alert.alert_id,
-        "feed_title": alert.feed_title,
-        "item": {"feed_id": item.feed_id, "item_id": item.item_id, "title": item.title,
-                 "link": item.link, "summary": item.summary, "content": item.content,
-                 "published": item.published.isoformat() if item.published else None},
-        "matches": [{"rule_id": m.rule_id, "title": m.title, "severity": m.severity,
-                     "hits": [[h.term, h.entity, h.field, h.start, h.end] for h in m.hits]}
-                    for m in alert.matches],
-    }, ensure_ascii=False)
-
-
-def alert_from_json(text: str) -> Alert:
-    data = json.loads(text)
-    raw = data["item"]
-    published = datetime.fromisoformat(raw["published"]) if raw["published"] else None
-    item = Item(feed_id=raw["feed_id"], item_id=raw["item_id"], title=raw["title"],
-                link=raw["link"], summary=raw["summary"], content=raw["content"],
-                published=published)
-    matches = tuple(Match(rule_id=m["rule_id"], title=m["title"], severity=m["severity"],
-                          hits=tuple(Hit(*h) for h in m["hits"])) for m in data["matches"])
-    return Alert(alert_id=data["alert_id"], destination=data["destination"], item=item,
-                 matches=matches, feed_title=data.get("feed_title", ""))

@@ -323,34 +323,41 @@ def test_redact_and_filter() -> None:
 
 # ---------------------------------------------------------------- digests resume, not repeat
 
-async def test_telegram_digest_retry_resumes_after_the_parts_sent(
-        telegram_api: tf.TelegramFake) -> None:
+async def test_telegram_digest_reports_each_accepted_part(telegram_api: tf.TelegramFake) -> None:
     alerts = many_alerts(200, rules=2)
     notifier = telegram(telegram_api)
     telegram_api.fail_next(delay=0)                      # part 1 goes through
     telegram_api.fail_next(status=429, retry_after=2)    # part 2 is rate limited
+    accepted: list[str] = []
     with pytest.raises(DeliveryError) as info:
-        await notifier.send_digest(alerts)
+        await notifier.send_digest(alerts, accepted.extend)
     assert info.value.retry_after == 2.0
-    await notifier.send_digest(alerts)                   # the outbox retries the same alerts
+    [first] = telegram_api.texts(tf.CHAT_ID)
+    assert 0 < len(accepted) < len(alerts)
+    assert all(a.item.title in first for a in alerts if a.alert_id in accepted)
+    rest = [a for a in alerts if a.alert_id not in accepted]   # what the outbox retries
+    await notifier.send_digest(rest, accepted.extend)
     await notifier.close()
-    texts = telegram_api.texts(tf.CHAT_ID)
-    parts = int(texts[0].split("/")[1].split(")")[0])
-    assert len(texts) == parts == len(set(texts))
+    assert sorted(accepted) == sorted(a.alert_id for a in alerts)
+    assert first not in telegram_api.texts(tf.CHAT_ID)[1:]
 
 
-async def test_slack_digest_retry_resumes_after_the_parts_sent(slack_api: sf.SlackFake) -> None:
+async def test_slack_digest_reports_each_accepted_part(slack_api: sf.SlackFake) -> None:
     alerts = many_alerts(400, title="&" * 140)   # 5x longer once escaped: 3 parts
     notifier = slack_bot(slack_api)
     slack_api.fail_next(delay=0)
     slack_api.fail_next(status=500)
+    accepted: list[str] = []
     with pytest.raises(DeliveryError):
-        await notifier.send_digest(alerts)
-    await notifier.send_digest(alerts)
+        await notifier.send_digest(alerts, accepted.extend)
+    assert [m["text"] for m in slack_api.messages("C0123ABCD")] == ["400 policy alerts (1/3)"]
+    first = len(accepted)
+    assert 0 < first < 400
+    await notifier.send_digest([a for a in alerts if a.alert_id not in accepted], accepted.extend)
     await notifier.close()
+    assert len(accepted) == len(set(accepted)) == 400      # each alert accepted once
     texts = [m["text"] for m in slack_api.messages("C0123ABCD")]
-    assert texts == [f"400 policy alerts ({i}/{len(texts)})" for i in range(1, len(texts) + 1)]
-    assert len(texts) > 2
+    assert texts[1:] and all(t.startswith(f"{400 - first} policy alerts") for t in texts[1:])
 
 
 async def test_slack_webhook_invalid_url_is_permanent_and_unleaked() -> None:

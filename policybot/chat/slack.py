@@ -79,9 +79,3 @@ class SlackCommandBot:
                  text.split(maxsplit=1)[0])
         return split_message(self.commands.handle(f"slack:{channel}", text), REPLY_LIMIT)[0]
 
-
-async def send_notice(config: SlackChat, channel: str, text: str) -> None:
-    """One message outside a conversation (a mute ran out); raises SlackApiError."""
-    client = web_client(config)
-    for part in split_message(text, REPLY_LIMIT):
-        await client.chat_postMessage(channel=channel, text=part, unfurl_links=False)

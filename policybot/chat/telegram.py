@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from telegram import Bot, BotCommand, Update
+from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
@@ -131,15 +131,3 @@ class TelegramCommandBot:
                 chat_id=chat_id, text=part, parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW)
 
-
-async def send_notice(config: TelegramChat, chat_id: str, text: str) -> None:
-    """One message outside a conversation (a mute ran out); raises TelegramError."""
-    redaction = LogRedaction([config.token], EXT_LOGGERS)
-    redaction.attach()
-    try:
-        async with Bot(config.token, base_url=config.api_url.rstrip("/") + "/bot") as bot:
-            for part in split_message(text, REPLY_LIMIT):
-                await bot.send_message(chat_id=chat_id, text=part, parse_mode=ParseMode.HTML,
-                                       link_preview_options=NO_PREVIEW)
-    finally:
-        redaction.detach()

@@ -29,6 +29,7 @@ _PERMANENT = frozenset({301, 308})
 _CHUNK = 64 * 1024
 _SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig|session", re.IGNORECASE)
 _USERINFO = re.compile(r"//[^/@\s]+@")
+MAX_CACHE_AGE = 86400.0   # a Cache-Control max-age longer than a day is read as a day
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -151,7 +152,7 @@ def cache_max_age(headers: dict[str, str] | CIMultiDictProxy[str]) -> float | No
     if re.search(r"no-store|no-cache", value, re.IGNORECASE):
         return None
     found = _MAX_AGE.search(value)
-    return float(found.group(1)) if found else None
+    return min(float(found.group(1)), MAX_CACHE_AGE) if found else None
 
 
 def redact(url: str) -> str:

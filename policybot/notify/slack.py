@@ -20,8 +20,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from policybot.errors import DeliveryError
 from policybot.model import Alert
-from policybot.notify.base import Clock, DigestProgress, LogRedaction, redact, utcnow
-from policybot.render import slack_digest, slack_message
+from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
+from policybot.render import SLACK_SECTION_MAX, slack_digest_parts, slack_message
 from policybot.retry_after import retry_after
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ class _SlackBase:
         self._secrets = tuple(secrets)
         self._session: aiohttp.ClientSession | None = None
         self._redaction = LogRedaction(self._secrets, [SDK_LOG])
-        self._progress = DigestProgress()
 
     def _fail(self, message: str, *, retryable: bool, after: float | None = None) -> DeliveryError:
         text = redact(f"{self.kind} {self.name}: {message}", self._secrets)
@@ -71,11 +70,15 @@ class _SlackBase:
         raise NotImplementedError
 
     async def send(self, alert: Alert) -> None:
+        if alert.notice is not None:
+            text = alert.notice[:SLACK_SECTION_MAX]
+            await self._post(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+            return
         await self._post(*slack_message(alert, self.clock()))
 
-    async def send_digest(self, alerts: Sequence[Alert]) -> None:
-        parts = slack_digest(alerts, self.clock())
-        await self._progress.send(alerts, [partial(self._post, t, b) for t, b in parts])
+    async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
+        parts = slack_digest_parts(alerts, self.clock())
+        await post_parts([(partial(self._post, t, b), ids) for (t, b), ids in parts], accepted)
 
     async def close(self) -> None:
         if self._session is not None:
