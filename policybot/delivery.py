@@ -100,6 +100,7 @@ class Delivery:
         self.lock = asyncio.Lock()
         self.fault: str | None = None     # why nothing is sent now (the state cannot be written)
         self._unrecorded: set[str] = set()   # accepted by a platform, not yet marked sent
+        self._stopped = False                # this pass met a fault: no further send
 
     async def drain(self) -> DrainReport:
         """Send everything due now; one pass. Destinations proceed independently."""
@@ -111,6 +112,8 @@ class Delivery:
             except sqlite3.Error as exc:
                 self._halt(f"state database: {exc}")
                 return DrainReport()
+            if not rows:
+                self._resumed()     # the database answered and took the write lock
             by_dest: dict[str, list[OutboxRow]] = {}
             for row in rows:
                 by_dest.setdefault(row.alert.destination, []).append(row)
@@ -134,8 +137,10 @@ class Delivery:
 
     # the state database -------------------------------------------------------------------
     def _state_ok(self) -> bool:
-        """False (delivery stopped) while the state cannot be recorded; after a fault, the
-        database must take the write lock again, and the sends it missed are recorded first."""
+        """False (delivery stopped) while the state cannot be recorded. After a fault the
+        database must take the write lock again, and the sends it missed are recorded first;
+        the fault clears with the first write that succeeds."""
+        self._stopped = False
         problem = self.store.problem()
         if problem is None and (self.fault or self._unrecorded):
             try:
@@ -143,32 +148,37 @@ class Delivery:
                 if self._unrecorded:
                     self.store.mark(sorted(self._unrecorded), "sent", self.clock())
                     self._unrecorded.clear()
+                    self._resumed()
             except sqlite3.Error as exc:
                 problem = f"state database not writable: {exc}"
         if problem is not None:
             self._halt(problem)
             return False
-        if self.fault is not None:
-            log.warning("delivery resumed: the state database records again")
-            self.store.note_fault(None)
-            self.fault = None
         return True
 
     def _halt(self, message: str) -> None:
+        self._stopped = True
         if message != self.fault:
             log.error("delivery stopped, nothing is sent until it can be recorded: %s", message)
             self.store.note_fault(f"delivery stopped: {message}")
         self.fault = message
 
+    def _resumed(self) -> None:
+        if self.fault is not None:
+            log.warning("delivery resumed: the state database records again")
+            self.store.note_fault(None)
+            self.fault = None
+
     def _claim(self, rows: Sequence[OutboxRow]) -> bool:
         """Count the attempt before sending; False (and delivery stopped) if it cannot be written."""
-        if self.fault is not None:
+        if self._stopped:
             return False
         try:
             self.store.claim([r.alert.alert_id for r in rows])
         except sqlite3.Error as exc:
             self._halt(f"state database not writable: {exc}")
             return False
+        self._resumed()
         return True
 
     def _record_sent(self, alert_ids: Sequence[str]) -> None:
@@ -226,7 +236,7 @@ class Delivery:
         notices = [r for r in fresh if r.alert.notice is not None]
         alerts = [r for r in fresh if r.alert.notice is None]
         report = await self._send_each(dest, notifier, notices) if notices else DrainReport()
-        if alerts and not report.retried and self.fault is None:
+        if alerts and not report.retried and not self._stopped:
             recent = self.store.sent_since(dest, now - self.settings.digest_window)
             if len(alerts) + recent > self.settings.digest_after:
                 report += await self._send_digest(dest, notifier, alerts)
