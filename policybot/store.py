@@ -237,7 +237,7 @@ class Store:
 
     @property
     def fault_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".fault")
+        return fault_path(self.path)
 
     def note_fault(self, message: str | None) -> None:
         """Leave (or, with None, clear) a one-line note beside the database saying why delivery
@@ -254,10 +254,7 @@ class Store:
             return
 
     def noted_fault(self) -> str | None:
-        try:
-            return self.fault_path.read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
+        return noted_fault(self.path)
 
     def writable(self) -> None:
         """Take the write lock and let it go at once, without waiting: raises sqlite3.Error when
@@ -499,6 +496,18 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
     values = dict(row)
     values["first_poll_done"] = bool(values["first_poll_done"])
     return FeedState(**values)
+
+
+def fault_path(db_path: Path) -> Path:
+    """Where a running bot notes why it stopped delivering (beside the database)."""
+    return db_path.with_name(db_path.name + ".fault")
+
+
+def noted_fault(db_path: Path) -> str | None:
+    try:
+        return fault_path(db_path).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def utcnow_stamp() -> str:
