@@ -268,9 +268,12 @@ async def test_telegram_fake_serves_updates_and_commands(telegram_api: tf.Telegr
         assert update.update_id == first and update.effective_user.id == 7
         assert update.message.entities[0].type == "bot_command"
         assert update.message.text.split()[0] == "/subscribe"
+        polls = sum(m == "getUpdates" for m, _ in telegram_api.requests)
         poll = asyncio.create_task(bot.get_updates(offset=first + 1, timeout=5))
-        await asyncio.sleep(0.2)
-        assert not poll.done()                      # a long poll waits for news
+        async with asyncio.timeout(10):             # until the fake holds the request...
+            while sum(m == "getUpdates" for m, _ in telegram_api.requests) == polls:
+                await asyncio.sleep(0.01)
+        assert not poll.done()                      # ...a long poll waits for news
         telegram_api.push_message(-100, "hello")
         [late] = await asyncio.wait_for(poll, 2)
         assert late.message.text == "hello" and late.effective_chat.type == "group"
