@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from policybot.errors import FetchError, ParseError
-from policybot.feeds.fetch import MAX_CACHE_AGE, Fetcher, cache_max_age, redact
+from policybot.feeds.fetch import MAX_CACHE_AGE, MAX_FEED_RETRY_AFTER, Fetcher, cache_max_age, redact
 from policybot.feeds.parse import parse_feed
 from policybot.retry_after import MAX_RETRY_AFTER, retry_after
 from tests.fakes.feed_server import ENTITY_BOMB, HTML_PAGE, MALFORMED_XML, RSS_TYPE, FeedServer, rss
@@ -142,7 +142,7 @@ async def test_503_retry_after_http_date(feed_server: FeedServer, fetcher: Fetch
     url = feed_server.add("down", status=503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
     with pytest.raises(FetchError) as err:
         await fetcher.fetch(url)
-    assert err.value.status == 503 and err.value.retry_after == MAX_RETRY_AFTER   # capped
+    assert err.value.status == 503 and err.value.retry_after == MAX_FEED_RETRY_AFTER   # capped
 
 
 @pytest.mark.parametrize("value", ["inf", "1e400", "-3", "nan", "Fri, 31 Dec 9999 23:59:59 GMT"])
@@ -152,7 +152,7 @@ async def test_hostile_retry_after_never_stalls_a_feed(feed_server: FeedServer, 
     with pytest.raises(FetchError) as err:
         await fetcher.fetch(url)
     wait = err.value.retry_after
-    assert wait is None or 0.0 <= wait <= MAX_RETRY_AFTER
+    assert wait is None or 0.0 <= wait <= MAX_FEED_RETRY_AFTER
 
 
 def test_retry_after_forms() -> None:

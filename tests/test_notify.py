@@ -8,6 +8,8 @@ import io
 import json
 import logging
 import socket
+import time
+from collections.abc import Callable
 
 import pytest
 from aiohttp import ClientSession
@@ -28,6 +30,13 @@ from tests.fakes import telegram_api as tf
 from tests.test_render import NOW, make_alert, many_alerts
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
 
 
 def closed_port_url() -> str:
@@ -270,9 +279,8 @@ async def test_telegram_fake_serves_updates_and_commands(telegram_api: tf.Telegr
         assert update.message.text.split()[0] == "/subscribe"
         polls = sum(m == "getUpdates" for m, _ in telegram_api.requests)
         poll = asyncio.create_task(bot.get_updates(offset=first + 1, timeout=5))
-        async with asyncio.timeout(10):             # until the fake holds the request...
-            while sum(m == "getUpdates" for m, _ in telegram_api.requests) == polls:
-                await asyncio.sleep(0.01)
+        await asyncio.to_thread(wait_until, lambda: sum(   # until the fake holds the request...
+            m == "getUpdates" for m, _ in telegram_api.requests) > polls)
         assert not poll.done()                      # ...a long poll waits for news
         telegram_api.push_message(-100, "hello")
         [late] = await asyncio.wait_for(poll, 2)
