@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import partial
 
 import aiohttp
@@ -33,9 +34,9 @@ NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 Blocks = list[dict[str, object]]
 
 
-def header_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from the response's Retry-After header, if there is one."""
-    return retry_after((headers or {}).get("Retry-After") or (headers or {}).get("retry-after"))
+def header_retry_after(headers: Mapping[str, str] | None, now: datetime) -> float | None:
+    """Seconds from the response's Retry-After header (capped), if there is one."""
+    return retry_after((headers or {}).get("Retry-After") or (headers or {}).get("retry-after"), now)
 
 
 class _SlackBase:
@@ -110,7 +111,7 @@ class SlackWebhookNotifier(_SlackBase):
         body = (resp.body or "").strip()[:300] or f"HTTP {resp.status_code}"
         if resp.status_code == 429:
             raise self._fail(f"rate limited: {body}", retryable=True,
-                             after=header_retry_after(resp.headers)) from None
+                             after=header_retry_after(resp.headers, self.clock())) from None
         raise self._fail(f"{body} (HTTP {resp.status_code})",
                          retryable=resp.status_code >= 500) from None
 
@@ -159,7 +160,8 @@ class SlackBotNotifier(_SlackBase):
         error = data.get("error") if isinstance(data, dict) else None
         word = str(error or f"HTTP {status}")
         if status == 429 or error in ("ratelimited", "rate_limited"):
-            return self._fail(word, retryable=True, after=header_retry_after(exc.response.headers))
+            after = header_retry_after(exc.response.headers, self.clock())
+            return self._fail(word, retryable=True, after=after)
         if status >= 500 or error in ("fatal_error", "internal_error", "service_unavailable",
                                       "request_timeout"):
             return self._fail(f"{word} (HTTP {status})", retryable=True)
