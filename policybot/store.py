@@ -314,13 +314,15 @@ class Store(SubscriptionsMixin):
 
     def mark(self, alert_ids: Sequence[str], state: str, now: float, *,
              error: str | None = None, due: float | None = None, attempt: bool = False) -> None:
+        """A retry (state 'pending') leaves a row a mute held meanwhile held."""
         with self.transaction():
             for alert_id in alert_ids:
                 self.db.execute(
-                    "UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), "
+                    "UPDATE outbox SET state = CASE WHEN ? = 'pending' AND state = 'held' THEN "
+                    "'held' ELSE ? END, last_error = COALESCE(?, last_error), "
                     "due = COALESCE(?, due), attempts = attempts + ?, "
                     "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE alert_id = ?",
-                    (state, error, due, int(attempt), state, now, alert_id))
+                    (state, state, error, due, int(attempt), state, now, alert_id))
 
     def delay_destination(self, destination: str, until: float) -> None:
         """Nothing for `destination` is due before `until` (a platform's Retry-After)."""

@@ -251,6 +251,21 @@ def test_a_mute_holds_alerts_already_pending(tmp_path: Path) -> None:
     assert store.outbox_counts()[("telegram:7", "held")] == 1
 
 
+async def test_a_mute_during_a_failed_send_keeps_the_alert_held(tmp_path: Path) -> None:
+    store, clock = Store(tmp_path / "s.db"), Clock()
+
+    @dataclass
+    class MutedMeanwhile(FakeNotifier):
+        async def send(self, alert: Alert) -> None:
+            store.mute("telegram:7", until=clock.now + 3600, now=clock.now)   # while in flight
+            raise DeliveryError("HTTP 502", retryable=True)
+
+    delivery = make(store, {"telegram:7": MutedMeanwhile("telegram:7")}, clock)
+    store.enqueue([alert(1, "telegram:7")], clock.now)
+    await delivery.drain()
+    assert store.outbox_counts() == {("telegram:7", "held"): 1}
+
+
 def test_the_mute_summary_joins_the_outbox_with_the_release(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     store.mute("telegram:7", until=500.0, now=100.0)
