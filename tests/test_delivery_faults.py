@@ -4,21 +4,25 @@ recorded; a digest's accepted parts are never posted again. Clocks are fake: no 
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from policybot.config import DeliverySettings
+from policybot.app import App
+from policybot.config import DeliverySettings, load_config
 from policybot.delivery import Delivery
 from policybot.errors import ConfigError, DeliveryError
-from policybot.model import Alert
+from policybot.model import Alert, notice_alert
 from policybot.notify.base import Accepted, Notifier, no_record
 from policybot.retry_after import MAX_RETRY_AFTER
 from policybot.store import Store
@@ -237,9 +241,6 @@ async def test_an_accepted_digest_part_is_never_posted_again(tmp_path: Path) -> 
 # ------------------------------------------------------------------ point 5: mute notices
 
 def notice(dest: str, held: list[Alert]) -> Alert:
-    from datetime import UTC, datetime
-
-    from policybot.model import notice_alert
     return notice_alert(dest, "mute-ended", f"{len(held)} alerts", datetime(2026, 1, 1, tzinfo=UTC))
 
 
@@ -293,3 +294,21 @@ async def test_a_notice_is_sent_alone_never_in_a_digest(tmp_path: Path, caplog: 
     store.enqueue([notice("telegram:7", [])], clock.now)
     await make(store, {"telegram:7": desk}, clock, digest_after=5).drain()
     assert desk.sent == ["mute-ended"] and len(desk.digests) == 1 and len(desk.digests[0]) == 12
+
+
+async def test_a_chat_whose_platform_token_is_unset_fails_alone(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "r.yaml").write_text("rules: []\n")
+    (tmp_path / "config.yaml").write_text(
+        "storage: {path: state.db}\nrules: rules/\nfeeds: []\ndefaults: {notify: [console]}\n"
+        'telegram: {token: "${TG_TOKEN_UNSET}", allow: any, api_url: "http://127.0.0.1:9"}\n')
+    out = io.StringIO()
+    app = App(load_config(tmp_path / "config.yaml", env={}), stream=out)
+    try:
+        app.store.enqueue([alert(1, "telegram:42"), alert(2, "console")], Clock().now)
+        app.store.db.execute("UPDATE outbox SET created = ?, due = 0", (time.time(),))
+        report = await app.deliver()
+        assert (report.sent, report.failed) == (1, 1) and "Item 2" in out.getvalue()
+        assert "TG_TOKEN_UNSET" in app.store.last_errors()["telegram:42"]
+    finally:
+        await app.close()
