@@ -23,7 +23,7 @@ from policybot.notify.base import RedactingFilter, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
 from policybot.status import print_status
-from policybot.store import Store
+from policybot.store import Store, noted_fault
 
 log = logging.getLogger("policybot")
 
@@ -120,7 +120,9 @@ async def send_test(args: argparse.Namespace) -> int:
 async def status(args: argparse.Namespace) -> int:
     config = load(args)
     if not config.storage_path.exists():
-        print(f"no state yet at {config.storage_path}: run `python bot.py once` first")  # noqa: T201
+        note = noted_fault(config.storage_path)     # left by a bot whose state file went away
+        print(f"State: {note}" if note else  # noqa: T201
+              f"no state yet at {config.storage_path}: run `python bot.py once` first")
         return 0
     app = App(config)
     try:

@@ -4,7 +4,16 @@ Alertmanager's Dedup -> Retry -> SetNotifies, made durable: an alert leaves the 
 when its platform accepted it (sent), refused it for good (failed, with the platform's words),
 or it grew older than `max_age` (expired, logged). Retryable errors (429 Retry-After, 5xx,
 network) come back with exponential backoff and jitter; a Retry-After pauses the whole
-destination.
+destination (`destinations.blocked_until`, which `store.due` honours for rows enqueued later).
+
+Destinations are independent: whatever goes wrong while delivering to one (a bug, a notifier
+that cannot be built) is recorded for that one, and the others finish their pass.
+
+Nothing is sent that cannot be recorded: each send is preceded by a write (`store.claim`), and
+when the state database refuses writes, or its file was deleted or replaced while running,
+delivery stops (`fault`, shown by /healthz) until it can record again. A send whose "sent" mark
+failed is remembered in memory and recorded first when the database is back, so at most the
+message in flight per destination can repeat, and only after a restart.
 """
 
 from __future__ import annotations
@@ -12,33 +21,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from policybot.config import DeliverySettings
-from policybot.errors import DeliveryError
-from policybot.notify.base import Notifier
+from policybot.errors import DeliveryError, PolicybotError
+from policybot.notify.base import Accepted, Notifier
+from policybot.retry_after import clamp_wait
 from policybot.store import OutboxRow, Store
 
 log = logging.getLogger(__name__)
 
-MAX_RETRY_DELAY = 3600.0
+MAX_RETRY_DELAY = 3600.0   # the longest backoff between two tries of an alert
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(slots=True)
 class RateLimiter:
-    """Token bucket: `rate` messages per second, bursts up to `burst`."""
+    """Token bucket: `rate` messages per second, bursts up to `burst`. The clock and the
+    sleep are injected (tests pass a fake clock and a sleep that advances it)."""
 
     rate: float
     burst: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Sleep = asyncio.sleep
     tokens: float = 1.0
-    stamp: float = field(default_factory=time.monotonic)
+    stamp: float | None = None
 
     def delay(self) -> float:
         """Take a token; return how long to wait before using it."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        now = self.clock()
+        elapsed = 0.0 if self.stamp is None else now - self.stamp
+        self.tokens = min(self.burst, self.tokens + elapsed * self.rate)
         self.stamp = now
         self.tokens -= 1.0
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
@@ -46,7 +62,7 @@ class RateLimiter:
     async def acquire(self) -> None:
         wait = self.delay()
         if wait > 0:
-            await asyncio.sleep(wait)
+            await self.sleep(wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,30 +77,47 @@ class DrainReport:
         return DrainReport(*(getattr(self, f) + getattr(other, f) for f in DrainReport.__slots__))
 
 
+class Unrecorded(Exception):  # noqa: N818 - a signal, not an error to report
+    """A platform accepted alerts the database would not record: the pass stops here."""
+
+
 NotifierLookup = Callable[[str], Notifier | None]
 LimitsLookup = Callable[[str], Sequence[RateLimiter]]
+Send = Callable[[Accepted], Awaitable[None]]
 
 
 class Delivery:
     def __init__(self, store: Store, notifier_for: NotifierLookup, limits_for: LimitsLookup,
                  settings: DeliverySettings, *, clock: Callable[[], float] = time.time,
-                 rng: random.Random | None = None) -> None:
+                 sleep: Sleep = asyncio.sleep, rng: random.Random | None = None) -> None:
         self.store = store
         self.notifier_for = notifier_for
         self.limits_for = limits_for
         self.settings = settings
         self.clock = clock
+        self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.lock = asyncio.Lock()
+        self.fault: str | None = None     # why nothing is sent now (the state cannot be written)
+        self._unrecorded: set[str] = set()   # accepted by a platform, not yet marked sent
+        self._stopped = False                # this pass met a fault: no further send
 
     async def drain(self) -> DrainReport:
         """Send everything due now; one pass. Destinations proceed independently."""
         async with self.lock:
-            rows = self.store.due(self.clock())
+            if not self._state_ok():
+                return DrainReport()
+            try:
+                rows = self.store.due(self.clock())
+            except sqlite3.Error as exc:
+                self._halt(f"state database: {exc}")
+                return DrainReport()
+            if not rows:
+                self._resumed()     # the database answered and took the write lock
             by_dest: dict[str, list[OutboxRow]] = {}
             for row in rows:
                 by_dest.setdefault(row.alert.destination, []).append(row)
-            reports = await asyncio.gather(*(self._destination(d, rs) for d, rs in by_dest.items()))
+            reports = await asyncio.gather(*(self._guarded(d, rs) for d, rs in by_dest.items()))
         return sum(reports, DrainReport())
 
     async def drain_until_idle(self, wait_bound: float) -> DrainReport:
@@ -93,14 +126,97 @@ class Delivery:
         while True:
             total += await self.drain()
             next_due = self.store.next_due()
-            if next_due is None:
+            if next_due is None or self.fault:
                 return total
             wait = next_due - self.clock()
             if wait > wait_bound:
                 log.info("outbox: %d left for later (next due in %.0fs)",
                          self.store.pending_count(), wait)
                 return total
-            await asyncio.sleep(max(wait, 0.0))
+            await self.sleep(max(wait, 0.0))
+
+    # the state database -------------------------------------------------------------------
+    def _state_ok(self) -> bool:
+        """False (delivery stopped) while the state cannot be recorded. After a fault the
+        database must take the write lock again, and the sends it missed are recorded first;
+        the fault clears with the first write that succeeds."""
+        self._stopped = False
+        problem = self.store.problem()
+        if problem is None and (self.fault or self._unrecorded):
+            try:
+                self.store.writable()
+                if self._unrecorded:
+                    self.store.mark(sorted(self._unrecorded), "sent", self.clock())
+                    self._unrecorded.clear()
+                    self._resumed()
+            except sqlite3.Error as exc:
+                problem = f"state database not writable: {exc}"
+        if problem is not None:
+            self._halt(problem)
+            return False
+        return True
+
+    def _halt(self, message: str) -> None:
+        self._stopped = True
+        if message != self.fault:
+            log.error("delivery stopped, nothing is sent until it can be recorded: %s", message)
+            self.store.note_fault(f"delivery stopped: {message}")
+        self.fault = message
+
+    def _resumed(self) -> None:
+        if self.fault is not None:
+            log.warning("delivery resumed: the state database records again")
+            self.store.note_fault(None)
+            self.fault = None
+
+    def _claim(self, rows: Sequence[OutboxRow]) -> bool:
+        """Count the attempt before sending; False (and delivery stopped) if it cannot be written."""
+        if self._stopped:
+            return False
+        try:
+            self.store.claim([r.alert.alert_id for r in rows])
+        except sqlite3.Error as exc:
+            self._halt(f"state database not writable: {exc}")
+            return False
+        self._resumed()
+        return True
+
+    def _record_sent(self, alert_ids: Sequence[str]) -> None:
+        if not alert_ids:
+            return
+        try:
+            self.store.mark(alert_ids, "sent", self.clock())
+        except sqlite3.Error as exc:
+            self._unrecorded.update(alert_ids)
+            self._halt(f"state database not writable: {exc}")
+            raise Unrecorded from None
+
+    # one destination ----------------------------------------------------------------------
+    async def _guarded(self, dest: str, rows: list[OutboxRow]) -> DrainReport:
+        """One destination's pass; what goes wrong here stays here."""
+        try:
+            return await self._destination(dest, rows)
+        except Unrecorded:
+            return DrainReport()
+        except sqlite3.Error as exc:
+            self._halt(f"state database: {exc}")
+            return DrainReport()
+        except Exception as exc:  # noqa: BLE001 - one destination's bug never touches another
+            log.exception("destination=%s delivery pass crashed (a bug): the others go on", dest)
+            self._park(dest, rows, f"internal error: {type(exc).__name__}: {exc}")
+            return DrainReport(retried=len(rows))
+
+    def _park(self, dest: str, rows: list[OutboxRow], message: str) -> None:
+        """Leave `rows` pending, backed off, with `message` recorded for the destination."""
+        now = self.clock()
+        try:
+            self._log_once(dest, message, now, retryable=True)
+            for row in rows:
+                delay = min(self.backoff(row.attempts + 1), MAX_RETRY_DELAY)
+                self.store.mark([row.alert.alert_id], "pending", now, error=message,
+                                due=now + delay, attempt=True)
+        except sqlite3.Error as exc:
+            self._halt(f"state database: {exc}")
 
     async def _destination(self, dest: str, rows: list[OutboxRow]) -> DrainReport:
         now = self.clock()
@@ -108,54 +224,74 @@ class Delivery:
         expired = [r for r in rows if now - r.created > self.settings.max_age]
         if expired:
             self._expire(dest, expired, now)
-        notifier = self.notifier_for(dest)
-        if notifier is None:
-            self._fail(dest, fresh, f"destination '{dest}' is not configured", now)
-            return DrainReport(failed=len(fresh), expired=len(expired))
-        recent = self.store.sent_since(dest, now - self.settings.digest_window)
-        if fresh and len(fresh) + recent > self.settings.digest_after:
-            report = await self._send_digest(dest, notifier, fresh)
+        try:
+            notifier = self.notifier_for(dest)
+        except PolicybotError as exc:     # e.g. a chat's platform token is not set
+            notifier, reason = None, str(exc)
         else:
-            report = await self._send_each(dest, notifier, fresh)
-        return DrainReport(report.sent, report.digests, report.retried, report.failed, len(expired))
+            reason = f"destination '{dest}' is not configured"
+        if notifier is None:
+            self._fail(dest, fresh, reason, now)
+            return DrainReport(failed=len(fresh), expired=len(expired))
+        notices = [r for r in fresh if r.alert.notice is not None]
+        alerts = [r for r in fresh if r.alert.notice is None]
+        report = await self._send_each(dest, notifier, notices) if notices else DrainReport()
+        if alerts and not report.retried and not self._stopped:
+            recent = self.store.sent_since(dest, now - self.settings.digest_window)
+            if len(alerts) + recent > self.settings.digest_after:
+                report += await self._send_digest(dest, notifier, alerts)
+            else:
+                report += await self._send_each(dest, notifier, alerts)
+        return report + DrainReport(expired=len(expired))
 
     async def _send_each(self, dest: str, notifier: Notifier, rows: list[OutboxRow]) -> DrainReport:
         sent = retried = failed = 0
         for row in rows:
-            for limiter in self.limits_for(dest):
-                await limiter.acquire()
-            outcome = await self._attempt(dest, [row], notifier.send(row.alert))
-            sent += outcome == "sent"
+            await self._limit(dest)
+            outcome, done = await self._attempt(dest, [row], _single(notifier, row))
+            sent += done
             failed += outcome == "failed"
-            if outcome in ("retry", "paused"):
-                retried += 1
-            if outcome == "paused":
+            retried += outcome in ("retry", "paused")
+            if outcome in ("paused", "halted"):
                 break
         return DrainReport(sent=sent, retried=retried, failed=failed)
 
     async def _send_digest(self, dest: str, notifier: Notifier, rows: list[OutboxRow]) -> DrainReport:
+        await self._limit(dest)
+        log.info("destination=%s %d alerts due at once: sending a digest", dest, len(rows))
+        alerts = [r.alert for r in rows]
+        outcome, done = await self._attempt(dest, rows, lambda ok: notifier.send_digest(alerts, ok))
+        left = len(rows) - done
+        return DrainReport(sent=done, digests=int(done > 0), failed=left * (outcome == "failed"),
+                           retried=left * (outcome in ("retry", "paused")))
+
+    async def _limit(self, dest: str) -> None:
         for limiter in self.limits_for(dest):
             await limiter.acquire()
-        log.info("destination=%s %d alerts due at once: sending a digest", dest, len(rows))
-        outcome = await self._attempt(dest, rows, notifier.send_digest([r.alert for r in rows]))
-        if outcome == "sent":
-            return DrainReport(sent=len(rows), digests=1)
-        if outcome == "failed":
-            return DrainReport(failed=len(rows))
-        return DrainReport(retried=len(rows))
 
-    async def _attempt(self, dest: str, rows: list[OutboxRow], send: Awaitable[None]) -> str:
-        ids = [r.alert.alert_id for r in rows]
-        now = self.clock()
+    async def _attempt(self, dest: str, rows: list[OutboxRow], send: Send) -> tuple[str, int]:
+        """Claim, send, record. Returns (outcome, how many alerts the platform accepted)."""
+        if not self._claim(rows):
+            return "halted", 0
+        done: set[str] = set()
+
+        def accepted(alert_ids: Sequence[str]) -> None:
+            fresh = [a for a in alert_ids if a not in done]
+            self._record_sent(fresh)
+            done.update(fresh)
+
         try:
-            await send
+            await send(accepted)
+            accepted([r.alert.alert_id for r in rows])
+        except Unrecorded:
+            return "halted", len(done)
         except DeliveryError as exc:
-            return self._on_error(dest, rows, exc)
+            return self._on_error(dest, [r for r in rows if r.alert.alert_id not in done], exc), len(done)
         except Exception as exc:  # noqa: BLE001 - a notifier bug must not lose the alert
             log.exception("destination=%s unexpected error while sending", dest)
-            return self._on_error(dest, rows, DeliveryError(f"unexpected: {exc!r}", retryable=True))
-        self.store.mark(ids, "sent", now, attempt=True)
-        return "sent"
+            error = DeliveryError(f"unexpected: {exc!r}", retryable=True)
+            return self._on_error(dest, [r for r in rows if r.alert.alert_id not in done], error), len(done)
+        return "sent", len(done)
 
     def _on_error(self, dest: str, rows: list[OutboxRow], exc: DeliveryError) -> str:
         now = self.clock()
@@ -163,22 +299,21 @@ class Delivery:
         message = str(exc)
         self._log_once(dest, message, now, retryable=exc.retryable)
         if not exc.retryable:
-            self.store.mark(ids, "failed", now, error=message, attempt=True)
+            self.store.mark(ids, "failed", now, error=message)
             return "failed"
-        attempts = max(r.attempts for r in rows) + 1
-        delay = min(self.settings_backoff(attempts), MAX_RETRY_DELAY)
-        if exc.retry_after is not None:
-            delay = max(exc.retry_after, 0.0)
-        self.store.mark(ids, "pending", now, error=message, due=now + delay, attempt=True)
-        if exc.retry_after is not None:
-            self.store.set_destination(dest, blocked_until=now + delay)
-            self.store.delay_destination(dest, now + delay)
-            return "paused"
-        return "retry"
+        pause = clamp_wait(exc.retry_after)     # inf, 1e400, -3 and nan never stall a destination
+        attempts = max((r.attempts for r in rows), default=0) + 1
+        delay = pause if pause is not None else min(self.backoff(attempts), MAX_RETRY_DELAY)
+        self.store.mark(ids, "pending", now, error=message, due=now + delay)
+        if pause is None:
+            return "retry"
+        self.store.set_destination(dest, blocked_until=now + pause)
+        self.store.delay_destination(dest, now + pause)
+        return "paused"
 
-    def settings_backoff(self, attempts: int) -> float:
+    def backoff(self, attempts: int) -> float:
         """1 s, 2 s, 4 s ... with full jitter between half and the whole step."""
-        step = 2.0 ** (attempts - 1)
+        step = 2.0 ** min(attempts - 1, 30)
         return step * self.rng.uniform(0.5, 1.0)
 
     def _log_once(self, dest: str, message: str, now: float, *, retryable: bool) -> None:
@@ -199,3 +334,9 @@ class Delivery:
                       dest, row.alert.item.title[:80], hours, row.last_error or "none")
         self.store.mark([r.alert.alert_id for r in rows], "expired", now,
                         error=f"expired after {hours:.0f}h undelivered")
+
+
+def _single(notifier: Notifier, row: OutboxRow) -> Send:
+    async def send(accepted: Accepted) -> None:
+        await notifier.send(row.alert)
+    return send

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from policybot.errors import DeliveryError
 from policybot.model import Alert
-from policybot.notify.base import Notifier
+from policybot.notify.base import Accepted, Notifier, no_record
 from policybot.pipeline import PollResult
 from policybot.store import Store
 
@@ -127,8 +127,20 @@ class CountingNotifier:
     async def send(self, alert: Alert) -> None:
         await self._count(self.inner.send(alert), 1)
 
-    async def send_digest(self, alerts: Sequence[Alert]) -> None:
-        await self._count(self.inner.send_digest(alerts), len(alerts))
+    async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
+        delivered: list[str] = []
+
+        def count(alert_ids: Sequence[str]) -> None:
+            delivered.extend(alert_ids)
+            self.metrics.inc("policybot_alerts_sent_total", len(alert_ids), destination=self.label)
+            accepted(alert_ids)
+
+        try:
+            await self.inner.send_digest(alerts, count)
+        except DeliveryError:
+            self.metrics.inc("policybot_alerts_failed_total", len(alerts) - len(delivered),
+                             destination=self.label)
+            raise
 
     async def close(self) -> None:
         await self.inner.close()

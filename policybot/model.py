@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 SEVERITIES = ("low", "normal", "high", "urgent")
+NOTICE = "notice:"   # rule id prefix of the bot's own messages (e.g. notice:mute-ended)
 FIELDS = ("title", "summary", "content")
 
 
@@ -82,6 +83,14 @@ class Alert:
     feed_title: str = ""          # the source as shown to people
 
     @property
+    def notice(self) -> str | None:
+        """The ready-made text (in the destination platform's markup) of a notice, else None.
+        A notice travels through the outbox like an alert; its text sits in item.content."""
+        if self.matches and self.matches[0].rule_id.startswith(NOTICE):
+            return self.item.content
+        return None
+
+    @property
     def severity(self) -> str:
         ranks = [SEVERITIES.index(m.severity) for m in self.matches if m.severity in SEVERITIES]
         return SEVERITIES[max(ranks)] if ranks else "normal"
@@ -89,3 +98,13 @@ class Alert:
 
 def alert_key(item: Item, destination: str) -> str:
     return hashlib.sha256(f"{item.key}\x1e{destination}".encode()).hexdigest()[:32]
+
+
+def notice_alert(destination: str, kind: str, text: str, now: datetime) -> Alert:
+    """A notice (the bot's own message, `text` in the destination platform's markup) as an
+    outbox row: rule id `notice:<kind>`, one per destination, kind and moment."""
+    item = Item(feed_id="policybot", item_id=f"{NOTICE}{kind}:{now.timestamp():.3f}",
+                title=kind, link=None, summary="", content=text, published=now)
+    match = Match(rule_id=f"{NOTICE}{kind}", title=kind, severity="normal", hits=())
+    return Alert(alert_id=alert_key(item, destination), destination=destination, item=item,
+                 matches=(match,), feed_title="policybot")

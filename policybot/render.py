@@ -318,7 +318,8 @@ def utf16_len(text: str) -> int:
 
 # ---------------------------------------------------------------- digests
 
-Group = tuple[str, list[str]]    # (heading, lines), already in the platform's markup
+Group = tuple[str, list[tuple[str, str]]]   # (heading, [(line, alert id)]), in the platform's markup
+Part = tuple[str, tuple[str, ...]]          # (text, ids of the alerts it shows first)
 
 
 def _groups(alerts: Sequence[Alert]) -> list[tuple[Match, list[Alert]]]:
@@ -341,27 +342,34 @@ def _digest_groups(alerts: Sequence[Alert], now: datetime,
             title = clip(clean(a.item.title).strip() or "(untitled)", DIGEST_TITLE_MAX)
             source = clip(clean(a.feed_title or a.item.feed_id), 60)
             meta = f"{source} · {when(a.item.published, None)}"
-            lines.append(line(title, safe_url(a.item.link), meta))
+            lines.append((line(title, safe_url(a.item.link), meta), a.alert_id))
         out.append((head(match, len(members)), lines))
     return out
 
 
-def _pack(groups: list[Group], limit: int, size: Callable[[str], int] = len) -> list[str]:
+def _pack(groups: list[Group], limit: int, size: Callable[[str], int] = len) -> list[Part]:
     """Join headings and lines into texts of at most `limit`; a text that starts inside a
-    group repeats its heading, marked (cont.)."""
-    texts: list[str] = []
+    group repeats its heading, marked (cont.). Each text comes with the alerts it shows
+    first (an alert of several rules shows in several groups): once that text is posted,
+    those alerts have reached the reader."""
+    parts: list[Part] = []
     cur: list[str] = []
+    ids: list[str] = []
+    shown: set[str] = set()
     for heading, lines in groups:
         pending = [heading]
-        for line in lines:
+        for line, alert_id in lines:
             if cur and size("\n".join([*cur, *pending, line])) > limit:
-                texts.append("\n".join(cur))
-                cur, pending = [], [f"{heading} (cont.)"]
+                parts.append(("\n".join(cur), tuple(ids)))
+                cur, ids, pending = [], [], [f"{heading} (cont.)"]
             cur += [*pending, line]
             pending = []
+            if alert_id not in shown:
+                shown.add(alert_id)
+                ids.append(alert_id)
     if cur:
-        texts.append("\n".join(cur))
-    return texts
+        parts.append(("\n".join(cur), tuple(ids)))
+    return parts
 
 
 def _heading(n: int, part: int, parts: int) -> str:
@@ -370,6 +378,11 @@ def _heading(n: int, part: int, parts: int) -> str:
 
 
 def slack_digest(alerts: Sequence[Alert], now: datetime) -> list[SlackMessage]:
+    return [message for message, _ in slack_digest_parts(alerts, now)]
+
+
+def slack_digest_parts(alerts: Sequence[Alert], now: datetime) -> list[tuple[SlackMessage, tuple[str, ...]]]:
+    """The digest's messages, each with the ids of the alerts it delivers."""
     def head(m: Match, n: int) -> str:
         emoji = LOOK.get(m.severity, LOOK["normal"])[0]
         title, rule = slack_escape(clip(clean(m.title), 120)), slack_escape(m.rule_id[:80])
@@ -384,11 +397,17 @@ def slack_digest(alerts: Sequence[Alert], now: datetime) -> list[SlackMessage]:
     out = []
     for i, chunk in enumerate(chunks, 1):
         title = _heading(len(alerts), i, len(chunks))
-        out.append((title, [_section(f"*{title}*"), *(_section(s) for s in chunk)]))
+        message = (title, [_section(f"*{title}*"), *(_section(s) for s, _ in chunk)])
+        out.append((message, tuple(a for _, ids in chunk for a in ids)))
     return out
 
 
 def telegram_digest(alerts: Sequence[Alert], now: datetime) -> list[str]:
+    return [text for text, _ in telegram_digest_parts(alerts, now)]
+
+
+def telegram_digest_parts(alerts: Sequence[Alert], now: datetime) -> list[Part]:
+    """The digest's messages, each with the ids of the alerts it delivers."""
     def head(m: Match, n: int) -> str:
         emoji = LOOK.get(m.severity, LOOK["normal"])[0]
         return f"\n{emoji} <b>{tg_escape(clip(clean(m.title), 120))}</b> · {n}"
@@ -399,8 +418,8 @@ def telegram_digest(alerts: Sequence[Alert], now: datetime) -> list[str]:
 
     room = TELEGRAM_MAX - 40   # the heading "<b>N policy alerts (i/k)</b>\n"
     bodies = _pack(_digest_groups(alerts, now, head, line), room, utf16_len)
-    return [f"<b>{_heading(len(alerts), i, len(bodies))}</b>\n{body}"
-            for i, body in enumerate(bodies, 1)]
+    return [(f"<b>{_heading(len(alerts), i, len(bodies))}</b>\n{body}", ids)
+            for i, (body, ids) in enumerate(bodies, 1)]
 
 
 def console_digest(alerts: Sequence[Alert], now: datetime) -> str:
@@ -411,7 +430,8 @@ def console_digest(alerts: Sequence[Alert], now: datetime) -> str:
         return f"  • {title} — {meta}" + (f"\n    {url}" if url else "")
 
     groups = _digest_groups(alerts, now, head, line)
-    return "\n".join([_heading(len(alerts), 1, 1), *(x for h, ls in groups for x in [h, *ls])])
+    lines = (x for h, ls in groups for x in [h, *(t for t, _ in ls)])
+    return "\n".join([_heading(len(alerts), 1, 1), *lines])
 
 
 # ---------------------------------------------------------------- send-test

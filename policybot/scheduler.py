@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sqlite3
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -82,14 +81,14 @@ class Service:
         self.app.check_health()
 
     def problem(self) -> str | None:
-        """/healthz: None when the scheduler runs and the database answers, else what is wrong."""
+        """/healthz: None when the scheduler runs, the state file is the one opened and answers,
+        and delivery is not stopped (a state it cannot record); else what is wrong."""
         if not self.scheduler.running:
             return "scheduler not running"
-        try:
-            self.app.store.ping()
-        except sqlite3.Error as exc:
-            return f"database: {exc}"
-        return None
+        problem = self.app.store.problem()
+        if problem is None and self.app.delivery.fault is not None:
+            problem = f"delivery stopped: {self.app.delivery.fault}"
+        return problem
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

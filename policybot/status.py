@@ -7,6 +7,7 @@ text and the table stays a table.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING, TextIO
 
 from policybot.feeds.text import strip_controls
@@ -69,7 +70,21 @@ def outbox_rows(app: App) -> list[list[str]]:
     return rows
 
 
+def state_line(app: App) -> str:
+    """The state database: ok, or why a running bot stopped delivering (its note), or why this
+    process finds it unusable."""
+    problem = app.store.problem()
+    if problem is None:
+        try:
+            app.store.writable()
+        except sqlite3.Error as exc:
+            problem = f"not writable now: {exc}"
+    noted = app.store.noted_fault()
+    return "; ".join(filter(None, [problem, noted])) or "ok"
+
+
 def print_status(app: App, out: TextIO) -> None:
+    out.write(f"State: {state_line(app)}\n\n")
     out.write(f"Feeds ({len(app.config.feeds)}):\n")
     _table(out, ["feed", "last poll", "last new item", "next poll", "health"], feed_rows(app))
     spots = blind_spots(app.store, app.config.feeds, app.config.health, utcnow().timestamp())

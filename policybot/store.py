@@ -7,17 +7,20 @@ any moment loses no alert. Times are UNIX seconds (float, UTC).
 
 from __future__ import annotations
 
-import json
+import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
-from policybot.model import Alert, Hit, Item, Match
+from policybot.codec import alert_from_json, alert_to_json
+from policybot.model import Alert, Item
 from policybot.schema import MIGRATIONS
+from policybot.subscriptions import SubscriptionsMixin
+
+BUSY_TIMEOUT_MS = 5000   # how long a write waits for another connection's lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,7 @@ class OutboxRow:
     last_error: str | None
 
 
-class Store:
+class Store(SubscriptionsMixin):
     """One connection, used from the event loop thread only (calls are short)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -62,11 +65,12 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
         self._feeds: dict[str, FeedState] = {}   # feed rows as last written: this is their only writer
         self._later: dict[str, dict[str, Any]] = {}  # feed row updates waiting for flush_feeds()
         self.migrate()
+        self._identity = self._file_identity()   # the file we opened: (device, inode)
 
     def close(self) -> None:
         self.flush_feeds()
@@ -208,6 +212,59 @@ class Store:
     def ping(self) -> bool:
         return self.db.execute("SELECT 1").fetchone()[0] == 1
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        if str(self.path) == ":memory:":
+            return None
+        st = os.stat(self.path)
+        return st.st_dev, st.st_ino
+
+    def problem(self) -> str | None:
+        """Why the state cannot be trusted to be kept, or None: the file was deleted or replaced
+        while running (writes would go to a file no one will open again), or it does not answer."""
+        if self._identity is not None:
+            try:
+                now = self._file_identity()
+            except OSError:
+                return f"state file {self.path} was deleted while running"
+            if now != self._identity:
+                return f"state file {self.path} was replaced while running"
+        try:
+            self.ping()
+        except sqlite3.Error as exc:
+            return f"state database: {exc}"
+        return None
+
+    @property
+    def fault_path(self) -> Path:
+        return fault_path(self.path)
+
+    def note_fault(self, message: str | None) -> None:
+        """Leave (or, with None, clear) a one-line note beside the database saying why delivery
+        stopped, for `status` in another process. Best effort: the disk that refused the
+        database may refuse this too."""
+        if str(self.path) == ":memory:":
+            return
+        try:
+            if message is None:
+                self.fault_path.unlink(missing_ok=True)
+            else:
+                self.fault_path.write_text(f"{utcnow_stamp()} {message}\n", encoding="utf-8")
+        except OSError:
+            return
+
+    def noted_fault(self) -> str | None:
+        return noted_fault(self.path)
+
+    def writable(self) -> None:
+        """Take the write lock and let it go at once, without waiting: raises sqlite3.Error when
+        another connection holds it or the file refuses writes. Cheap (no page is written)."""
+        self.db.execute("PRAGMA busy_timeout=0")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("ROLLBACK")
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
     def pending_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'").fetchone()[0])
 
@@ -231,26 +288,41 @@ class Store:
         return cursor.rowcount
 
     def due(self, now: float, destination: str | None = None) -> list[OutboxRow]:
-        sql = "SELECT * FROM outbox WHERE state = 'pending' AND due <= ?"
-        args: tuple[Any, ...] = (now,)
+        """Pending rows due by `now`, except for destinations paused (Retry-After) past `now`:
+        a pause holds every row of its destination, those enqueued later too."""
+        sql = ("SELECT o.* FROM outbox o LEFT JOIN destinations d ON d.id = o.destination "
+               "WHERE o.state = 'pending' AND o.due <= ? AND COALESCE(d.blocked_until, 0) <= ?")
+        args: tuple[Any, ...] = (now, now)
         if destination is not None:
-            sql += " AND destination = ?"
+            sql += " AND o.destination = ?"
             args += (destination,)
-        return [_row(r) for r in self.db.execute(sql + " ORDER BY created, alert_id", args)]
+        return [_row(r) for r in self.db.execute(sql + " ORDER BY o.created, o.alert_id", args)]
 
     def next_due(self) -> float | None:
-        row = self.db.execute("SELECT MIN(due) FROM outbox WHERE state = 'pending'").fetchone()
+        """When the next pending row can go: its due time, or its destination's pause end."""
+        row = self.db.execute(
+            "SELECT MIN(MAX(o.due, COALESCE(d.blocked_until, 0))) FROM outbox o "
+            "LEFT JOIN destinations d ON d.id = o.destination WHERE o.state = 'pending'").fetchone()
         return row[0]
+
+    def claim(self, alert_ids: Sequence[str]) -> None:
+        """Count an attempt BEFORE sending: a send happens only when the database took a write
+        just now (raises sqlite3.Error otherwise), so a state that cannot be recorded sends nothing."""
+        with self.transaction():
+            self.db.executemany("UPDATE outbox SET attempts = attempts + 1 WHERE alert_id = ?",
+                                [(a,) for a in alert_ids])
 
     def mark(self, alert_ids: Sequence[str], state: str, now: float, *,
              error: str | None = None, due: float | None = None, attempt: bool = False) -> None:
+        """A retry (state 'pending') leaves a row a mute held meanwhile held."""
         with self.transaction():
             for alert_id in alert_ids:
                 self.db.execute(
-                    "UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error), "
+                    "UPDATE outbox SET state = CASE WHEN ? = 'pending' AND state = 'held' THEN "
+                    "'held' ELSE ? END, last_error = COALESCE(?, last_error), "
                     "due = COALESCE(?, due), attempts = attempts + ?, "
                     "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE alert_id = ?",
-                    (state, error, due, int(attempt), state, now, alert_id))
+                    (state, state, error, due, int(attempt), state, now, alert_id))
 
     def delay_destination(self, destination: str, until: float) -> None:
         """Nothing for `destination` is due before `until` (a platform's Retry-After)."""
@@ -290,103 +362,6 @@ class Store:
                               (destination,)).fetchone()
         return row[0] if row else None
 
-    # subscriptions ------------------------------------------------------------------------
-    def muted_until(self, destination: str) -> float | None:
-        row = self.db.execute("SELECT muted_until FROM subscribers WHERE destination = ?",
-                              (destination,)).fetchone()
-        return row[0] if row else None
-
-    def is_muted(self, destination: str, now: float) -> bool:
-        until = self.muted_until(destination)
-        return bool(until and until > now)
-
-    def subscribers(self) -> list[tuple[str, float | None]]:
-        """(destination, muted_until) of every chat that ever subscribed, watched or muted."""
-        rows = self.db.execute("SELECT destination, muted_until FROM subscribers ORDER BY destination")
-        return [(r[0], r[1]) for r in rows]
-
-    def ensure_subscriber(self, destination: str, now: float) -> None:
-        self.db.execute("INSERT OR IGNORE INTO subscribers(destination, created) VALUES (?, ?)",
-                        (destination, now))
-
-    def subscribe(self, destination: str, rule_id: str, now: float) -> bool:
-        """False when it was subscribed already."""
-        self._subscribers = None
-        with self.transaction():
-            self.ensure_subscriber(destination, now)
-            return bool(self.db.execute(
-                "INSERT OR IGNORE INTO subscriptions(destination, rule_id, created) VALUES (?,?,?)",
-                (destination, rule_id, now)).rowcount)
-
-    def unsubscribe(self, destination: str, rule_id: str | None = None) -> int:
-        """Drop one subscription, or (rule_id None) every subscription and watch."""
-        self._subscribers = None
-        with self.transaction():
-            if rule_id is not None:
-                return self.db.execute("DELETE FROM subscriptions WHERE destination = ? AND rule_id = ?",
-                                       (destination, rule_id)).rowcount
-            count = self.db.execute("DELETE FROM subscriptions WHERE destination = ?",
-                                    (destination,)).rowcount
-            count += self.db.execute("DELETE FROM watches WHERE destination = ?", (destination,)).rowcount
-            return count
-
-    def subscribers_by_rule(self) -> Mapping[str, frozenset[str]]:
-        """rule id -> subscribed destinations. Routing asks for every matched item, so it is
-        read once and kept until `subscribe` or `unsubscribe` (the only writers) change it."""
-        if self._subscribers is None:
-            result: dict[str, set[str]] = {}
-            for dest, rule_id in self.db.execute("SELECT destination, rule_id FROM subscriptions"):
-                result.setdefault(rule_id, set()).add(dest)
-            self._subscribers = {rule: frozenset(dests) for rule, dests in result.items()}
-        return MappingProxyType(self._subscribers)
-
-    def subscriptions_of(self, destination: str) -> list[str]:
-        rows = self.db.execute("SELECT rule_id FROM subscriptions WHERE destination = ? ORDER BY rule_id",
-                               (destination,))
-        return [r[0] for r in rows]
-
-    def add_watch(self, destination: str, watch_id: str, text: str, now: float) -> bool:
-        with self.transaction():
-            self.ensure_subscriber(destination, now)
-            return bool(self.db.execute(
-                "INSERT OR IGNORE INTO watches(destination, watch_id, text, created) VALUES (?,?,?,?)",
-                (destination, watch_id, text, now)).rowcount)
-
-    def remove_watch(self, destination: str, watch_id: str) -> bool:
-        return bool(self.db.execute("DELETE FROM watches WHERE destination = ? AND watch_id = ?",
-                                    (destination, watch_id)).rowcount)
-
-    def watches(self, destination: str | None = None) -> list[tuple[str, str, str]]:
-        """(destination, watch_id, text) in the order they were made."""
-        sql = "SELECT destination, watch_id, text FROM watches"
-        args: tuple[str, ...] = ()
-        if destination is not None:
-            sql, args = sql + " WHERE destination = ?", (destination,)
-        return [(r[0], r[1], r[2]) for r in self.db.execute(sql + " ORDER BY created", args)]
-
-    def mute(self, destination: str, until: float, now: float) -> None:
-        with self.transaction():
-            self.ensure_subscriber(destination, now)
-            self.db.execute("UPDATE subscribers SET muted_until = ? WHERE destination = ?",
-                            (until, destination))
-
-    def unmute(self, destination: str, now: float) -> list[Alert]:
-        """End a mute; returns the alerts held meanwhile (now marked 'missed'), oldest first."""
-        with self.transaction():
-            self.db.execute("UPDATE subscribers SET muted_until = NULL WHERE destination = ?",
-                            (destination,))
-            rows = self.db.execute("SELECT payload FROM outbox WHERE destination = ? AND state = 'held' "
-                                   "ORDER BY created", (destination,)).fetchall()
-            self.db.execute("UPDATE outbox SET state = 'missed' WHERE destination = ? AND state = 'held'",
-                            (destination,))
-        return [alert_from_json(r[0]) for r in rows]
-
-    def release_expired_mutes(self, now: float) -> list[tuple[str, list[Alert]]]:
-        """Mutes that ran out on their own: (destination, held alerts) for each."""
-        rows = self.db.execute("SELECT destination FROM subscribers WHERE muted_until IS NOT NULL "
-                               "AND muted_until <= ?", (now,)).fetchall()
-        return [(r[0], self.unmute(r[0], now)) for r in rows]
-
 
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:
@@ -415,6 +390,22 @@ def _feed_state(row: sqlite3.Row) -> FeedState:
     return FeedState(**values)
 
 
+def fault_path(db_path: Path) -> Path:
+    """Where a running bot notes why it stopped delivering (beside the database)."""
+    return db_path.with_name(db_path.name + ".fault")
+
+
+def noted_fault(db_path: Path) -> str | None:
+    try:
+        return fault_path(db_path).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def utcnow_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def _dt(timestamp: float | None) -> datetime | None:
     return datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else None
 
@@ -422,30 +413,3 @@ def _dt(timestamp: float | None) -> datetime | None:
 def _row(r: sqlite3.Row) -> OutboxRow:
     return OutboxRow(alert=alert_from_json(r["payload"]), created=r["created"], due=r["due"],
                      attempts=r["attempts"], state=r["state"], last_error=r["last_error"])
-
-
-def alert_to_json(alert: Alert) -> str:
-    item = alert.item
-    return json.dumps({
-        "destination": alert.destination, "alert_id": alert.alert_id,
-        "feed_title": alert.feed_title,
-        "item": {"feed_id": item.feed_id, "item_id": item.item_id, "title": item.title,
-                 "link": item.link, "summary": item.summary, "content": item.content,
-                 "published": item.published.isoformat() if item.published else None},
-        "matches": [{"rule_id": m.rule_id, "title": m.title, "severity": m.severity,
-                     "hits": [[h.term, h.entity, h.field, h.start, h.end] for h in m.hits]}
-                    for m in alert.matches],
-    }, ensure_ascii=False)
-
-
-def alert_from_json(text: str) -> Alert:
-    data = json.loads(text)
-    raw = data["item"]
-    published = datetime.fromisoformat(raw["published"]) if raw["published"] else None
-    item = Item(feed_id=raw["feed_id"], item_id=raw["item_id"], title=raw["title"],
-                link=raw["link"], summary=raw["summary"], content=raw["content"],
-                published=published)
-    matches = tuple(Match(rule_id=m["rule_id"], title=m["title"], severity=m["severity"],
-                          hits=tuple(Hit(*h) for h in m["hits"])) for m in data["matches"])
-    return Alert(alert_id=data["alert_id"], destination=data["destination"], item=item,
-                 matches=matches, feed_title=data.get("feed_title", ""))

@@ -64,8 +64,10 @@ async def test_mute_and_unmute_in_a_channel(slack: Channel) -> None:
     slack.world.add_item("t1", "Tariff on *steel*")
     await slack.world.poll_and_deliver()
     assert slack.fake.messages(CHANNEL) == []
-    reply = await slack.command("unmute")
-    assert "1 alert matched" in reply and "|Tariff on ∗steel∗>" in reply
+    assert "summary of what you missed follows" in await slack.command("unmute")
+    await slack.world.poll_and_deliver()       # the summary travels through the outbox
+    [summary] = slack.fake.messages(CHANNEL)
+    assert "1 alert matched" in summary["text"] and "|Tariff on ∗steel∗>" in summary["text"]
 
 
 async def test_an_expired_mute_posts_one_summary_to_the_channel(slack: Channel) -> None:

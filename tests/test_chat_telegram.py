@@ -120,11 +120,26 @@ async def test_mute_holds_alerts_and_unmute_sums_them_up(bot: Bot) -> None:
     bot.world.add_item("t1", "EU tariff: cars & 5 < 6")
     await bot.world.poll_and_deliver()
     assert alerts_in(bot, ME) == []
-    reply = await bot.say(ME, "/unmute")
-    assert "While muted, 1 alert matched" in reply and "• tariffs: 1" in reply
-    assert "EU tariff: cars & 5 < 6" in reply   # visible text: the title was escaped
-    await bot.world.poll_and_deliver()
+    assert "summary of what you missed follows" in await bot.say(ME, "/unmute")
+    before = len(bot.fake.messages(ME))
+    await bot.world.poll_and_deliver()          # the summary travels through the outbox
+    [summary] = await bot.next_messages(ME, before + 1)
+    assert "While muted, 1 alert matched" in summary and "• tariffs: 1" in summary
+    assert "EU tariff: cars & 5 < 6" in summary   # visible text: the title was escaped
     assert alerts_in(bot, ME) == []             # summed up, not replayed
+    await bot.world.poll_and_deliver()
+    assert len(bot.fake.messages(ME)) == before + 1   # and summed up once
+
+
+async def test_alerts_pending_when_a_chat_mutes_are_held(bot: Bot) -> None:
+    await bot.say(ME, "/subscribe tariffs")
+    bot.world.add_item("t1", "Tariff on steel")
+    await bot.world.app.poll_all(force=True)    # enqueued, not yet delivered
+    assert bot.world.app.store.outbox_counts()[(f"telegram:{ME}", "pending")] == 1
+    await bot.say(ME, "/mute 1h")
+    await bot.world.poll_and_deliver()
+    assert alerts_in(bot, ME) == []
+    assert bot.world.app.store.outbox_counts()[(f"telegram:{ME}", "held")] == 1
 
 
 async def test_an_expired_mute_sends_one_summary(bot: Bot) -> None:

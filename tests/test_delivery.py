@@ -6,7 +6,6 @@ in test_notify.py and test_e2e.py); here the subject is the outbox's policy.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from policybot.config import DeliverySettings
 from policybot.delivery import Delivery, RateLimiter
 from policybot.errors import DeliveryError
 from policybot.model import Alert, Hit, Item, Match, alert_key
+from policybot.notify.base import Accepted, no_record
 from policybot.store import Store
 
 
@@ -33,7 +33,7 @@ class FakeNotifier:
             raise self.fail.pop(0)
         self.sent.append(alert.item.title)
 
-    async def send_digest(self, alerts: Sequence[Alert]) -> None:
+    async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         if self.fail:
             raise self.fail.pop(0)
         self.digests.append([a.item.title for a in alerts])
@@ -43,11 +43,18 @@ class FakeNotifier:
 
 
 class Clock:
+    """A fake clock; `sleep` advances it instead of waiting."""
+
     def __init__(self) -> None:
         self.now = 1_000_000.0
+        self.slept: list[float] = []
 
     def __call__(self) -> float:
         return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 def alert(n: int, dest: str) -> Alert:
@@ -59,7 +66,8 @@ def alert(n: int, dest: str) -> Alert:
 def setup(tmp_path: Path, notifiers: dict[str, FakeNotifier], **settings: float) -> tuple[Delivery, Store, Clock]:
     store = Store(tmp_path / "s.db")
     clock = Clock()
-    delivery = Delivery(store, notifiers.get, lambda d: [], DeliverySettings(**settings), clock=clock)  # type: ignore[arg-type]
+    delivery = Delivery(store, notifiers.get, lambda d: [], DeliverySettings(**settings),  # type: ignore[arg-type]
+                        clock=clock, sleep=clock.sleep)
     return delivery, store, clock
 
 
@@ -165,27 +173,34 @@ async def test_a_notifier_bug_keeps_the_alert(tmp_path: Path) -> None:
 
 async def test_once_waits_for_a_short_retry_after(tmp_path: Path) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("429", retryable=True, retry_after=0.2)])
-    store = Store(tmp_path / "s.db")
-    delivery = Delivery(store, {"desk": desk}.get, lambda d: [], DeliverySettings())  # type: ignore[arg-type]
-    store.enqueue([alert(1, "desk")], time.time())
+    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    store.enqueue([alert(1, "desk")], clock.now)
     report = await delivery.drain_until_idle(wait_bound=5)
     assert desk.sent == ["Item 1"] and report.sent == 1
+    assert clock.slept == [pytest.approx(0.2)]
 
 
 async def test_once_leaves_a_long_retry_after_for_later(tmp_path: Path) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("429", retryable=True, retry_after=600)])
-    store = Store(tmp_path / "s.db")
-    delivery = Delivery(store, {"desk": desk}.get, lambda d: [], DeliverySettings())  # type: ignore[arg-type]
-    store.enqueue([alert(1, "desk")], time.time())
-    started = time.monotonic()
+    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    store.enqueue([alert(1, "desk")], clock.now)
     await delivery.drain_until_idle(wait_bound=5)
-    assert time.monotonic() - started < 2
+    assert clock.slept == []                      # did not wait for it
     assert store.outbox_counts() == {("desk", "pending"): 1}
 
 
 def test_rate_limiter_spaces_messages() -> None:
-    limiter = RateLimiter(rate=2.0)
+    clock = Clock()
+    limiter = RateLimiter(rate=2.0, clock=clock)
     waits = [limiter.delay() for _ in range(4)]
-    assert waits[0] == 0
-    assert waits[1] == pytest.approx(0.5, abs=0.05)
-    assert waits[3] == pytest.approx(1.5, abs=0.05)
+    assert waits == [0.0, 0.5, 1.0, 1.5]
+    clock.now += 10                               # a quiet spell refills the bucket (to `burst`)
+    assert limiter.delay() == 0.0 and limiter.delay() == 0.5
+
+
+async def test_rate_limiter_sleeps_through_the_injected_sleep() -> None:
+    clock = Clock()
+    limiter = RateLimiter(rate=1.0, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        await limiter.acquire()
+    assert clock.slept == [1.0, 1.0]

@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 
 from policybot.errors import FetchError, ParseError
-from policybot.feeds.fetch import Fetcher, cache_max_age, redact
+from policybot.feeds.fetch import MAX_CACHE_AGE, MAX_FEED_RETRY_AFTER, Fetcher, cache_max_age, redact
 from policybot.feeds.parse import parse_feed
-from policybot.retry_after import retry_after
+from policybot.retry_after import MAX_RETRY_AFTER, retry_after
 from tests.fakes.feed_server import ENTITY_BOMB, HTML_PAGE, MALFORMED_XML, RSS_TYPE, FeedServer, rss
 
 FEED = rss("Gallium export controls tightened", "Tariff truce extended")
@@ -142,7 +142,17 @@ async def test_503_retry_after_http_date(feed_server: FeedServer, fetcher: Fetch
     url = feed_server.add("down", status=503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
     with pytest.raises(FetchError) as err:
         await fetcher.fetch(url)
-    assert err.value.status == 503 and err.value.retry_after is not None and err.value.retry_after > 1e8
+    assert err.value.status == 503 and err.value.retry_after == MAX_FEED_RETRY_AFTER   # capped
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "-3", "nan", "Fri, 31 Dec 9999 23:59:59 GMT"])
+async def test_hostile_retry_after_never_stalls_a_feed(feed_server: FeedServer, fetcher: Fetcher,
+                                                      value: str) -> None:
+    url = feed_server.add("hostile", status=429, headers={"Retry-After": value})
+    with pytest.raises(FetchError) as err:
+        await fetcher.fetch(url)
+    wait = err.value.retry_after
+    assert wait is None or 0.0 <= wait <= MAX_FEED_RETRY_AFTER
 
 
 def test_retry_after_forms() -> None:
@@ -151,6 +161,9 @@ def test_retry_after_forms() -> None:
     assert retry_after("Mon, 06 Jan 2025 12:01:30 GMT", now) == 90.0
     assert retry_after("Mon, 06 Jan 2025 11:00:00 GMT", now) == 0.0  # in the past: no wait
     assert retry_after("soon", now) is None and retry_after(None, now) is None
+    assert retry_after("inf", now) == retry_after("1e400", now) == MAX_RETRY_AFTER
+    assert retry_after("-3", now) == 0.0 and retry_after("nan", now) is None
+    assert retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == MAX_RETRY_AFTER
 
 
 def test_cache_max_age() -> None:
@@ -158,6 +171,7 @@ def test_cache_max_age() -> None:
     assert cache_max_age({"cache-control": "s-maxage=10, max-age=60"}) == 60.0
     assert cache_max_age({"cache-control": "no-cache, max-age=60"}) is None
     assert cache_max_age({}) is None
+    assert cache_max_age({"cache-control": "max-age=" + "9" * 400}) == MAX_CACHE_AGE
 
 
 async def test_huge_streamed_body_fails_fast(feed_server: FeedServer, fetcher: Fetcher) -> None:

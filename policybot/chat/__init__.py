@@ -5,7 +5,9 @@
 start (refused token, unreachable API) is logged and left out: alerts still flow.
 
 `release_mutes(app)` ends the mutes that ran out and sends each subscriber one summary of
-what it missed. It runs after every chat command, and is also scheduled (every minute, scheduler.py).
+what it missed, through the outbox (a `notice:mute-ended` row enqueued in the transaction that
+releases the held alerts). It runs after every chat command, and is also scheduled (every
+minute, scheduler.py).
 """
 
 from __future__ import annotations
@@ -63,25 +65,24 @@ async def stop_chats(chats: list[Chat]) -> None:
 
 
 async def release_mutes(app: App, now: float | None = None) -> int:
-    """End the mutes that ran out by `now`; each subscriber gets one summary. Returns how many."""
-    released = app.store.release_expired_mutes(time.time() if now is None else now)
-    for dest, alerts in released:
-        try:
-            await _send_summary(app, dest, alerts)
-        except CHAT_ERRORS as exc:  # the held alerts stay marked 'missed'; the mute is over
-            log.warning("destination=%s mute-ended summary not sent: %s", dest,
-                        redact(str(exc), app.config.secrets()))
+    """End the mutes that ran out by `now`; each subscriber gets one summary, enqueued in the
+    transaction that releases its held alerts, then delivered. Returns how many."""
+    real = time.time()
+    cutoff = real if now is None else now
+    released = app.store.release_expired_mutes(
+        cutoff, lambda dest, held: _summary(app, dest, held, real), enqueue_at=min(real, cutoff))
+    if released:
+        await app.deliver()
     return len(released)
 
 
-async def _send_summary(app: App, dest: str, alerts: list[Alert]) -> None:
-    platform, _, chat_id = dest.partition(":")
-    heading = "🔔 Your mute has ended."
+def _summary(app: App, dest: str, held: list[Alert], now: float) -> Alert | None:
+    platform = dest.partition(":")[0]
     if platform == "telegram" and app.config.telegram is not None:
-        text = Commands(app, TELEGRAM).missed_summary(alerts, heading)
-        await telegram.send_notice(app.config.telegram, chat_id, text)
+        commands = Commands(app, TELEGRAM)
     elif platform == "slack" and app.config.slack is not None:
-        text = Commands(app, SLACK).missed_summary(alerts, heading)
-        await slack.send_notice(app.config.slack, chat_id, text)
+        commands = Commands(app, SLACK)
     else:
         log.warning("destination=%s mute ended, but its platform is not configured", dest)
+        return None
+    return commands.mute_notice(dest, held, "🔔 Your mute has ended.", now)

@@ -18,13 +18,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from policybot.config import parse_duration
 from policybot.errors import RuleError
 from policybot.matching.rules import Rule
 from policybot.matching.watch import parse_watch
-from policybot.model import Alert
+from policybot.model import Alert, notice_alert
 from policybot.render import clean, clip, safe_url, slack_escape, tg_escape, utc_stamp
 
 if TYPE_CHECKING:
@@ -326,10 +327,19 @@ class Commands:
     def _unmute(self, dest: str, args: str) -> str:
         now = self.clock()
         was_muted = self.app.store.is_muted(dest, now)
-        missed = self.app.store.unmute(dest, now)
+
+        def summary(target: str, held: list[Alert]) -> Alert | None:
+            return self.mute_notice(target, held, "🔔 Unmuted.", now) if was_muted or held else None
+
+        missed = self.app.store.unmute(dest, now, summary)   # the summary joins the outbox
         if not was_muted and not missed:
             return self.m.esc("You are not muted.")
-        return self.missed_summary(missed, "🔔 Unmuted.")
+        return self.m.esc("🔔 Unmuted. A summary of what you missed follows.")
+
+    def mute_notice(self, dest: str, held: Sequence[Alert], heading: str, now: float) -> Alert:
+        """The summary of a mute as a notice for the outbox (sent and retried like an alert)."""
+        return notice_alert(dest, "mute-ended", self.missed_summary(held, heading),
+                            datetime.fromtimestamp(now, UTC))
 
     # the summary after a mute ---------------------------------------------------------------
     def missed_summary(self, alerts: Sequence[Alert], heading: str) -> str:

@@ -24,7 +24,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from policybot.chat.commands import CHANGE_COMMANDS, SLACK, Commands, fit_reply, parse_command, split_message
+from policybot.chat.commands import CHANGE_COMMANDS, SLACK, Commands, fit_reply, parse_command
 from policybot.config import SlackChat
 
 if TYPE_CHECKING:
@@ -104,9 +104,3 @@ class SlackCommandBot:
                     f"use {SLACK.cmd('list')}, {SLACK.cmd('rules')} and {SLACK.cmd('help')}.")
         return None
 
-
-async def send_notice(config: SlackChat, channel: str, text: str) -> None:
-    """One message outside a conversation (a mute ran out); raises SlackApiError."""
-    client = web_client(config)
-    for part in split_message(text, REPLY_LIMIT):
-        await client.chat_postMessage(channel=channel, text=part, unfurl_links=False)

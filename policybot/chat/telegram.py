@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from telegram import Bot, BotCommand, Chat, Message, Update
+from telegram import BotCommand, Chat, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
@@ -212,15 +212,3 @@ class TelegramCommandBot:
                 chat_id=chat_id, text=part, parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW)
 
-
-async def send_notice(config: TelegramChat, chat_id: str, text: str) -> None:
-    """One message outside a conversation (a mute ran out); raises TelegramError."""
-    redaction = LogRedaction([config.token], EXT_LOGGERS)
-    redaction.attach()
-    try:
-        async with Bot(config.token, base_url=config.api_url.rstrip("/") + "/bot") as bot:
-            for part in split_message(text, REPLY_LIMIT):
-                await bot.send_message(chat_id=chat_id, text=part, parse_mode=ParseMode.HTML,
-                                       link_preview_options=NO_PREVIEW)
-    finally:
-        redaction.detach()

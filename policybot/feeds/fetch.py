@@ -35,6 +35,8 @@ _PERMANENT = frozenset({301, 308})
 _CHUNK = 64 * 1024
 _SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig|session", re.IGNORECASE)
 _USERINFO = re.compile(r"//[^/@\s]+@")
+MAX_CACHE_AGE = 86400.0   # a Cache-Control max-age longer than a day is read as a day
+MAX_FEED_RETRY_AFTER = 6 * 3600.0   # a feed's Retry-After beyond 6 h (our own longest backoff) is read as 6 h
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -215,7 +217,7 @@ def cache_max_age(headers: dict[str, str] | CIMultiDictProxy[str]) -> float | No
     if re.search(r"no-store|no-cache", value, re.IGNORECASE):
         return None
     found = _MAX_AGE.search(value)
-    return float(found.group(1)) if found else None
+    return min(float(found.group(1)), MAX_CACHE_AGE) if found else None
 
 
 def redact(url: str) -> str:
@@ -280,7 +282,7 @@ def _status_error(status: int, reason: str, headers: dict[str, str], url: str) -
     if status == 410:
         return FetchError(f"{where} (the feed is gone)", status=status, gone=True)
     if status in (429, 503):
-        wait = retry_after(headers.get("retry-after"))
+        wait = retry_after(headers.get("retry-after"), cap=MAX_FEED_RETRY_AFTER)
         suffix = f" (retry after {wait:g} s)" if wait is not None else ""
         return FetchError(where + suffix, status=status, retry_after=wait)
     return FetchError(where, status=status)

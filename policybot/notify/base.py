@@ -30,6 +30,7 @@ MASK = "***"
 # ANSI sequences as a whole (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST` when terminated,
 # two-byte `ESC X`), then any other C0/C1 control (newline and tab kept) and the bidi marks.
 Clock = Callable[[], datetime]
+Accepted = Callable[[Sequence[str]], None]   # told the ids of alerts a platform accepted
 
 
 def utcnow() -> datetime:
@@ -42,8 +43,9 @@ class Notifier(Protocol):
     async def send(self, alert: Alert) -> None:
         """Deliver one alert; raises DeliveryError."""
 
-    async def send_digest(self, alerts: Sequence[Alert]) -> None:
-        """Deliver many alerts as one digest (several messages if limits need); DeliveryError."""
+    async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = ...) -> None:
+        """Deliver many alerts as one digest (several messages if limits need); after each
+        message the platform accepted, call `accepted` with the ids it delivered. DeliveryError."""
 
     async def close(self) -> None:
         """Release connections. The notifier may be used again afterwards (reopens lazily)."""
@@ -100,24 +102,18 @@ class LogRedaction:
             logger.removeFilter(self.filter)
 
 
-class DigestProgress:
-    """How many parts of a digest were delivered, per set of alerts, so that the outbox's retry
-    of the same alerts resumes after them instead of posting the first parts again. A digest's
-    text does not depend on the clock, so the same alerts split into the same parts."""
+def no_record(alert_ids: Sequence[str]) -> None:
+    """The default `accepted`: nothing to record."""
 
-    def __init__(self, limit: int = 64) -> None:
-        self.limit = limit
-        self._sent: dict[frozenset[str], int] = {}
 
-    async def send(self, alerts: Sequence[Alert],
-                   posts: Sequence[Callable[[], Awaitable[None]]]) -> None:
-        """Run `posts` (one per part) in order, skipping those already done for `alerts`."""
-        key = frozenset(a.alert_id for a in alerts)
-        for i, post in enumerate(posts):
-            if i < self._sent.get(key, 0):
-                continue
-            await post()
-            self._sent[key] = i + 1
-            while len(self._sent) > self.limit:
-                self._sent.pop(next(iter(self._sent)))
-        self._sent.pop(key, None)
+async def post_parts(parts: Sequence[tuple[Callable[[], Awaitable[None]], Sequence[str]]],
+                     accepted: Accepted) -> None:
+    """Post a digest's parts in order; after each, report the alerts it delivered.
+
+    The outbox (delivery.py) records them as sent at once, so a retry, a restart or a new
+    alert joining builds the next digest from the alerts no platform has accepted yet: an
+    accepted part is never posted again.
+    """
+    for post, alert_ids in parts:
+        await post()
+        accepted(alert_ids)

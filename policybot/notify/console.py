@@ -8,7 +8,7 @@ from typing import TextIO
 
 from policybot.errors import DeliveryError
 from policybot.model import Alert
-from policybot.notify.base import Clock, utcnow
+from policybot.notify.base import Accepted, Clock, no_record, utcnow
 from policybot.render import console_digest, console_message
 
 
@@ -27,11 +27,12 @@ class ConsoleNotifier:
             raise DeliveryError(f"console: cannot write: {exc}", retryable=True) from None
 
     async def send(self, alert: Alert) -> None:
-        self._write(console_message(alert, self.clock()))
+        self._write(alert.notice or console_message(alert, self.clock()))
 
-    async def send_digest(self, alerts: Sequence[Alert]) -> None:
+    async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         if alerts:
             self._write(console_digest(alerts, self.clock()))
+            accepted([a.alert_id for a in alerts])
 
     async def close(self) -> None:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import partial
 
 import aiohttp
@@ -20,8 +21,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from policybot.errors import DeliveryError
 from policybot.model import Alert
-from policybot.notify.base import Clock, DigestProgress, LogRedaction, redact, utcnow
-from policybot.render import slack_digest, slack_message
+from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
+from policybot.render import SLACK_SECTION_MAX, slack_digest_parts, slack_message
 from policybot.retry_after import retry_after
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,9 @@ NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 Blocks = list[dict[str, object]]
 
 
-def header_retry_after(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from the response's Retry-After header, if there is one."""
-    return retry_after((headers or {}).get("Retry-After") or (headers or {}).get("retry-after"))
+def header_retry_after(headers: Mapping[str, str] | None, now: datetime) -> float | None:
+    """Seconds from the response's Retry-After header (capped), if there is one."""
+    return retry_after((headers or {}).get("Retry-After") or (headers or {}).get("retry-after"), now)
 
 
 class _SlackBase:
@@ -49,7 +50,6 @@ class _SlackBase:
         self._secrets = tuple(secrets)
         self._session: aiohttp.ClientSession | None = None
         self._redaction = LogRedaction(self._secrets, [SDK_LOG])
-        self._progress = DigestProgress()
 
     def _fail(self, message: str, *, retryable: bool, after: float | None = None) -> DeliveryError:
         text = redact(f"{self.kind} {self.name}: {message}", self._secrets)
@@ -71,11 +71,15 @@ class _SlackBase:
         raise NotImplementedError
 
     async def send(self, alert: Alert) -> None:
+        if alert.notice is not None:
+            text = alert.notice[:SLACK_SECTION_MAX]
+            await self._post(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+            return
         await self._post(*slack_message(alert, self.clock()))
 
-    async def send_digest(self, alerts: Sequence[Alert]) -> None:
-        parts = slack_digest(alerts, self.clock())
-        await self._progress.send(alerts, [partial(self._post, t, b) for t, b in parts])
+    async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
+        parts = slack_digest_parts(alerts, self.clock())
+        await post_parts([(partial(self._post, t, b), ids) for (t, b), ids in parts], accepted)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -107,7 +111,7 @@ class SlackWebhookNotifier(_SlackBase):
         body = (resp.body or "").strip()[:300] or f"HTTP {resp.status_code}"
         if resp.status_code == 429:
             raise self._fail(f"rate limited: {body}", retryable=True,
-                             after=header_retry_after(resp.headers)) from None
+                             after=header_retry_after(resp.headers, self.clock())) from None
         raise self._fail(f"{body} (HTTP {resp.status_code})",
                          retryable=resp.status_code >= 500) from None
 
@@ -156,7 +160,8 @@ class SlackBotNotifier(_SlackBase):
         error = data.get("error") if isinstance(data, dict) else None
         word = str(error or f"HTTP {status}")
         if status == 429 or error in ("ratelimited", "rate_limited"):
-            return self._fail(word, retryable=True, after=header_retry_after(exc.response.headers))
+            after = header_retry_after(exc.response.headers, self.clock())
+            return self._fail(word, retryable=True, after=after)
         if status >= 500 or error in ("fatal_error", "internal_error", "service_unavailable",
                                       "request_timeout"):
             return self._fail(f"{word} (HTTP {status})", retryable=True)

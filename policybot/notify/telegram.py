@@ -32,8 +32,9 @@ from telegram.warnings import PTBDeprecationWarning
 
 from policybot.errors import DeliveryError
 from policybot.model import Alert
-from policybot.notify.base import Clock, DigestProgress, LogRedaction, redact, utcnow
-from policybot.render import telegram_digest, telegram_message
+from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
+from policybot.render import telegram_digest_parts, telegram_message
+from policybot.retry_after import clamp_wait
 
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -44,12 +45,17 @@ LIBRARY_LOGGERS = ("httpx", "telegram", "telegram.Bot", "telegram.request.BaseRe
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def retry_seconds(exc: RetryAfter) -> float:
-    """RetryAfter.retry_after is int or timedelta (PTB 22 migration); read it quietly."""
+def retry_seconds(exc: RetryAfter) -> float | None:
+    """RetryAfter.retry_after is int or timedelta (PTB 22 migration); read it quietly, capped
+    like any Retry-After (retry_after.clamp_wait): None when it is not a number."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+    try:
+        seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return clamp_wait(seconds)
 
 
 def classify(exc: TelegramError) -> tuple[bool, float | None]:
@@ -75,7 +81,6 @@ class TelegramNotifier:
         self._token = token
         self._bot: Bot | None = None
         self._redaction = LogRedaction([token], LIBRARY_LOGGERS)
-        self._progress = DigestProgress()
 
     async def _ready(self) -> Bot:
         if self._bot is None:
@@ -101,13 +106,15 @@ class TelegramNotifier:
                                    link_preview_options=NO_PREVIEW)
         except TelegramError as exc:
             raise self._fail(exc) from None
+        except (OverflowError, ValueError) as exc:  # PTB reading an absurd retry_after (inf, nan)
+            raise self._fail(RuntimeError(f"unreadable answer: {exc}")) from None
 
     async def send(self, alert: Alert) -> None:
-        await self._post(telegram_message(alert, self.clock()))
+        await self._post(alert.notice or telegram_message(alert, self.clock()))
 
-    async def send_digest(self, alerts: Sequence[Alert]) -> None:
-        parts = telegram_digest(alerts, self.clock())
-        await self._progress.send(alerts, [partial(self._post, text) for text in parts])
+    async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
+        parts = telegram_digest_parts(alerts, self.clock())
+        await post_parts([(partial(self._post, text), ids) for text, ids in parts], accepted)
 
     async def get_me(self) -> str:
         """The bot's @username (`send-test`'s first check); raises DeliveryError."""

@@ -91,7 +91,7 @@ class LocalServer:
 class Failure:
     status: int | None = None        # HTTP status to answer with
     error: str | None = None         # Slack error string (HTTP 200 ok:false on the Web API)
-    retry_after: float | None = None
+    retry_after: float | str | None = None   # a str goes into the header as written ("1e400")
     delay: float = 0.0               # seconds to wait before answering
 
 
@@ -327,7 +327,7 @@ class SlackFake:
         return f"{self.server.url}/webhook/{name}"
 
     def fail_next(self, n: int = 1, *, status: int | None = None, error: str | None = None,
-                  retry_after: float | None = None, delay: float = 0.0) -> None:
+                  retry_after: float | str | None = None, delay: float = 0.0) -> None:
         """The next `n` message posts (Web API or webhook) fail as told."""
         with self.lock:
             self._failures += [Failure(status, error, retry_after, delay) for _ in range(n)]
@@ -411,7 +411,7 @@ class SlackFake:
         return web.json_response(self._accept(str(args["channel"]), args))
 
     def _api_failure(self, failure: Failure) -> web.Response:
-        headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after else {}
+        headers = _retry_after(failure)
         status = failure.status or 200
         if status >= 500:
             return web.Response(status=status, text="<html>Internal Server Error</html>",
@@ -475,11 +475,18 @@ class SlackFake:
         return web.Response(text="ok")
 
     def _webhook_failure(self, failure: Failure) -> web.Response:
-        headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after else {}
+        headers = _retry_after(failure)
         status = failure.status or {"channel_not_found": 404, "channel_is_archived": 410,
                                     "action_prohibited": 403}.get(failure.error or "", 400)
         text = failure.error or ("rate_limited" if status == 429 else "internal_error")
         return web.Response(status=status, text=text, headers=headers)
+
+
+def _retry_after(failure: Failure) -> dict[str, str]:
+    value = failure.retry_after
+    if isinstance(value, str):
+        return {"Retry-After": value}
+    return {"Retry-After": f"{value:g}"} if value else {}
 
 
 @pytest.fixture

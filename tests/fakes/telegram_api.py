@@ -124,7 +124,7 @@ def _tag(tag: re.Match[str], source: str, text: str, stack: list[Any],
 @dataclass
 class Failure:
     status: int | None
-    retry_after: int | None
+    retry_after: float | None        # inf and nan go out as JSON Infinity / NaN
     description: str | None
     delay: float
     methods: tuple[str, ...]
@@ -155,7 +155,7 @@ class TelegramFake:
         with self.lock:
             self.chats.setdefault(chat_id, _chat(chat_id))
 
-    def fail_next(self, n: int = 1, *, status: int | None = None, retry_after: int | None = None,
+    def fail_next(self, n: int = 1, *, status: int | None = None, retry_after: float | None = None,
                   description: str | None = None, delay: float = 0.0,
                   methods: tuple[str, ...] = ("sendMessage",)) -> None:
         """The next `n` calls of `methods` fail as told (status 429, 500, 403, 400...)."""
