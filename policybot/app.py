@@ -42,15 +42,23 @@ def used_destinations(config: Config, rules: Sequence[Rule]) -> set[str]:
 
 
 def missing_env_errors(config: Config, used: set[str]) -> list[str]:
-    """An unset ${VAR} is an error only where a used destination needs it."""
+    """An unset ${VAR} is an error where a used destination, or a chat section (telegram:,
+    slack: are in use whenever they are present), needs it."""
     errors = []
     for dest in sorted(used):
         spec = config.destinations.get(dest)
         if spec and spec.missing_env:
-            names = ", ".join(spec.missing_env)
-            errors.append(f"{config.path}:{spec.line}: destination '{dest}': environment "
-                          f"variable {names} is not set")
+            errors.append(f"{config.path}:{spec.line}: destination '{dest}': "
+                          f"{_unset(spec.missing_env)}")
+    for name, chat in (("telegram", config.telegram), ("slack", config.slack)):
+        if chat is not None and chat.missing_env:
+            errors.append(f"{config.path}:{chat.line}: {name}: {_unset(chat.missing_env)}")
     return errors
+
+
+def _unset(names: Sequence[str]) -> str:
+    plural = "s" if len(names) > 1 else ""
+    return f"environment variable{plural} {', '.join(names)} {'are' if plural else 'is'} not set"
 
 
 class App:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from policybot import render
 from policybot.app import App, missing_env_errors, used_destinations
-from policybot.config import Config, load_config, parse_duration
+from policybot.config import Config, load_config, parse_duration, storage_errors
 from policybot.dryrun import dry_run
 from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
 from policybot.feeds.fetch import Fetcher
@@ -38,6 +38,8 @@ def load(args: argparse.Namespace) -> Config:
 
 async def _started(args: argparse.Namespace) -> App:
     config = load(args)
+    if errors := storage_errors(config):
+        raise ConfigError(errors)
     app = App(config)
     try:
         app.load_rules()
@@ -80,6 +82,7 @@ async def check(args: argparse.Namespace) -> int:
         raise RuleError(exc.errors) from None
     errors = check_examples(ruleset)
     errors += missing_env_errors(config, used_destinations(config, ruleset.rules))
+    errors += storage_errors(config)
     if errors:
         raise ConfigError(errors)
     files = rule_files(config.rules_paths)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from policybot import yamlsrc
 from policybot.errors import ConfigError
@@ -23,6 +25,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 DESTINATION_TYPES = ("console", "slack", "telegram")
+MAX_CONFIG_BYTES = 256 << 10   # config.yaml and .env: a real one is a few KB
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ class TelegramChat:
     allow: tuple[str, ...] | None     # None = "any"
     api_url: str = "https://api.telegram.org"
     missing_env: tuple[str, ...] = ()
+    line: int = 0                     # where the section starts in config.yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,7 @@ class SlackChat:
     bot_token: str
     api_url: str = "https://slack.com/api/"
     missing_env: tuple[str, ...] = ()
+    line: int = 0                     # where the section starts in config.yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +98,42 @@ class Config:
     ops: tuple[str, ...] = ()
     metrics_port: int | None = None
     health: HealthSettings = HealthSettings()
+    env_values: tuple[str, ...] = ()  # every ${VAR} value used anywhere: secrets, feed URLs too
 
     def secrets(self) -> list[str]:
-        """Every token and webhook URL in this config: what no log line or message may show."""
+        """Every token, webhook URL and ${VAR} value: what no log line or message may show."""
         values = [v for d in self.destinations.values() for v in (d.token, d.webhook_url) if v]
+        values += self.env_values
         if self.telegram:
             values.append(self.telegram.token)
         if self.slack:
             values += [self.slack.app_token, self.slack.bot_token]
-        return [v for v in values if v]
+        return list(dict.fromkeys(v for v in values if v))
+
+def storage_errors(config: Config) -> list[str]:
+    """Whether the state database can be created and written, naming the path when not.
+
+    Changes nothing: the nearest existing folder must take a new (anonymous, temporary) file,
+    and an existing database must open for writing.
+    """
+    path = config.storage_path
+    where = f"{config.path}: storage: cannot write the state database {path}"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return [f"{where}: {folder} is not a folder"]
+    try:
+        if path.exists():
+            if not path.is_file():
+                return [f"{where}: it is not a regular file"]
+            os.close(os.open(path, os.O_RDWR))
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return [f"{where}: {exc.strerror or exc}"]
+    return []
+
 
 def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
     """'10m' -> 600.0. Numbers are seconds. 'all' (when allowed) and 0 -> None for backfill."""
@@ -120,9 +152,15 @@ def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=value lines; # comments; optional quotes. Never overrides the real environment."""
     values: dict[str, str] = {}
-    if not path.is_file():
+    if not path.exists():
         return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    data = yamlsrc.read_bytes(path, MAX_CONFIG_BYTES)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8: {exc.reason}") from None
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -139,6 +177,7 @@ class _Reader:
         self.env = env
         self.errors: list[str] = []
         self.missing: list[str] = []
+        self.used: list[str] = []      # the ${VAR} values substituted: secrets, wherever they are
 
     def error(self, line: int, message: str) -> None:
         self.errors.append(f"{self.source}:{line}: {message}")
@@ -171,19 +210,43 @@ class _Reader:
             if name not in self.env or self.env[name] == "":
                 self.missing.append(name)
                 return ""
+            self.used.append(self.env[name])
             return self.env[name]
 
         return _VAR.sub(sub, value)
 
     def duration(self, node: Mapping[str, Any], key: str, where: str, default: float | None,
-                 *, allow_all: bool = False) -> float | None:
+                 *, allow_all: bool = False, allow_zero: bool = False) -> float | None:
+        """A duration > 0 (>= 0 with allow_zero; 'all' or 0 -> None with allow_all)."""
         if key not in node:
             return default
         try:
-            return parse_duration(node[key], allow_all=allow_all)
+            value = parse_duration(node[key], allow_all=allow_all)
         except ValueError as exc:
             self.error(yamlsrc.line_of(node, key), f"{where}: '{key}': {exc}")
             return default
+        if value is not None and (value < 0 or (value == 0 and not allow_zero)):
+            wanted = "0 or more" if allow_zero else "more than 0"
+            self.error(yamlsrc.line_of(node, key),
+                       f"{where}: '{key}' must be a duration of {wanted}, got {node[key]!r}")
+            return default
+        return value
+
+    def url(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
+        """An http(s) URL with a host; the error shows the value as written (never a secret)."""
+        value = self.string(node, key, where)
+        if not value:
+            return value
+        try:
+            parts = urlsplit(value)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != -1
+        except ValueError:
+            ok = False
+        if not ok:
+            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be an http(s) URL "
+                       f"such as https://host/path, got {node[key]!r}")
+            return None
+        return value
 
     def id_list(self, node: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
         if key not in node:
@@ -214,7 +277,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     source = str(path)
     if env is None:
         env = {**read_dotenv(path.parent / ".env"), **os.environ}
-    data = yamlsrc.load(path)
+    data = yamlsrc.load(path, max_bytes=MAX_CONFIG_BYTES)
     reader = _Reader(source, env)
     if data is None:
         data = yamlsrc.Mapping()
@@ -257,6 +320,7 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
         ops=ops,
         metrics_port=_metrics(r, data),
         health=_health(r, _section(r, data, "health", ("failing_after", "silent_factor", "silent_min"))),
+        env_values=tuple(dict.fromkeys(r.used)),
     )
 
 
@@ -280,6 +344,7 @@ def _defaults(r: _Reader, node: Mapping[str, Any]) -> Defaults:
 
 
 _DEST_KEYS = ("type", "webhook_url", "token", "channel", "chat_id", "api_url", "rate")
+_URL_KEYS = ("webhook_url", "api_url")
 
 
 def _destinations(r: _Reader, node: Any) -> dict[str, DestinationConfig]:
@@ -297,7 +362,7 @@ def _destinations(r: _Reader, node: Any) -> dict[str, DestinationConfig]:
             r.error(line, f"{where}: unknown type {kind!r} (expected: {', '.join(DESTINATION_TYPES)})")
             continue
         before = len(r.missing)
-        fields = {k: r.string(spec, k, where) for k in _DEST_KEYS[1:6]}
+        fields = {k: (r.url if k in _URL_KEYS else r.string)(spec, k, where) for k in _DEST_KEYS[1:6]}
         missing = tuple(dict.fromkeys(r.missing[before:]))
         _check_destination(r, line, where, kind, fields)
         rate = r.number(spec, "rate", where, 0.0) or None
@@ -362,9 +427,9 @@ def _delivery(r: _Reader, node: Mapping[str, Any]) -> DeliverySettings:
     d = DeliverySettings()
     return DeliverySettings(
         digest_after=int(r.number(node, "digest_after", "delivery", d.digest_after)),
-        digest_window=r.duration(node, "digest_window", "delivery", d.digest_window) or 0.0,
+        digest_window=r.duration(node, "digest_window", "delivery", d.digest_window, allow_zero=True) or 0.0,
         max_age=r.duration(node, "max_age", "delivery", d.max_age) or d.max_age,
-        once_wait=r.duration(node, "once_wait", "delivery", d.once_wait) or 0.0,
+        once_wait=r.duration(node, "once_wait", "delivery", d.once_wait, allow_zero=True) or 0.0,
         interval=r.duration(node, "interval", "delivery", d.interval) or d.interval,
     )
 
@@ -384,9 +449,10 @@ def _telegram(r: _Reader, data: Mapping[str, Any]) -> TelegramChat | None:
     else:
         r.error(yamlsrc.line_of(node, "allow"), "telegram: 'allow' must be a list of chat ids or \"any\"")
         allow = ()
-    api_url = r.string(node, "api_url", "telegram") or "https://api.telegram.org"
+    api_url = r.url(node, "api_url", "telegram") or "https://api.telegram.org"
     return TelegramChat(token=token, allow=allow, api_url=api_url.rstrip("/"),
-                        missing_env=tuple(r.missing[before:]))
+                        missing_env=tuple(dict.fromkeys(r.missing[before:])),
+                        line=yamlsrc.line_of(data, "telegram"))
 
 
 def _slack(r: _Reader, data: Mapping[str, Any]) -> SlackChat | None:
@@ -396,9 +462,10 @@ def _slack(r: _Reader, data: Mapping[str, Any]) -> SlackChat | None:
     before = len(r.missing)
     app_token = r.string(node, "app_token", "slack") or ""
     bot_token = r.string(node, "bot_token", "slack") or ""
-    api_url = r.string(node, "api_url", "slack") or "https://slack.com/api/"
+    api_url = r.url(node, "api_url", "slack") or "https://slack.com/api/"
     return SlackChat(app_token=app_token, bot_token=bot_token, api_url=api_url,
-                     missing_env=tuple(r.missing[before:]))
+                     missing_env=tuple(dict.fromkeys(r.missing[before:])),
+                     line=yamlsrc.line_of(data, "slack"))
 
 
 def _health(r: _Reader, node: Mapping[str, Any]) -> HealthSettings:
