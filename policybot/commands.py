@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import sys
@@ -19,7 +20,7 @@ from policybot.feeds.parse import items_from_jsonl, parse_feed
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify import build_notifier
-from policybot.notify.base import RedactingFilter, utcnow
+from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
 from policybot.status import print_status
@@ -127,7 +128,9 @@ async def status(args: argparse.Namespace) -> int:
         return 0
     app = App(config)
     try:
-        print_status(app, sys.stdout)
+        text = io.StringIO()
+        print_status(app, text)
+        sys.stdout.write(redact(text.getvalue(), config.secrets()))  # ${VAR} in feed URLs too
     finally:
         await app.close()
     return 0

@@ -109,7 +109,7 @@ def _bool_of(token: str) -> bool:
     return token.lower() in ("yes", "true", "on")
 
 
-def too_long(ctx: Context, text: str, line: int) -> bool:
+def too_long(ctx: Context, text: str, line: int, *, about_rule: bool = False) -> bool:
     """Report a term (or regex) longer than its bound, before anything compiles it."""
     regex = len(text) >= 2 and text.startswith("/") and text.endswith("/")
     limit, what = (MAX_REGEX_CHARS, "regex") if regex else (MAX_TERM_CHARS, "term")
@@ -117,7 +117,7 @@ def too_long(ctx: Context, text: str, line: int) -> bool:
     if size <= limit:
         return False
     ctx.error(line, f"{what} {text[:30]!r}... is {size:,} characters long "
-              f"(at most {limit})", about_rule=False)
+              f"(at most {limit})", about_rule=about_rule)
     return True
 
 

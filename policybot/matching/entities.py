@@ -101,7 +101,7 @@ def _alias(
         not_a_string(ctx, alias, line)
         return None
     text = alias.strip()
-    if too_long(ctx, text, line):
+    if too_long(ctx, text, line, about_rule=True):
         return None
     if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
         ctx.error(line, f"regex {text} cannot be part of an entity (use it in a rule)")
