@@ -245,7 +245,7 @@ class _Reader:
         if not ok:
             self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be an http(s) URL "
                        f"such as https://host/path, got {node[key]!r}")
-            return None
+            return ""   # reported: not "missing" as well
         return value
 
     def id_list(self, node: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
