@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TextIO
 
-from policybot.config import Config, DestinationConfig
+from policybot.config import Config, DestinationConfig, unset_env
 from policybot.delivery import Delivery, DrainReport, RateLimiter
 from policybot.errors import ConfigError, RuleError
 from policybot.feeds.fetch import Fetcher
@@ -49,16 +49,11 @@ def missing_env_errors(config: Config, used: set[str]) -> list[str]:
         spec = config.destinations.get(dest)
         if spec and spec.missing_env:
             errors.append(f"{config.path}:{spec.line}: destination '{dest}': "
-                          f"{_unset(spec.missing_env)}")
+                          f"{unset_env(spec.missing_env)}")
     for name, chat in (("telegram", config.telegram), ("slack", config.slack)):
         if chat is not None and chat.missing_env:
-            errors.append(f"{config.path}:{chat.line}: {name}: {_unset(chat.missing_env)}")
+            errors.append(f"{config.path}:{chat.line}: {name}: {unset_env(chat.missing_env)}")
     return errors
-
-
-def _unset(names: Sequence[str]) -> str:
-    plural = "s" if len(names) > 1 else ""
-    return f"environment variable{plural} {', '.join(names)} {'are' if plural else 'is'} not set"
 
 
 class App:

@@ -99,6 +99,8 @@ def _n(count: int, noun: str) -> str:
 
 async def send_test(args: argparse.Namespace) -> int:
     config = load(args)
+    if errors := storage_errors(config):
+        raise ConfigError(errors)
     app = App(config)
     try:
         spec = app.destination_config(args.destination)

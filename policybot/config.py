@@ -110,6 +110,11 @@ class Config:
             values += [self.slack.app_token, self.slack.bot_token]
         return list(dict.fromkeys(v for v in values if v))
 
+def unset_env(names: tuple[str, ...]) -> str:
+    plural = "s" if len(names) > 1 else ""
+    return f"environment variable{plural} {', '.join(names)} {'are' if plural else 'is'} not set"
+
+
 def storage_errors(config: Config) -> list[str]:
     """Whether the state database can be created and written, naming the path when not.
 
@@ -203,6 +208,15 @@ class _Reader:
             self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be a string")
             return None
         return self.expand(str(value))
+
+    def needed(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
+        """A string that is always in use (a feed URL, the state path): unset ${VAR} is an error."""
+        before = len(self.missing)
+        value = self.string(node, key, where)
+        if len(self.missing) > before:
+            names = tuple(dict.fromkeys(self.missing[before:]))
+            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}': {unset_env(names)}")
+        return value
 
     def expand(self, value: str) -> str:
         def sub(match: re.Match[str]) -> str:
@@ -308,7 +322,7 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
                 r.error(yamlsrc.line_of(data, key), _unknown_destination(dest, destinations))
     return Config(
         path=path,
-        storage_path=base / str(r.string(storage, "path", "storage") or "state/policybot.sqlite3"),
+        storage_path=base / str(r.needed(storage, "path", "storage") or "state/policybot.sqlite3"),
         retention=r.duration(storage, "retention", "storage", 30 * 86400.0) or 30 * 86400.0,
         rules_paths=tuple(base / p for p in rule_items),
         defaults=defaults,
@@ -402,7 +416,7 @@ def _feeds(r: _Reader, node: Any, defaults: Defaults, base: Path) -> list[Feed]:
         if feed_id in seen:
             r.error(line, f"{where}: duplicate feed id (first defined on line {seen[feed_id]})")
         seen[feed_id] = line
-        url = r.string(spec, "url", where) or ""
+        url = r.needed(spec, "url", where) or ""
         feeds.append(Feed(
             id=feed_id,
             url=_feed_url(url, base),

@@ -165,6 +165,18 @@ slack: {app_token: "${APP}", bot_token: "${BOT}"}
     assert "config.yaml:4: slack: environment variables APP, BOT are not set" in result.stderr
 
 
+def test_unset_variables_in_a_feed_url_or_the_state_path_are_errors(tmp_path: Path) -> None:
+    text = """\
+storage: {path: "${STATE}/db.sqlite3"}
+feeds:
+  - {id: f, url: "https://feeds.example/${FEED_KEY}/${OTHER}/rss"}
+"""
+    assert errors_of(tmp_path, text) == [
+        f"{tmp_path}/config.yaml:3: feed 'f': 'url': environment variables FEED_KEY, OTHER are not set",
+        f"{tmp_path}/config.yaml:1: storage: 'path': environment variable STATE is not set",
+    ]
+
+
 # secrets -----------------------------------------------------------------------------------------
 def test_a_variable_in_a_feed_url_is_a_secret(tmp_path: Path) -> None:
     text = "feeds: [{id: f, url: 'https://feeds.example/${FEED_KEY}/rss'}]\n"
