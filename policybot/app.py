@@ -9,8 +9,9 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from typing import TextIO
 
-from policybot.config import Config, DestinationConfig, unset_env
+from policybot.config import Config, DestinationConfig
 from policybot.delivery import Delivery, DrainReport, RateLimiter
+from policybot.envfile import unset_env
 from policybot.errors import ConfigError, RuleError
 from policybot.feeds.fetch import Fetcher
 from policybot.health import report_blind_spots

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from policybot import render
 from policybot.app import App, missing_env_errors, used_destinations
-from policybot.config import Config, load_config, parse_duration, storage_errors
+from policybot.config import Config, load_config, parse_duration
 from policybot.dryrun import dry_run
 from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
 from policybot.feeds.fetch import Fetcher
@@ -23,6 +23,7 @@ from policybot.notify import build_notifier
 from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
+from policybot.statedir import storage_errors
 from policybot.status import print_status
 from policybot.store import Store
 

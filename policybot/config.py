@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from policybot import yamlsrc
+from policybot.envfile import read_dotenv, unset_env
 from policybot.errors import ConfigError
 from policybot.model import Feed
 
@@ -110,36 +110,6 @@ class Config:
             values += [self.slack.app_token, self.slack.bot_token]
         return list(dict.fromkeys(v for v in values if v))
 
-def unset_env(names: tuple[str, ...]) -> str:
-    plural = "s" if len(names) > 1 else ""
-    return f"environment variable{plural} {', '.join(names)} {'are' if plural else 'is'} not set"
-
-
-def storage_errors(config: Config) -> list[str]:
-    """Whether the state database can be created and written, naming the path when not.
-
-    Changes nothing: the nearest existing folder must take a new (anonymous, temporary) file,
-    and an existing database must open for writing.
-    """
-    path = config.storage_path
-    where = f"{config.path}: storage: cannot write the state database {path}"
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        return [f"{where}: {folder} is not a folder"]
-    try:
-        if path.exists():
-            if not path.is_file():
-                return [f"{where}: it is not a regular file"]
-            os.close(os.open(path, os.O_RDWR))
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        return [f"{where}: {exc.strerror or exc}"]
-    return []
-
-
 def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
     """'10m' -> 600.0. Numbers are seconds. 'all' (when allowed) and 0 -> None for backfill."""
     if allow_all and (value == "all" or value == 0):
@@ -152,26 +122,6 @@ def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
     if not match:
         raise ValueError(f"expected a duration such as 30s, 10m, 8h or 1d, got {value!r}")
     return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=value lines; # comments; optional quotes. Never overrides the real environment."""
-    values: dict[str, str] = {}
-    if not path.exists():
-        return values
-    data = yamlsrc.read_bytes(path, MAX_CONFIG_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8: {exc.reason}") from None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        values[key.strip()] = value.strip().strip("'\"")
-    return values
 
 
 class _Reader:

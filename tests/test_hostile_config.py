@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from policybot.config import MAX_CONFIG_BYTES, load_config, storage_errors
+from policybot.config import MAX_CONFIG_BYTES, load_config
+from policybot.envfile import MAX_ENV_BYTES
 from policybot.errors import ConfigError
+from policybot.statedir import storage_errors
 from tests.test_hostile_rules import bot, one_clear_line
 
 RULES = "rules:\n  - id: r\n    match: {any: [gallium]}\n"
@@ -102,6 +104,12 @@ def test_a_non_utf8_dotenv_is_one_line(tmp_path: Path) -> None:
     (tmp_path / ".env").write_bytes(b"# secrets\nTOKEN=caf\xe9\n")
     for command in ("check", "once"):
         one_clear_line(bot(tmp_path, command), ".env:2: not UTF-8: invalid continuation byte")
+
+
+def test_a_dotenv_over_the_size_bound_is_refused(tmp_path: Path) -> None:
+    world_with(tmp_path, "feeds: []\n")
+    (tmp_path / ".env").write_text("A=b\n" * (MAX_ENV_BYTES // 4 + 1))
+    one_clear_line(bot(tmp_path, "check"), ".env: larger than 256 KB: refused")
 
 
 def test_a_fifo_dotenv_is_refused_unread(tmp_path: Path) -> None:
