@@ -29,10 +29,11 @@ from policybot.model import Item
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY = 2 << 30   # address space a hostile check may use (Python and its libraries: ~0.5 GB)
 
-# 600 bytes that expand to 9^9 strings when built (the "billion laughs")
-BOMB = "entities:\n  lol0: [lol]\n" + "".join(
-    f"  lol{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9) if n > 1 else ', '.join(['lol'] * 9)}]\n"
-    for n in range(1, 10))
+# 600 bytes whose title is 9^9 strings when expanded (the "billion laughs"; the title's error
+# message used to print it all)
+BOMB = "rules:\n  - id: bomb\n    match: {any: [gallium]}\n" + "".join(
+    f"    x{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9) if n > 1 else ', '.join(['lol'] * 9)}]\n"
+    for n in range(1, 10)) + "    title: *l9\n"
 
 
 def limited() -> None:
@@ -74,15 +75,16 @@ def world(tmp_path: Path) -> Path:
 def test_yaml_aliases_are_refused_where_they_are_written(tmp_path: Path) -> None:
     assert len(BOMB) < 700
     errors = errors_of(tmp_path, BOMB)
-    assert errors == [f"{tmp_path}/r.yaml:4: YAML aliases (*l1) are not allowed"]
+    assert errors == [f"{tmp_path}/r.yaml:5: YAML aliases (*l1) are not allowed"]
     with pytest.raises(ConfigError, match=r"^x\.yaml:2: YAML aliases \(\*base\) are not allowed$"):
         yamlsrc.loads("a: &base {every: 1m}\nb: {<<: *base}\n", "x.yaml")
 
 
 def test_alias_bomb_in_check_is_one_line_and_quick(world: Path) -> None:
     (world / "rules" / "bomb.yaml").write_text(BOMB)
-    one_clear_line(bot(world, "check"), "rules/bomb.yaml:4: YAML aliases (*l1) are not allowed")
-    (world / "config.yaml").write_text("storage: {path: state/db.sqlite3}\nrules: rules/\n" + BOMB)
+    one_clear_line(bot(world, "check"), "rules/bomb.yaml:5: YAML aliases (*l1) are not allowed")
+    (world / "rules" / "bomb.yaml").unlink()
+    (world / "config.yaml").write_text("storage: {path: state/db.sqlite3}\n" + BOMB)
     one_clear_line(bot(world, "check"), "config.yaml:6: YAML aliases (*l1) are not allowed")
 
 

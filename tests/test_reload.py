@@ -121,7 +121,7 @@ def test_hostile_rules_dropped_into_a_running_bot(tmp_path: Path) -> None:
         port = int(re.search(r"metrics on http://[^ ]+:(\d+)/", log.read_text()).group(1))  # type: ignore[union-attr]
         deep = "rules:\n  - id: d\n    match: " + "{all: [" * 200 + "x" + "]}" * 200 + "\n"
         hostile = [
-            ("bomb.yaml", lambda path: write_whole(path, BOMB), "bomb.yaml:4: YAML aliases (*l1)"),
+            ("bomb.yaml", lambda path: write_whole(path, BOMB), "bomb.yaml:5: YAML aliases (*l1)"),
             ("deep.yaml", lambda path: write_whole(path, deep), "deep.yaml:3: nested more than"),
             ("zero.yaml", lambda path: path.symlink_to("/dev/zero"),
              "zero.yaml: is a device, not a regular file: refused"),
