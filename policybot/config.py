@@ -25,7 +25,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 DESTINATION_TYPES = ("console", "slack", "telegram")
-MAX_CONFIG_BYTES = 256 << 10   # config.yaml and .env: a real one is a few KB
+MAX_CONFIG_BYTES = 256 << 10   # config.yaml: a real one is a few KB
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,18 +197,21 @@ class _Reader:
         return value
 
     def url(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
-        """An http(s) URL with a host; the error shows the value as written (never a secret)."""
+        """An http(s) URL with a host. The error shows an api_url as written (before ${VAR}
+        expansion), never a webhook URL: that one is a secret even when written inline."""
         value = self.string(node, key, where)
         if not value:
             return value
         try:
             parts = urlsplit(value)
-            ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != -1
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            ok = ok and (parts.port is None or parts.port > 0)   # .port checks the range
         except ValueError:
             ok = False
         if not ok:
-            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be an http(s) URL "
-                       f"such as https://host/path, got {node[key]!r}")
+            shown = "" if key == "webhook_url" else f", got {node[key]!r}"
+            self.error(yamlsrc.line_of(node, key),
+                       f"{where}: '{key}' must be an http(s) URL such as https://host/path{shown}")
             return ""   # reported: not "missing" as well
         return value
 
