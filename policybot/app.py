@@ -11,6 +11,7 @@ from typing import TextIO
 
 from policybot.config import Config, DestinationConfig
 from policybot.delivery import Delivery, DrainReport, RateLimiter
+from policybot.envfile import unset_env
 from policybot.errors import ConfigError, RuleError
 from policybot.feeds.fetch import Fetcher
 from policybot.health import report_blind_spots
@@ -49,14 +50,17 @@ def used_destinations(config: Config, rules: Sequence[Rule]) -> set[str]:
 
 
 def missing_env_errors(config: Config, used: set[str]) -> list[str]:
-    """An unset ${VAR} is an error only where a used destination needs it."""
+    """An unset ${VAR} is an error where a used destination, or a chat section (telegram:,
+    slack: are in use whenever they are present), needs it."""
     errors = []
     for dest in sorted(used):
         spec = config.destinations.get(dest)
         if spec and spec.missing_env:
-            names = ", ".join(spec.missing_env)
-            errors.append(f"{config.path}:{spec.line}: destination '{dest}': environment "
-                          f"variable {names} is not set")
+            errors.append(f"{config.path}:{spec.line}: destination '{dest}': "
+                          f"{unset_env(spec.missing_env)}")
+    for name, chat in (("telegram", config.telegram), ("slack", config.slack)):
+        if chat is not None and chat.missing_env:
+            errors.append(f"{config.path}:{chat.line}: {name}: {unset_env(chat.missing_env)}")
     return errors
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import sys
@@ -19,9 +20,10 @@ from policybot.feeds.parse import items_from_jsonl, parse_feed
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify import build_notifier
-from policybot.notify.base import RedactingFilter, utcnow
+from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
+from policybot.statedir import storage_errors
 from policybot.status import print_status
 from policybot.store import Store, noted_fault
 
@@ -38,6 +40,8 @@ def load(args: argparse.Namespace) -> Config:
 
 async def _started(args: argparse.Namespace) -> App:
     config = load(args)
+    if errors := storage_errors(config):
+        raise ConfigError(errors)
     app = App(config)
     try:
         app.load_rules()
@@ -80,6 +84,7 @@ async def check(args: argparse.Namespace) -> int:
         raise RuleError(exc.errors) from None
     errors = check_examples(ruleset)
     errors += missing_env_errors(config, used_destinations(config, ruleset.rules))
+    errors += storage_errors(config)
     if errors:
         raise ConfigError(errors)
     files = rule_files(config.rules_paths)
@@ -95,6 +100,8 @@ def _n(count: int, noun: str) -> str:
 
 async def send_test(args: argparse.Namespace) -> int:
     config = load(args)
+    if errors := storage_errors(config):
+        raise ConfigError(errors)
     app = App(config)
     try:
         spec = app.destination_config(args.destination)
@@ -126,7 +133,9 @@ async def status(args: argparse.Namespace) -> int:
         return 0
     app = App(config)
     try:
-        print_status(app, sys.stdout)
+        text = io.StringIO()
+        print_status(app, text)
+        sys.stdout.write(redact(text.getvalue(), config.secrets()))  # ${VAR} in feed URLs too
     finally:
         await app.close()
     return 0

@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from policybot import yamlsrc
+from policybot.envfile import read_dotenv, unset_env
 from policybot.errors import ConfigError
 from policybot.model import Feed
 
@@ -23,6 +25,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 DESTINATION_TYPES = ("console", "slack", "telegram")
+MAX_CONFIG_BYTES = 256 << 10   # config.yaml: a real one is a few KB
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class TelegramChat:
     api_url: str = "https://api.telegram.org"
     missing_env: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()      # user ids that may change things in any allowed group
+    line: int = 0                     # where the section starts in config.yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class SlackChat:
     missing_env: tuple[str, ...] = ()
     allow: tuple[str, ...] | None = ()  # channel ids that may change things; None = "any"
     admins: tuple[str, ...] = ()        # if set, only these user ids may change things
+    line: int = 0                     # where the section starts in config.yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +108,17 @@ class Config:
     metrics_host: str = "127.0.0.1"   # the /metrics endpoint has no authentication
     health: HealthSettings = HealthSettings()
     fetch: FetchSettings = FetchSettings()
+    env_values: tuple[str, ...] = ()  # every ${VAR} value used anywhere: secrets, feed URLs too
 
     def secrets(self) -> list[str]:
-        """Every token and webhook URL in this config: what no log line or message may show."""
+        """Every token, webhook URL and ${VAR} value: what no log line or message may show."""
         values = [v for d in self.destinations.values() for v in (d.token, d.webhook_url) if v]
+        values += self.env_values
         if self.telegram:
             values.append(self.telegram.token)
         if self.slack:
             values += [self.slack.app_token, self.slack.bot_token]
-        return [v for v in values if v]
+        return list(dict.fromkeys(v for v in values if v))
 
 def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
     """'10m' -> 600.0. Numbers are seconds. 'all' (when allowed) and 0 -> None for backfill."""
@@ -127,20 +134,6 @@ def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=value lines; # comments; optional quotes. Never overrides the real environment."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        values[key.strip()] = value.strip().strip("'\"")
-    return values
-
-
 class _Reader:
     """Walks the YAML tree, collecting errors instead of stopping at the first."""
 
@@ -149,6 +142,7 @@ class _Reader:
         self.env = env
         self.errors: list[str] = []
         self.missing: list[str] = []
+        self.used: list[str] = []      # the ${VAR} values substituted: secrets, wherever they are
 
     def error(self, line: int, message: str) -> None:
         self.errors.append(f"{self.source}:{line}: {message}")
@@ -175,25 +169,61 @@ class _Reader:
             return None
         return self.expand(str(value))
 
+    def needed(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
+        """A string that is always in use (a feed URL, the state path): unset ${VAR} is an error."""
+        before = len(self.missing)
+        value = self.string(node, key, where)
+        if len(self.missing) > before:
+            names = tuple(dict.fromkeys(self.missing[before:]))
+            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}': {unset_env(names)}")
+        return value
+
     def expand(self, value: str) -> str:
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in self.env or self.env[name] == "":
                 self.missing.append(name)
                 return ""
+            self.used.append(self.env[name])
             return self.env[name]
 
         return _VAR.sub(sub, value)
 
     def duration(self, node: Mapping[str, Any], key: str, where: str, default: float | None,
-                 *, allow_all: bool = False) -> float | None:
+                 *, allow_all: bool = False, allow_zero: bool = False) -> float | None:
+        """A duration > 0 (>= 0 with allow_zero; 'all' or 0 -> None with allow_all)."""
         if key not in node:
             return default
         try:
-            return parse_duration(node[key], allow_all=allow_all)
+            value = parse_duration(node[key], allow_all=allow_all)
         except ValueError as exc:
             self.error(yamlsrc.line_of(node, key), f"{where}: '{key}': {exc}")
             return default
+        if value is not None and (value < 0 or (value == 0 and not allow_zero)):
+            wanted = "0 or more" if allow_zero else "more than 0"
+            self.error(yamlsrc.line_of(node, key),
+                       f"{where}: '{key}' must be a duration of {wanted}, got {node[key]!r}")
+            return default
+        return value
+
+    def url(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
+        """An http(s) URL with a host. The error shows an api_url as written (before ${VAR}
+        expansion), never a webhook URL: that one is a secret even when written inline."""
+        value = self.string(node, key, where)
+        if not value:
+            return value
+        try:
+            parts = urlsplit(value)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            ok = ok and (parts.port is None or parts.port > 0)   # .port checks the range
+        except ValueError:
+            ok = False
+        if not ok:
+            shown = "" if key == "webhook_url" else f", got {node[key]!r}"
+            self.error(yamlsrc.line_of(node, key),
+                       f"{where}: '{key}' must be an http(s) URL such as https://host/path{shown}")
+            return ""   # reported: not "missing" as well
+        return value
 
     def id_list(self, node: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
         if key not in node:
@@ -224,7 +254,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     source = str(path)
     if env is None:
         env = {**read_dotenv(path.parent / ".env"), **os.environ}
-    data = yamlsrc.load(path)
+    data = yamlsrc.load(path, max_bytes=MAX_CONFIG_BYTES)
     reader = _Reader(source, env)
     if data is None:
         data = yamlsrc.Mapping()
@@ -255,7 +285,7 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
                 r.error(yamlsrc.line_of(data, key), _unknown_destination(dest, destinations))
     return Config(
         path=path,
-        storage_path=base / str(r.string(storage, "path", "storage") or "state/policybot.sqlite3"),
+        storage_path=base / str(r.needed(storage, "path", "storage") or "state/policybot.sqlite3"),
         retention=r.duration(storage, "retention", "storage", 30 * 86400.0) or 30 * 86400.0,
         rules_paths=tuple(base / p for p in rule_items),
         defaults=defaults,
@@ -269,6 +299,7 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
         metrics_host=_metrics_host(r, data),
         health=_health(r, _section(r, data, "health", ("failing_after", "silent_factor", "silent_min"))),
         fetch=_fetch(r, _section(r, data, "fetch", ("allow_private_redirects",))),
+        env_values=tuple(dict.fromkeys(r.used)),
     )
 
 
@@ -292,6 +323,7 @@ def _defaults(r: _Reader, node: Mapping[str, Any]) -> Defaults:
 
 
 _DEST_KEYS = ("type", "webhook_url", "token", "channel", "chat_id", "api_url", "rate")
+_URL_KEYS = ("webhook_url", "api_url")
 
 
 def _destinations(r: _Reader, node: Any) -> dict[str, DestinationConfig]:
@@ -309,7 +341,7 @@ def _destinations(r: _Reader, node: Any) -> dict[str, DestinationConfig]:
             r.error(line, f"{where}: unknown type {kind!r} (expected: {', '.join(DESTINATION_TYPES)})")
             continue
         before = len(r.missing)
-        fields = {k: r.string(spec, k, where) for k in _DEST_KEYS[1:6]}
+        fields = {k: (r.url if k in _URL_KEYS else r.string)(spec, k, where) for k in _DEST_KEYS[1:6]}
         missing = tuple(dict.fromkeys(r.missing[before:]))
         _check_destination(r, line, where, kind, fields)
         rate = r.number(spec, "rate", where, 0.0) or None
@@ -349,7 +381,7 @@ def _feeds(r: _Reader, node: Any, defaults: Defaults, base: Path) -> list[Feed]:
         if feed_id in seen:
             r.error(line, f"{where}: duplicate feed id (first defined on line {seen[feed_id]})")
         seen[feed_id] = line
-        url = r.string(spec, "url", where) or ""
+        url = r.needed(spec, "url", where) or ""
         feeds.append(Feed(
             id=feed_id,
             url=_feed_url(url, base),
@@ -374,9 +406,9 @@ def _delivery(r: _Reader, node: Mapping[str, Any]) -> DeliverySettings:
     d = DeliverySettings()
     return DeliverySettings(
         digest_after=int(r.number(node, "digest_after", "delivery", d.digest_after)),
-        digest_window=r.duration(node, "digest_window", "delivery", d.digest_window) or 0.0,
+        digest_window=r.duration(node, "digest_window", "delivery", d.digest_window, allow_zero=True) or 0.0,
         max_age=r.duration(node, "max_age", "delivery", d.max_age) or d.max_age,
-        once_wait=r.duration(node, "once_wait", "delivery", d.once_wait) or 0.0,
+        once_wait=r.duration(node, "once_wait", "delivery", d.once_wait, allow_zero=True) or 0.0,
         interval=r.duration(node, "interval", "delivery", d.interval) or d.interval,
     )
 
@@ -396,10 +428,11 @@ def _telegram(r: _Reader, data: Mapping[str, Any]) -> TelegramChat | None:
     else:
         r.error(yamlsrc.line_of(node, "allow"), "telegram: 'allow' must be a list of chat ids or \"any\"")
         allow = ()
-    api_url = r.string(node, "api_url", "telegram") or "https://api.telegram.org"
+    api_url = r.url(node, "api_url", "telegram") or "https://api.telegram.org"
     admins = _ids(r, node, "admins", "telegram", _TELEGRAM_USER, "user ids such as 123456789")
     return TelegramChat(token=token, allow=allow, api_url=api_url.rstrip("/"),
-                        missing_env=tuple(r.missing[before:]), admins=admins or ())
+                        missing_env=tuple(dict.fromkeys(r.missing[before:])), admins=admins or (),
+                        line=yamlsrc.line_of(data, "telegram"))
 
 
 _TELEGRAM_USER = re.compile(r"^[1-9][0-9]{0,19}$")
@@ -428,11 +461,12 @@ def _slack(r: _Reader, data: Mapping[str, Any]) -> SlackChat | None:
     before = len(r.missing)
     app_token = r.string(node, "app_token", "slack") or ""
     bot_token = r.string(node, "bot_token", "slack") or ""
-    api_url = r.string(node, "api_url", "slack") or "https://slack.com/api/"
+    api_url = r.url(node, "api_url", "slack") or "https://slack.com/api/"
     allow = _ids(r, node, "allow", "slack", _SLACK_ID, "channel ids such as C0123ABCD", allow_any=True)
     admins = _ids(r, node, "admins", "slack", _SLACK_ID, "user ids such as U0123ABCD")
     return SlackChat(app_token=app_token, bot_token=bot_token, api_url=api_url,
-                     missing_env=tuple(r.missing[before:]), allow=allow, admins=admins or ())
+                     missing_env=tuple(dict.fromkeys(r.missing[before:])), allow=allow,
+                     admins=admins or (), line=yamlsrc.line_of(data, "slack"))
 
 
 def _health(r: _Reader, node: Mapping[str, Any]) -> HealthSettings:

@@ -16,12 +16,16 @@ from typing import Any
 
 import re2
 
+from policybot.errors import ConfigError
 from policybot.matching.normalize import normalize_term
 from policybot.matching.spec import Group, Near, Node, Regex, Term, Terms
-from policybot.yamlsrc import line_of
+from policybot.yamlsrc import MAX_BYTES, line_of, read_bytes
 
 MATCH_KEYS = ("all", "any", "none")
 NEAR_KEYS = ("near", "within")
+MAX_TERM_CHARS = 200        # a phrase, an entity alias, a `near` side, a /watch word
+MAX_REGEX_CHARS = 500       # a /regex/ between its slashes
+MAX_CONDITION_DEPTH = 10    # all / any / none groups inside one another (a rule needs 2 or 3)
 _YAML_BOOLS = r"yes|no|true|false|on|off"
 
 
@@ -33,6 +37,7 @@ class Context:
     errors: list[tuple[str, int, str]]
     entities: Mapping[str, Terms] = field(default_factory=dict)
     subject: str = ""          # "rule 'x': " for rule-level messages
+    depth: int = 0             # groups open around the condition being read
     _lines: list[str] | None = None
 
     def error(self, line: int, message: str, *, about_rule: bool = True) -> None:
@@ -42,8 +47,9 @@ class Context:
     def line_text(self, line: int) -> str:
         if self._lines is None:
             try:
-                self._lines = Path(self.source).read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError):
+                data = read_bytes(Path(self.source), MAX_BYTES)
+                self._lines = data.decode("utf-8").splitlines()
+            except (ConfigError, UnicodeDecodeError):
                 self._lines = []
         return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
 
@@ -103,12 +109,26 @@ def _bool_of(token: str) -> bool:
     return token.lower() in ("yes", "true", "on")
 
 
+def too_long(ctx: Context, text: str, line: int, *, about_rule: bool = False) -> bool:
+    """Report a term (or regex) longer than its bound, before anything compiles it."""
+    regex = len(text) >= 2 and text.startswith("/") and text.endswith("/")
+    limit, what = (MAX_REGEX_CHARS, "regex") if regex else (MAX_TERM_CHARS, "term")
+    size = len(text) - 2 if regex else len(text)
+    if size <= limit:
+        return False
+    ctx.error(line, f"{what} {text[:30]!r}... is {size:,} characters long "
+              f"(at most {limit})", about_rule=about_rule)
+    return True
+
+
 def term_node(ctx: Context, raw: Any, line: int, *, allow_regex: bool = True) -> Node | None:
     """A string element: a phrase, `$entity` or `/regex/`; None after reporting an error."""
     if not isinstance(raw, str):
         not_a_string(ctx, raw, line)
         return None
     text = raw.strip()
+    if too_long(ctx, text, line):
+        return None
     if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
         if not allow_regex:
             ctx.error(line, f"'near' takes phrases or $entities, not a regex: {text}",
@@ -176,6 +196,17 @@ def condition(ctx: Context, raw: Any, line: int) -> Group | None:
     if not isinstance(raw, Mapping) or not raw:
         ctx.error(line, f"empty match (expected: {', '.join(MATCH_KEYS)})")
         return None
+    if ctx.depth >= MAX_CONDITION_DEPTH:
+        ctx.error(line, f"conditions nested more than {MAX_CONDITION_DEPTH} deep")
+        return None
+    ctx.depth += 1
+    try:
+        return _condition(ctx, raw)
+    finally:
+        ctx.depth -= 1
+
+
+def _condition(ctx: Context, raw: Mapping[str, Any]) -> Group | None:
     ok = True
     for key in raw:
         if key not in MATCH_KEYS:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from policybot.matching.conditions import Context, not_a_string, suggest
+from policybot.matching.conditions import Context, not_a_string, suggest, too_long
 from policybot.matching.normalize import normalize_term
 from policybot.matching.spec import Term, Terms
 from policybot.yamlsrc import line_of
@@ -101,6 +101,8 @@ def _alias(
         not_a_string(ctx, alias, line)
         return None
     text = alias.strip()
+    if too_long(ctx, text, line, about_rule=True):
+        return None
     if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
         ctx.error(line, f"regex {text} cannot be part of an entity (use it in a rule)")
         return None

@@ -3,21 +3,31 @@
 `ItemState` lives for one `Engine.match` call. It caches what several rules ask for: the keys
 seen in a set of fields, and each leaf's hits (a `$entity` or a phrase shared by many rules is
 turned into `Hit`s once per item, and the same Hit objects go into every match that uses it).
+
+Hits are bounded where they are collected: at most MAX_HITS_PER_TERM per term (or regex) and
+field, and a match keeps the first MAX_HITS_PER_MATCH in text order, so a text repeating a
+term a million times makes a match of a few dozen hits.
 """
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from operator import itemgetter
 
 from policybot.matching.normalize import Normalized
-from policybot.matching.scan import Spans, word_starts, words_between
+from policybot.matching.scan import Spans, word_starts
 from policybot.matching.spec import Near, Node, Regex, Terms
 from policybot.model import Hit
 
 Entry = tuple[tuple[int, int, int], Hit]   # ((field order, start, end), hit)
 Leaf = Terms | Near | Regex
+Span = tuple[int, int]
+MAX_HITS_PER_TERM = 20     # hits of one term (or regex) in one field that a match reports
+MAX_HITS_PER_MATCH = 200   # the first ones in text order: enough to highlight, bounded to store
 _position = itemgetter(0)
 
 
@@ -96,18 +106,39 @@ def _spans(terms: Terms, field_state: FieldState) -> list[tuple[int, int]]:
 
 
 def near_pairs(node: Near, field_state: FieldState) -> list[tuple[int, int]]:
-    """Spans of both terms where they occur within `node.within` words of each other."""
+    """Spans of both terms where they occur within `node.within` words of each other
+    (in either order, not overlapping), sorted. O((a + b) log) however many occurrences."""
     a_spans, b_spans = _spans(node.a, field_state), _spans(node.b, field_state)
     if not a_spans or not b_spans:
         return []
     starts = field_state.word_starts()
-    pairs: list[tuple[int, int]] = []
-    for a in a_spans:
-        for b in b_spans:
-            first, second = (a, b) if a[0] <= b[0] else (b, a)
-            if first[1] <= second[0] and words_between(starts, first, second) <= node.within:
-                pairs += (a, b)
-    return pairs
+    found = _near_after(a_spans, b_spans, starts, node.within)
+    found |= _near_after(b_spans, a_spans, starts, node.within)
+    return sorted(found)
+
+
+def _near_after(firsts: list[Span], seconds: list[Span], starts: list[int], within: int) -> set[Span]:
+    """The spans of pairs where a `seconds` span starts after a `firsts` span ends, with at
+    most `within` words between them. `seconds` is sorted: the partners of one first span
+    are a run of it, marked with a difference array."""
+    second_starts = [span[0] for span in seconds]
+    second_words = [bisect_right(starts, start) - 1 for start in second_starts]  # ascending
+    marks = [0] * (len(seconds) + 1)
+    found: set[Span] = set()
+    for first in firsts:
+        lo = bisect_left(second_starts, first[1])
+        last_word = bisect_right(starts, first[1] - 1) - 1
+        hi = bisect_right(second_words, last_word + 1 + within)
+        if lo < hi:
+            found.add(first)
+            marks[lo] += 1
+            marks[hi] -= 1
+    open_runs = 0
+    for position, second in enumerate(seconds):
+        open_runs += marks[position]
+        if open_runs:
+            found.add(second)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +161,8 @@ def _leaf_entries(leaf: Leaf, state: ItemState, fields: Sequence[str]) -> list[E
     for name in fields:
         field_state = state.fields[name]
         if isinstance(leaf, Regex):
-            for hit in leaf.compiled.finditer(field_state.norm.text):
+            found = leaf.compiled.finditer(field_state.norm.text)
+            for hit in islice(found, MAX_HITS_PER_TERM):
                 out.append(field_state.hit(leaf.label, None, hit.start(), hit.end()))
         elif isinstance(leaf, Near):
             _near_entries(leaf, field_state, out)
@@ -156,7 +188,8 @@ def _terms_entries(
             spans = found.get(key)
             if spans is not None:
                 _, alias, entity = leaf.terms[key]
-                out += [field_state.hit(alias, entity, start, end) for start, end in spans]
+                out += [field_state.hit(alias, entity, start, end)
+                        for start, end in spans[:MAX_HITS_PER_TERM]]
     return out
 
 
@@ -165,9 +198,9 @@ def _near_entries(node: Near, field_state: FieldState, out: list[Entry]) -> None
     if not spans:
         return
     for term in node.a.terms + node.b.terms:
-        for start, end in field_state.found.get(term.key, ()):
-            if (start, end) in spans:
-                out.append(field_state.hit(term.alias, term.entity, start, end))
+        near = [span for span in field_state.found.get(term.key, ()) if span in spans]
+        for start, end in near[:MAX_HITS_PER_TERM]:
+            out.append(field_state.hit(term.alias, term.entity, start, end))
 
 
 # A hit plan: the leaves whose hits a match reports, in rule-walk order. A step is a leaf
@@ -201,13 +234,16 @@ def plan_entries(
 
 
 def sorted_hits(entries: list[Entry]) -> tuple[Hit, ...]:
-    """One hit per (field, span), the first in rule-walk order, in text order."""
+    """One hit per (field, span), the first in rule-walk order, in text order; at most
+    MAX_HITS_PER_MATCH, the first ones."""
     if len(entries) == 1:
         return (entries[0][1],)
     hits = []
     last = None
+    if len(entries) > MAX_HITS_PER_MATCH:  # nsmallest is sorted()[:n]: stable too
+        entries = heapq.nsmallest(MAX_HITS_PER_MATCH * 2, entries, key=_position)
     for key, hit in sorted(entries, key=_position):   # stable: equal spans keep walk order
         if key != last:
             hits.append(hit)
             last = key
-    return tuple(hits)
+    return tuple(hits[:MAX_HITS_PER_MATCH])

@@ -31,6 +31,7 @@ FILE_KEYS = ("entities", "rules")
 RULE_KEYS = ("id", "title", "severity", "match", "fields", "feeds", "notify", "examples")
 EXAMPLE_KEYS = ("match", "no_match")
 EXAMPLE_ITEM_KEYS = ("title", "summary", "content")
+MAX_RULES_BYTES = 1 << 20   # one rules file; a 1,000-rule file is about 200 KB
 _ID_RE = re.compile(r"\S+")
 _LINE_RE = re.compile(r"^.*?:(\d+): ")
 
@@ -82,7 +83,9 @@ def _files(paths: Sequence[str | Path]) -> list[str]:
         path = Path(given)
         if path.is_dir():
             found = [*path.glob("*.yaml"), *path.glob("*.yml")]
-            files += [str(p) for p in sorted(found, key=lambda p: p.name) if p.is_file()]
+            # every *.yaml that exists (a device or FIFO is reported, not read); a dangling
+            # symlink (an editor's lock file) is skipped
+            files += [str(p) for p in sorted(found, key=lambda p: p.name) if p.exists()]
         else:
             files.append(str(path))
     return files
@@ -90,7 +93,7 @@ def _files(paths: Sequence[str | Path]) -> list[str]:
 
 def _load(source: str, errors: list[tuple[str, int, str]]) -> Mapping[str, Any] | None:
     try:
-        doc = load(source)
+        doc = load(source, max_bytes=MAX_RULES_BYTES)
     except ConfigError as exc:
         for text in exc.errors:
             found = _LINE_RE.match(text)

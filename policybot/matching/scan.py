@@ -3,12 +3,14 @@
 A term matches whole words in scripts with spaces (its edge may not touch another letter or
 digit, while CJK neighbours are fine), as a substring in CJK, and with the plain English plural
 or possessive of its last word (s, es, 's, s', es', and y -> ies).
+
+A field keeps at most MAX_SPANS_PER_KEY spans of one key (the first ones): a hostile text
+repeating a term a million times costs one pass of the automaton, not a million spans.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable
 
 import ahocorasick
@@ -16,6 +18,7 @@ import ahocorasick
 from policybot.matching.normalize import _CJK_RANGES, is_word_char
 
 Spans = dict[str, list[tuple[int, int]]]  # term key -> spans in the normalised text
+MAX_SPANS_PER_KEY = 1000   # per field: `near` looks at these; a real text has a few dozen
 _SUFFIXES = ("es'", "s'", "'s", "es", "s")
 _VOWELS = frozenset("aeiou")
 _NO_SPACE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -60,7 +63,7 @@ def scan(automaton: ahocorasick.Automaton | None, text: str) -> Spans:
     found: Spans = {}
     if automaton is None or not text:
         return found
-    size, get, words = len(text), found.get, _WORDS   # locals: this loop runs per raw hit
+    size, get, words, cap = len(text), found.get, _WORDS, MAX_SPANS_PER_KEY  # per raw hit
     for last, (key, length, left, right, plural) in automaton.iter(text):
         end = last + 1
         start = end - length
@@ -76,7 +79,7 @@ def scan(automaton: ahocorasick.Automaton | None, text: str) -> Spans:
         spans = get(key)
         if spans is None:
             found[key] = [(start, end)]
-        else:
+        elif len(spans) < cap:
             spans.append((start, end))
     return found
 
@@ -93,9 +96,3 @@ def word_starts(text: str) -> list[int]:
     """Start of each word: a run of letters/digits, or one CJK character."""
     return [found.start() for found in _WORD_RE.finditer(text)]
 
-
-def words_between(starts: list[int], first: tuple[int, int], second: tuple[int, int]) -> int:
-    """How many words lie between two non-overlapping spans (first before second)."""
-    last_of_first = bisect_right(starts, first[1] - 1) - 1
-    first_of_second = bisect_right(starts, second[0]) - 1
-    return max(0, first_of_second - last_of_first - 1)

@@ -1,0 +1,34 @@
+"""Whether the state folder can be written: `check`, `once`, `run` and `send-test` ask first,
+so an unwritable place is one clear line naming the path, never a traceback from SQLite."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from policybot.config import Config
+
+
+def storage_errors(config: Config) -> list[str]:
+    """Whether the state database can be created and written, naming the path when not.
+
+    Changes nothing: the nearest existing folder must take a new (anonymous, temporary) file,
+    and an existing database must open for writing.
+    """
+    path = config.storage_path
+    where = f"{config.path}: storage: cannot write the state database {path}"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return [f"{where}: {folder} is not a folder"]
+    try:
+        if path.exists():
+            if not path.is_file():
+                return [f"{where}: it is not a regular file"]
+            os.close(os.open(path, os.O_RDWR))
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return [f"{where}: {exc.strerror or exc}"]
+    return []
