@@ -13,16 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from policybot import yamlsrc
-from policybot.envfile import read_dotenv, unset_env
+from policybot.configread import Reader
+from policybot.envfile import read_dotenv
 from policybot.errors import ConfigError
 from policybot.model import Feed
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 DESTINATION_TYPES = ("console", "slack", "telegram")
 MAX_CONFIG_BYTES = 256 << 10   # config.yaml: a real one is a few KB
@@ -120,130 +117,6 @@ class Config:
             values += [self.slack.app_token, self.slack.bot_token]
         return list(dict.fromkeys(v for v in values if v))
 
-def parse_duration(value: Any, *, allow_all: bool = False) -> float | None:
-    """'10m' -> 600.0. Numbers are seconds. 'all' (when allowed) and 0 -> None for backfill."""
-    if allow_all and (value == "all" or value == 0):
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as 10m, got {value!r}")
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"expected a duration such as 30s, 10m, 8h or 1d, got {value!r}")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
-class _Reader:
-    """Walks the YAML tree, collecting errors instead of stopping at the first."""
-
-    def __init__(self, source: str, env: Mapping[str, str]) -> None:
-        self.source = source
-        self.env = env
-        self.errors: list[str] = []
-        self.missing: list[str] = []
-        self.used: list[str] = []      # the ${VAR} values substituted: secrets, wherever they are
-
-    def error(self, line: int, message: str) -> None:
-        self.errors.append(f"{self.source}:{line}: {message}")
-
-    def keys(self, node: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> bool:
-        if not isinstance(node, dict):
-            self.error(yamlsrc.line_of(node, 0), f"{where}: expected a mapping")
-            return False
-        for key in node:
-            if key not in allowed:
-                self.error(yamlsrc.line_of(node, key),
-                           f"{where}: unknown key '{key}' (expected: {', '.join(allowed)})")
-        for key in required:
-            if key not in node:
-                self.error(yamlsrc.line_of(node, 0), f"{where}: missing required key '{key}'")
-        return True
-
-    def string(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
-        if key not in node or node[key] is None:
-            return None
-        value = node[key]
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be a string")
-            return None
-        return self.expand(str(value))
-
-    def needed(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
-        """A string that is always in use (a feed URL, the state path): unset ${VAR} is an error."""
-        before = len(self.missing)
-        value = self.string(node, key, where)
-        if len(self.missing) > before:
-            names = tuple(dict.fromkeys(self.missing[before:]))
-            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}': {unset_env(names)}")
-        return value
-
-    def expand(self, value: str) -> str:
-        def sub(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in self.env or self.env[name] == "":
-                self.missing.append(name)
-                return ""
-            self.used.append(self.env[name])
-            return self.env[name]
-
-        return _VAR.sub(sub, value)
-
-    def duration(self, node: Mapping[str, Any], key: str, where: str, default: float | None,
-                 *, allow_all: bool = False, allow_zero: bool = False) -> float | None:
-        """A duration > 0 (>= 0 with allow_zero; 'all' or 0 -> None with allow_all)."""
-        if key not in node:
-            return default
-        try:
-            value = parse_duration(node[key], allow_all=allow_all)
-        except ValueError as exc:
-            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}': {exc}")
-            return default
-        if value is not None and (value < 0 or (value == 0 and not allow_zero)):
-            wanted = "0 or more" if allow_zero else "more than 0"
-            self.error(yamlsrc.line_of(node, key),
-                       f"{where}: '{key}' must be a duration of {wanted}, got {node[key]!r}")
-            return default
-        return value
-
-    def url(self, node: Mapping[str, Any], key: str, where: str) -> str | None:
-        """An http(s) URL with a host. The error shows an api_url as written (before ${VAR}
-        expansion), never a webhook URL: that one is a secret even when written inline."""
-        value = self.string(node, key, where)
-        if not value:
-            return value
-        try:
-            parts = urlsplit(value)
-            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-            ok = ok and (parts.port is None or parts.port > 0)   # .port checks the range
-        except ValueError:
-            ok = False
-        if not ok:
-            shown = "" if key == "webhook_url" else f", got {node[key]!r}"
-            self.error(yamlsrc.line_of(node, key),
-                       f"{where}: '{key}' must be an http(s) URL such as https://host/path{shown}")
-            return ""   # reported: not "missing" as well
-        return value
-
-    def id_list(self, node: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] | None:
-        if key not in node:
-            return None
-        value = node[key]
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be a list of names")
-            return ()
-        return tuple(str(v) for v in value)
-
-    def number(self, node: Mapping[str, Any], key: str, where: str, default: float) -> float:
-        value = node.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            self.error(yamlsrc.line_of(node, key), f"{where}: '{key}' must be a positive number")
-            return default
-        return float(value)
-
-
 _TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "slack",
         "delivery", "ops", "metrics", "health", "fetch")
 
@@ -255,7 +128,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     if env is None:
         env = {**read_dotenv(path.parent / ".env"), **os.environ}
     data = yamlsrc.load(path, max_bytes=MAX_CONFIG_BYTES)
-    reader = _Reader(source, env)
+    reader = Reader(source, env)
     if data is None:
         data = yamlsrc.Mapping()
         data.line, data.key_lines = 1, {}
@@ -267,7 +140,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     return config
 
 
-def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config:
+def _build(r: Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config:
     storage = _section(r, data, "storage", ("path", "retention"))
     defaults = _defaults(r, _section(r, data, "defaults", ("every", "backfill", "notify")))
     destinations = _destinations(r, data.get("destinations") or {})
@@ -303,7 +176,7 @@ def _build(r: _Reader, data: Mapping[str, Any], base: Path, path: Path) -> Confi
     )
 
 
-def _section(r: _Reader, data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+def _section(r: Reader, data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
     node = data.get(key)
     if node is None:
         return {}
@@ -315,7 +188,7 @@ def _unknown_destination(name: str, destinations: Mapping[str, Any]) -> str:
     return f"unknown destination '{name}' (defined: {known})"
 
 
-def _defaults(r: _Reader, node: Mapping[str, Any]) -> Defaults:
+def _defaults(r: Reader, node: Mapping[str, Any]) -> Defaults:
     every = r.duration(node, "every", "defaults", 600.0) or 600.0
     backfill = r.duration(node, "backfill", "defaults", 86400.0, allow_all=True)
     notify = r.id_list(node, "notify", "defaults")
@@ -326,7 +199,7 @@ _DEST_KEYS = ("type", "webhook_url", "token", "channel", "chat_id", "api_url", "
 _URL_KEYS = ("webhook_url", "api_url")
 
 
-def _destinations(r: _Reader, node: Any) -> dict[str, DestinationConfig]:
+def _destinations(r: Reader, node: Any) -> dict[str, DestinationConfig]:
     result: dict[str, DestinationConfig] = {}
     if not isinstance(node, dict):
         r.error(yamlsrc.line_of(node, 0), "destinations: expected a mapping of id -> settings")
@@ -350,7 +223,7 @@ def _destinations(r: _Reader, node: Any) -> dict[str, DestinationConfig]:
     return result
 
 
-def _check_destination(r: _Reader, line: int, where: str, kind: str, f: Mapping[str, Any]) -> None:
+def _check_destination(r: Reader, line: int, where: str, kind: str, f: Mapping[str, Any]) -> None:
     if kind == "slack" and f["webhook_url"] is None and f["token"] is None:
         r.error(line, f"{where}: a slack destination needs 'webhook_url', or 'token' and 'channel'")
     elif kind == "slack" and f["token"] is not None and f["webhook_url"] is None and not f["channel"]:
@@ -362,7 +235,7 @@ def _check_destination(r: _Reader, line: int, where: str, kind: str, f: Mapping[
 _FEED_KEYS = ("id", "url", "every", "tags", "backfill", "title")
 
 
-def _feeds(r: _Reader, node: Any, defaults: Defaults, base: Path) -> list[Feed]:
+def _feeds(r: Reader, node: Any, defaults: Defaults, base: Path) -> list[Feed]:
     feeds: list[Feed] = []
     if node is None:
         return feeds
@@ -402,7 +275,7 @@ def _feed_url(url: str, base: Path) -> str:
 _DELIVERY_KEYS = ("digest_after", "digest_window", "max_age", "once_wait", "interval")
 
 
-def _delivery(r: _Reader, node: Mapping[str, Any]) -> DeliverySettings:
+def _delivery(r: Reader, node: Mapping[str, Any]) -> DeliverySettings:
     d = DeliverySettings()
     return DeliverySettings(
         digest_after=int(r.number(node, "digest_after", "delivery", d.digest_after)),
@@ -413,7 +286,7 @@ def _delivery(r: _Reader, node: Mapping[str, Any]) -> DeliverySettings:
     )
 
 
-def _telegram(r: _Reader, data: Mapping[str, Any]) -> TelegramChat | None:
+def _telegram(r: Reader, data: Mapping[str, Any]) -> TelegramChat | None:
     node = _section(r, data, "telegram", ("token", "allow", "api_url", "admins"))
     if not node:
         return None
@@ -439,7 +312,7 @@ _TELEGRAM_USER = re.compile(r"^[1-9][0-9]{0,19}$")
 _SLACK_ID = re.compile(r"^[A-Z0-9]{2,32}$")
 
 
-def _ids(r: _Reader, node: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str],
+def _ids(r: Reader, node: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str],
          what: str, *, allow_any: bool = False) -> tuple[str, ...] | None:
     """A list of platform ids (or one); "any" -> None when allowed; missing -> ()."""
     value = node.get(key, [])
@@ -454,7 +327,7 @@ def _ids(r: _Reader, node: Mapping[str, Any], key: str, where: str, pattern: re.
     return tuple(str(v) for v in values)
 
 
-def _slack(r: _Reader, data: Mapping[str, Any]) -> SlackChat | None:
+def _slack(r: Reader, data: Mapping[str, Any]) -> SlackChat | None:
     node = _section(r, data, "slack", ("app_token", "bot_token", "api_url", "allow", "admins"))
     if not node:
         return None
@@ -469,7 +342,7 @@ def _slack(r: _Reader, data: Mapping[str, Any]) -> SlackChat | None:
                      admins=admins or (), line=yamlsrc.line_of(data, "slack"))
 
 
-def _health(r: _Reader, node: Mapping[str, Any]) -> HealthSettings:
+def _health(r: Reader, node: Mapping[str, Any]) -> HealthSettings:
     h = HealthSettings()
     return HealthSettings(
         failing_after=r.duration(node, "failing_after", "health", h.failing_after) or h.failing_after,
@@ -478,7 +351,7 @@ def _health(r: _Reader, node: Mapping[str, Any]) -> HealthSettings:
     )
 
 
-def _fetch(r: _Reader, node: Mapping[str, Any]) -> FetchSettings:
+def _fetch(r: Reader, node: Mapping[str, Any]) -> FetchSettings:
     allow = node.get("allow_private_redirects", False)
     if not isinstance(allow, bool):
         r.error(yamlsrc.line_of(node, "allow_private_redirects"),
@@ -487,7 +360,7 @@ def _fetch(r: _Reader, node: Mapping[str, Any]) -> FetchSettings:
     return FetchSettings(allow_private_redirects=allow)
 
 
-def _metrics(r: _Reader, data: Mapping[str, Any]) -> int | None:
+def _metrics(r: Reader, data: Mapping[str, Any]) -> int | None:
     node = _section(r, data, "metrics", ("port", "host"))
     if not node:
         return None
@@ -498,7 +371,7 @@ def _metrics(r: _Reader, data: Mapping[str, Any]) -> int | None:
     return port
 
 
-def _metrics_host(r: _Reader, data: Mapping[str, Any]) -> str:
+def _metrics_host(r: Reader, data: Mapping[str, Any]) -> str:
     """Where /metrics listens: 127.0.0.1 unless config.yaml opens it (e.g. host: 0.0.0.0)."""
     node = data.get("metrics")
     if not isinstance(node, dict) or node.get("host") is None:
