@@ -12,7 +12,8 @@ from pathlib import Path
 
 from policybot import render
 from policybot.app import App, missing_env_errors, used_destinations
-from policybot.config import Config, load_config, parse_duration
+from policybot.config import Config, load_config
+from policybot.configread import parse_duration
 from policybot.dryrun import dry_run
 from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
 from policybot.feeds.fetch import Fetcher

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from policybot.config import load_config, parse_duration
+from policybot.config import load_config
+from policybot.configread import parse_duration
 from policybot.errors import ConfigError
 
 

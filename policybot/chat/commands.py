@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from policybot.config import parse_duration
+from policybot.configread import parse_duration
 from policybot.errors import RuleError
 from policybot.matching.rules import Rule
 from policybot.matching.watch import parse_watch
