@@ -21,6 +21,7 @@ from policybot.notify import build_notifier
 from policybot.notify.base import Notifier, utcnow
 from policybot.pipeline import ParserPool, Poller, PollResult
 from policybot.rulebook import RuleBook
+from policybot.shutdown import SendGate
 from policybot.store import Store
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class App:
                               extra_rules=self.watch_rules)
         self.fetcher = fetcher or Fetcher()
         self.notifiers: dict[str, Notifier] = {}
+        self.gate = SendGate()   # closed when `run` stops: sends in flight finish, no new one starts
         self._watch_cache: dict[tuple[str, str, str], Rule] = {}
         self.limiters: dict[str, list[RateLimiter]] = {}
         self.telegram_bot_limit = RateLimiter(TELEGRAM_BOT_RATE, burst=TELEGRAM_BOT_RATE)
@@ -184,7 +186,8 @@ class App:
             spec = self.destination_config(dest)
             if spec is None:
                 return None
-            self.notifiers[dest] = CountingNotifier(build_notifier(spec, stream=self.stream), self.metrics)
+            self.notifiers[dest] = self.gate.wrap(
+                CountingNotifier(build_notifier(spec, stream=self.stream), self.metrics))
         return self.notifiers[dest]
 
     def limits_for(self, dest: str) -> list[RateLimiter]:

@@ -22,6 +22,8 @@ from policybot.notify import build_notifier
 from policybot.notify.base import RedactingFilter, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
+from policybot.shutdown import StopSignals
+from policybot.statelock import StateLock
 from policybot.status import print_status
 from policybot.store import Store
 
@@ -36,8 +38,7 @@ def load(args: argparse.Namespace) -> Config:
     return config
 
 
-async def _started(args: argparse.Namespace) -> App:
-    config = load(args)
+async def _started(config: Config) -> App:
     app = App(config)
     try:
         app.load_rules()
@@ -48,20 +49,29 @@ async def _started(args: argparse.Namespace) -> App:
 
 
 async def run(args: argparse.Namespace) -> int:
-    app = await _started(args)
+    signals = StopSignals().install()  # first of all: a Ctrl-C during start-up counts too
     try:
-        await Service(app).run()
+        config = load(args)
+        with StateLock(config.storage_path):
+            app = await _started(config)
+            try:
+                await Service(app, signals.stopping).run()
+            finally:
+                await app.close()
     finally:
-        await app.close()
+        signals.remove()
+    log.info("stopped")
     return 0
 
 
 async def once(args: argparse.Namespace) -> int:
-    app = await _started(args)
-    try:
-        results, report = await app.once()
-    finally:
-        await app.close()
+    config = load(args)
+    with StateLock(config.storage_path):
+        app = await _started(config)
+        try:
+            results, report = await app.once()
+        finally:
+            await app.close()
     failed = sum(r.status == "error" for r in results)
     waiting = sum(r.status in ("skipped", "disabled") for r in results)
     log.info("once: %d feeds polled (%d failed, %d not due: backoff, Retry-After or disabled), "
