@@ -74,12 +74,17 @@ class Service:
 
     @contextmanager
     def _tracked(self) -> Iterator[None]:
-        """Polls and delivery passes under way: shutdown cancels them (see `shutdown`)."""
+        """Polls and delivery passes under way: shutdown cancels them (see `shutdown`); the
+        cancelled job ends quietly (APScheduler would log it as a crash)."""
         task = asyncio.current_task()
         assert task is not None
         self._jobs.add(task)
         try:
             yield
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+            log.debug("%s cancelled: the bot is stopping", task.get_name())
         finally:
             self._jobs.discard(task)
 

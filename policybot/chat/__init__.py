@@ -102,7 +102,7 @@ class ChatSupervisor:
         self._attempts: dict[str, asyncio.Task[None]] = {}
         self._failed: set[str] = set()
 
-    def kick(self) -> None:
+    async def kick(self) -> None:   # async: AsyncIOScheduler runs it on the loop, not a thread
         for platform, make in self.pending.items():
             task = self._attempts.get(platform)
             if task is None or task.done():

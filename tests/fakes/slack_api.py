@@ -62,7 +62,7 @@ class LocalServer:
         self.app = app
         self.loop = asyncio.new_event_loop()
         self.lock = threading.Lock()
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.port = 0
 
