@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, timedelta
@@ -19,6 +20,7 @@ from policybot.app import App
 from policybot.chat import CHAT_RETRY_SECONDS, ChatSupervisor, release_mutes
 from policybot.metrics import MetricsServer
 from policybot.notify.base import utcnow
+from policybot.prune import prune_state
 from policybot.shutdown import SEND_WAIT, StopSignals
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ class Service:
         self.ready = asyncio.Event()      # set once the jobs (and the metrics server) are up
         self.metrics: MetricsServer | None = None
         self._jobs: set[asyncio.Task[object]] = set()
+        self._halt = threading.Event()    # set on stop: a prune under way ends after its chunk
 
     def schedule(self) -> None:
         start = utcnow()
@@ -92,7 +95,11 @@ class Service:
         self.app.rules.reload_if_changed()
 
     async def prune(self) -> None:
-        gone = self.app.store.prune(utcnow().timestamp(), self.app.config.retention)
+        """In a worker thread, on its own connection, in short transactions (prune.py)."""
+        store = self.app.store
+        store.flush_feeds()
+        gone = await asyncio.to_thread(prune_state, store.path, utcnow().timestamp(),
+                                       self.app.config.retention, halt=self._halt)
         if gone:
             log.info("pruned %d items gone from their feeds for longer than the retention", gone)
 
@@ -139,6 +146,7 @@ class Service:
         commits in one synchronous transaction, so a cancelled poll leaves nothing half-done,
         and a cancelled delivery pass leaves its unsent alerts pending in the outbox."""
         log.info("stopping: letting the sends in flight finish; the rest stays in the outbox")
+        self._halt.set()
         if self.scheduler.running:
             self.scheduler.pause()
         await self.app.gate.close(SEND_WAIT)

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from policybot.model import Alert, Hit, Item, Match
+from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
 
 
@@ -66,6 +67,7 @@ class Store:
         self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
         self._feeds: dict[str, FeedState] = {}   # feed rows as last written: this is their only writer
         self._later: dict[str, dict[str, Any]] = {}  # feed row updates waiting for flush_feeds()
+        self._present: dict[str, float] = {}         # feed -> time its latest items were seen again
         self.migrate()
 
     def close(self) -> None:
@@ -97,21 +99,29 @@ class Store:
         self.flush_feeds()
         return [_feed_state(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY id")]
 
-    def update_feed_later(self, feed_id: str, **values: Any) -> None:
+    def update_feed_later(self, feed_id: str, *, present: float | None = None, **values: Any) -> None:
         """Bookkeeping of a poll that found nothing new (304, same body): written together with
         the others that finish in the same moment by `flush_feeds`, in one transaction. A crash
-        before the flush loses only this bookkeeping, never an item or an alert."""
+        before the flush loses only this bookkeeping, never an item or an alert. `present`:
+        the items of the feed's latest body were there at this time (they still are)."""
         self._remember(self.feed_state(feed_id), values)
         self._later.setdefault(feed_id, {}).update(values)
+        if present is not None:
+            self._present[feed_id] = present
 
     def flush_feeds(self) -> None:
         if not self._later:
             return
         later, self._later = self._later, {}
+        present, self._present = self._present, {}
         try:
             with self.transaction():
                 for feed_id, values in later.items():
                     self._upsert_feed(feed_id, values)
+                for feed_id, ts in present.items():   # one indexed UPDATE per feed
+                    self.db.execute(
+                        "UPDATE seen SET last_present = ?1 WHERE feed_id = ?2 AND last_present = "
+                        "(SELECT MAX(last_present) FROM seen WHERE feed_id = ?2)", (ts, feed_id))
         except sqlite3.Error:
             self._feeds.clear()  # memory must not claim what the database refused
             raise
@@ -182,16 +192,10 @@ class Store:
                      published=_dt(r["published"])) for r in rows]
 
     def prune(self, now: float, retention: float) -> int:
-        """Forget items gone from their feed for longer than `retention`, and old outbox rows."""
-        cutoff = now - retention
-        with self.transaction():
-            gone = self.db.execute("DELETE FROM seen WHERE last_present < ?", (cutoff,)).rowcount
-            self.db.execute("UPDATE seen SET summary = NULL, title = NULL WHERE seen_at < ?",
-                            (cutoff,))
-            self.db.execute("DELETE FROM outbox WHERE state NOT IN ('pending', 'held') "
-                            "AND created < ?", (cutoff,))
-            self.db.execute("DELETE FROM alert_rules WHERE created < ?", (cutoff,))
-        return gone
+        """Forget items gone from their feed for longer than `retention`, and old outbox rows
+        (policybot/prune.py: on its own connection, so the scheduler runs it in a thread)."""
+        self.flush_feeds()
+        return prune_state(self.path, now, retention)
 
     def new_item_times(self, feed_id: str) -> list[float]:
         """When polls of this feed found new items (one time per poll), oldest first."""
