@@ -16,24 +16,27 @@ import pytest
 
 from policybot.shutdown import EXIT_AT_ONCE, SEND_WAIT
 from tests.botproc import BotProcess, bot, wait_until
+from tests.fakes.slack_api import APP_TOKEN
 from tests.test_e2e import CHANNEL, SLACK_TOKEN, feed, rss_item
 
-APP_TOKEN = "xapp-1-test"   # the Slack fake's app-level token
 ITEMS = 5
+
+
+def items(count: int) -> list[str]:
+    return [rss_item(f"s{n}", f"Rare earth export control notice #{n}", timedelta(minutes=n + 1))
+            for n in range(count)]
 
 
 @pytest.fixture
 def world(tmp_path: Path, feed_server: Any, slack_api: Any) -> dict[str, Any]:
-    items = [rss_item(f"s{n}", f"Rare earth export control notice #{n}", timedelta(minutes=n + 1))
-             for n in range(ITEMS)]
-    url = feed_server.add("trade", feed(*items), etag=True)
+    url = feed_server.add("trade", feed(*items(ITEMS)), etag=True)
     (tmp_path / "rules.yaml").write_text(
         "rules:\n  - id: ree\n    title: Rare earths\n    match: {all: [rare earth]}\n    notify: [bot]\n")
     config = tmp_path / "config.yaml"
     config.write_text(f"""\
 storage: {{path: state/bot.db}}
 rules: [rules.yaml]
-feeds: [{{id: trade, url: "{url}"}}]
+feeds: [{{id: trade, url: "{url}", every: 1s}}]
 delivery: {{digest_after: 1000, interval: 1s}}
 destinations:
   bot: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: {CHANNEL}, api_url: "{slack_api.api_url}", rate: 100}}
@@ -54,7 +57,8 @@ def numbers(slack_api: Any) -> Counter[str]:
 
 
 # one state, one bot ---------------------------------------------------------------------------
-def test_a_second_bot_on_the_same_state_refuses_to_start(world: dict[str, Any], slack_api: Any) -> None:
+def test_a_second_bot_on_the_same_state_refuses_to_start(world: dict[str, Any], feed_server: Any,
+                                                         slack_api: Any) -> None:
     first = BotProcess(world["config"], "run", env=world["env"])
     try:
         first.wait_log("policybot running")
@@ -69,12 +73,15 @@ def test_a_second_bot_on_the_same_state_refuses_to_start(world: dict[str, Any], 
         rules = bot(world["config"], "test-rules", "--since", "1d", env=world["env"])
         assert rules.returncode == 0, rules.stderr
         assert f"{ITEMS} of {ITEMS} items matched" in rules.stdout   # read from the running bot's state
-        assert first.proc.poll() is None   # the first goes on untouched
+        assert first.proc.poll() is None   # the first goes on untouched: it still alerts
+        feed_server.add("trade", feed(*items(ITEMS + 1)), etag=True)
+        wait_until(lambda: len(numbers(slack_api)) == ITEMS + 1, what="an alert after the refusals")
         first.signal(signal.SIGTERM)
         assert first.wait() == 0, first.log
     finally:
         first.stop()
     assert "already running" not in first.log
+    assert numbers(slack_api) == Counter(str(n) for n in range(ITEMS + 1))
 
 
 def test_kill_9_leaves_no_stale_lock(world: dict[str, Any], slack_api: Any) -> None:
