@@ -100,10 +100,9 @@ class Store:
         return [_feed_state(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY id")]
 
     def update_feed_later(self, feed_id: str, *, present: float | None = None, **values: Any) -> None:
-        """Bookkeeping of a poll that found nothing new (304, same body): written together with
-        the others that finish in the same moment by `flush_feeds`, in one transaction. A crash
-        before the flush loses only this bookkeeping, never an item or an alert. `present`:
-        the items of the feed's latest body were there at this time (they still are)."""
+        """Bookkeeping of a poll that found nothing new (304, same body), written with the others
+        of the same moment by `flush_feeds` in one transaction (a crash loses only bookkeeping).
+        `present`: the items of the feed's latest body are still there at this time."""
         self._remember(self.feed_state(feed_id), values)
         self._later.setdefault(feed_id, {}).update(values)
         if present is not None:
@@ -192,8 +191,7 @@ class Store:
                      published=_dt(r["published"])) for r in rows]
 
     def prune(self, now: float, retention: float) -> int:
-        """Forget items gone from their feed for longer than `retention`, and old outbox rows
-        (policybot/prune.py: on its own connection, so the scheduler runs it in a thread)."""
+        """Forget items gone from their feed longer than `retention`, old outbox rows (prune.py)."""
         self.flush_feeds()
         return prune_state(self.path, now, retention)
 
