@@ -96,12 +96,13 @@ class Service:
 
     async def prune(self) -> None:
         """In a worker thread, on its own connection, in short transactions (prune.py)."""
-        store = self.app.store
-        store.flush_feeds()
-        gone = await asyncio.to_thread(prune_state, store.path, utcnow().timestamp(),
-                                       self.app.config.retention, halt=self._halt)
-        if gone:
-            log.info("pruned %d items gone from their feeds for longer than the retention", gone)
+        with self._tracked():   # on stop: `_halt` ends the thread's work after its chunk
+            store = self.app.store
+            store.flush_feeds()
+            gone = await asyncio.to_thread(prune_state, store.path, utcnow().timestamp(),
+                                           self.app.config.retention, halt=self._halt)
+            if gone:
+                log.info("pruned %d items gone from their feeds for longer than the retention", gone)
 
     async def check_health(self) -> None:
         self.app.check_health()

@@ -162,7 +162,7 @@ def test_ctrl_c_while_slack_is_connecting_exits_cleanly(world: dict[str, Any], s
         slack_api.socket_mode.release()
         proc.stop()
     assert re.search(r"\bstopped$", proc.log, re.MULTILINE), proc.log
-    assert "Traceback" not in proc.log
+    assert "Traceback" not in proc.log, proc.log
 
 
 def test_an_unreachable_slack_is_retried_in_the_background(world: dict[str, Any], feed_server: Any,
