@@ -24,7 +24,9 @@ from policybot.notify import build_notifier
 from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
+from policybot.shutdown import StopSignals
 from policybot.statedir import storage_errors
+from policybot.statelock import StateLock
 from policybot.status import print_status
 from policybot.store import Store, noted_fault
 
@@ -39,10 +41,16 @@ def load(args: argparse.Namespace) -> Config:
     return config
 
 
-async def _started(args: argparse.Namespace) -> App:
+def load_writable(args: argparse.Namespace) -> Config:
+    """The config of a command that writes state: its state folder must be writable (checked
+    before the lock file is made there)."""
     config = load(args)
     if errors := storage_errors(config):
         raise ConfigError(errors)
+    return config
+
+
+async def _started(config: Config) -> App:
     app = App(config)
     try:
         app.load_rules()
@@ -53,20 +61,29 @@ async def _started(args: argparse.Namespace) -> App:
 
 
 async def run(args: argparse.Namespace) -> int:
-    app = await _started(args)
+    signals = StopSignals().install()  # first of all: a Ctrl-C during start-up counts too
     try:
-        await Service(app).run()
+        config = load_writable(args)
+        with StateLock(config.storage_path):
+            app = await _started(config)
+            try:
+                await Service(app, signals.stopping).run()
+            finally:
+                await app.close()
     finally:
-        await app.close()
+        signals.remove()
+    log.info("stopped")
     return 0
 
 
 async def once(args: argparse.Namespace) -> int:
-    app = await _started(args)
-    try:
-        results, report = await app.once()
-    finally:
-        await app.close()
+    config = load_writable(args)
+    with StateLock(config.storage_path):
+        app = await _started(config)
+        try:
+            results, report = await app.once()
+        finally:
+            await app.close()
     failed = sum(r.status == "error" for r in results)
     waiting = sum(r.status in ("skipped", "disabled") for r in results)
     log.info("once: %d feeds polled (%d failed, %d not due: backoff, Retry-After or disabled), "
