@@ -167,3 +167,16 @@ def test_eval_main_prints_figures(shared_dir, capsys):
 def test_eval_main_reports_missing_data(tmp_path, capsys):
     assert main(["--data", str(tmp_path / "absent.jsonl")]) == 1
     assert "absent.jsonl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("title, summary, alerts", [
+    # Traditional forms (Hong Kong, Taiwan outlets) are folded before the cues are read
+    ("外交部回應特朗普關稅言論：貿易戰沒有贏家", "發言人表示，中方反對加徵關稅。", False),
+    ("中評網評：美國加徵關稅節節敗退", "文章認為，美方對華加徵關稅適得其反。", False),
+    ("英媒：北京擬限制稀土出口 當局尚未定案", "知情人士稱，最終決定尚未作出。", False),
+    ("【關稅戰】中方再反制：6美企列不可靠實體清單",
+     "商務部宣布將6家美國企業列入不可靠實體清單。", True),
+    ("美國將多家中企列入經濟黑名單", "美國商務部把12家中國公司列入實體清單。", True),
+])
+def test_traditional_chinese_cues_and_changes(engine, title, summary, alerts):
+    assert bool(_alerts(engine, title, summary)) is alerts
