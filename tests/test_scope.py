@@ -8,6 +8,7 @@ import pytest
 
 from policybot.errors import RuleError
 from policybot.matching.engine import Engine
+from policybot.matching.explain import explain
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item
 
@@ -81,3 +82,16 @@ def test_bad_scopes_are_reported_with_their_line(tmp_path: Path, condition: str,
             f"      all: [duty]\n      any: [{condition}]\n")
     errors = _errors(_write(tmp_path, text))
     assert [e.replace(str(tmp_path) + "/", "") for e in errors] == [message]
+
+
+def test_a_whole_match_can_be_narrowed_and_explained(tmp_path: Path) -> None:
+    text = ("rules:\n  - id: x\n    fields: [title, summary]\n    match: {in: title, all: [tariff],"
+            " none: [opinion]}\n")
+    engine = Engine(load_rules([_write(tmp_path, text)]).rules)
+    late = Item("f", "i", "Steel", None, "a tariff", "", None)
+    early = Item("f", "i", "Tariff on steel", None, "an opinion", "", None)
+    assert engine.match(late) == () and len(engine.match(early)) == 1
+    assert explain(engine, late) == ["rule x: all failed: no 'tariff'; none ok (nothing found)"
+                                     " -> no alert"]
+    assert explain(engine, early) == ["rule x: all ok ('tariff' 'Tariff' in title); "
+                                      "none ok (nothing found) -> alert"]

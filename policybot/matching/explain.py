@@ -37,25 +37,20 @@ def explain(engine: Engine, item: Item) -> list[str]:
 
 def explain_rule(rule: Rule, state: ItemState, item: Item) -> str:
     """`rule ID: <part>; <part> -> alert | no alert` for an item the engine scanned."""
-    fields = rule.fields
-    parts = [_part(part, _Seen(state, item), fields) for part in rule.match.children]
-    verdict = "alert" if holds(rule.match, state, fields) else "no alert"
+    fields = rule.match.fields or rule.fields   # a whole `match:` may be narrowed by `in:`
+    seen = _Seen(state, item)
+    parts = [_part(part, seen, fields) for part in rule.match.children]
+    verdict = "alert" if holds(rule.match, state, rule.fields) else "no alert"
     return f"rule {rule.id}: {'; '.join(parts)} -> {verdict}"
 
 
 def _part(node: Node, seen: _Seen, fields: tuple[str, ...]) -> str:
-    """A top-level part: `all ok (evidence)` or `none failed: evidence`."""
-    ok = holds(node, seen.state, fields)
-    if isinstance(node, Group):
-        scope = f"in {'/'.join(node.fields)}: " if node.fields else ""
-        inner = node.fields or fields
-        if len(node.children) == 1 and isinstance(node.children[0], Group) and node.fields:
-            node = node.children[0]
-        name = node.op if isinstance(node, Group) else "term"
-        evidence = scope + _why(node, seen, inner)
-    else:
-        name, evidence = "term", _why(node, seen, fields)
-    return f"{name} ok ({evidence})" if ok else f"{name} failed: {evidence}"
+    """A top-level part (all / any / none): `all ok (evidence)` or `none failed: evidence`."""
+    name = node.op if isinstance(node, Group) else "term"
+    evidence = _why(node, seen, fields)
+    if holds(node, seen.state, fields):
+        return f"{name} ok ({evidence})"
+    return f"{name} failed: {evidence}"
 
 
 def _why(node: Node, seen: _Seen, fields: tuple[str, ...]) -> str:
