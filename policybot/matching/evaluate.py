@@ -93,6 +93,8 @@ def holds(node: Node, state: ItemState, fields: tuple[str, ...]) -> bool:
         return any(node.compiled.search(text) for text in texts if text)
     if isinstance(node, Near):
         return any(near_pairs(node, state.fields[f]) for f in fields)
+    if node.fields is not None:
+        fields = node.fields
     if node.op == "all":
         return all(holds(child, state, fields) for child in node.children)
     if node.op == "any":
@@ -223,8 +225,11 @@ def plan_entries(
                 entries = cache[cache_key] = _terms_entries(leaf, state, fields, seen)  # type: ignore
         elif cache_key is None:
             group, sub_plan = leaf  # type: ignore[misc]
-            if holds(group, state, fields):
-                plan_entries(sub_plan, state, fields, seen, out)
+            if group.fields is None:
+                if holds(group, state, fields):
+                    plan_entries(sub_plan, state, fields, seen, out)
+            elif holds(group, state, fields):   # an `in:` group: its hits in its fields only
+                plan_entries(sub_plan, state, group.fields, state.seen(group.fields), out)
             continue
         else:
             entries = cache.get(cache_key)

@@ -54,13 +54,17 @@ class Compiler:
                         tuple(sorted(rest, key=_cost)), plan, feeds is None and not rest)
 
     def _plan(self, group: Group, fid: int) -> tuple[Step, ...]:
-        """Leaves of a group that holds; a group under `any` is walked only if it holds."""
+        """Leaves of a group that holds; a group under `any` is walked only if it holds,
+        and so is an `in:` group (its leaves report hits in its own fields)."""
         steps: list[Step] = []
         for child in group.children:
             if not isinstance(child, Group):
                 steps.append(self._step(child, fid))
             elif child.op == "none":
                 continue
+            elif child.fields is not None:
+                sub = self._fields.setdefault(child.fields, len(self._fields))
+                steps.append((None, (child, self._plan(child, sub)), None))
             elif group.op == "all":     # every child of a group that holds holds
                 steps += self._plan(child, fid)
             else:
@@ -87,7 +91,7 @@ def _cost(node: AnyOf | Node) -> int:
 
 def _cheap_first(group: Group) -> Group:
     children = tuple(_cheap_first(c) if isinstance(c, Group) else c for c in group.children)
-    return Group(group.op, tuple(sorted(children, key=_cost)))
+    return Group(group.op, tuple(sorted(children, key=_cost)), group.fields)
 
 
 def _keys(terms: Terms) -> frozenset[str]:
@@ -101,6 +105,9 @@ def _split(
     for child in group.children:
         if isinstance(child, Terms):
             needs.append(_keys(child))
+        elif isinstance(child, Group) and child.fields is not None:   # `in:`: own fields
+            needs.extend(required(child))
+            rest.append(child)
         elif isinstance(child, Group) and child.op == "all":
             _split(child, needs, forbid, rest)
         elif isinstance(child, Group) and all(isinstance(c, Terms) for c in child.children):
