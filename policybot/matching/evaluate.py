@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
 
+from policybot.matching.evidence import is_specific, rank
 from policybot.matching.normalize import Normalized
 from policybot.matching.scan import Spans, word_starts
 from policybot.matching.spec import Near, Node, Regex, Terms
@@ -143,16 +144,43 @@ def _near_after(firsts: list[Span], seconds: list[Span], starts: list[int], with
 
 @dataclass(frozen=True, slots=True)
 class TermsLeaf:
-    """A phrase or `$entity` compiled for hits: its keys, and per key (walk order, alias, entity)."""
+    """A phrase or `$entity` compiled for hits: its keys, and per key (walk order, alias, entity).
+
+    One alias found is enough for the leaf to hold, so the leaf reports what decided it: the
+    specific aliases found (evidence.is_specific: "Entity List", not "list" too), else the one
+    common alias that ranks first (evidence.rank: "addition" rather than "add" and "list")."""
 
     keys: frozenset[str]
     terms: dict[str, tuple[int, str, str | None]]
     single: str | None     # the key of a one-key leaf (most phrases): no set test, no sort
+    specific: frozenset[str] = frozenset()
+    preference: dict[str, tuple[bool, int, int]] | None = None   # key -> (rank, walk order)
 
     @classmethod
     def of(cls, terms: Terms) -> TermsLeaf:
         info = {t.key: (i, t.alias, t.entity) for i, t in reversed(list(enumerate(terms.terms)))}
-        return cls(frozenset(info), info, next(iter(info)) if len(info) == 1 else None)
+        if len(info) == 1:
+            return cls(frozenset(info), info, next(iter(info)))
+        specific = frozenset(key for key, (_, alias, _) in info.items() if is_specific(alias))
+        preference = {key: (*rank(alias), i) for key, (i, alias, _) in info.items()}
+        return cls(frozenset(info), info, None, specific, preference)
+
+    def deciding(self, present: set[str]) -> Iterable[str]:
+        """Of the keys found (more than one), those that decided, in the leaf's term order."""
+        strong = present & self.specific
+        if not strong:
+            assert self.preference is not None
+            return (min(present, key=self.preference.__getitem__),)
+        return sorted(strong, key=self.terms.__getitem__) if len(strong) > 1 else strong
+
+
+@dataclass(frozen=True, slots=True)
+class FirstOf:
+    """An `any` for hits: the hits of its first alternative that holds. Alternatives are
+    (condition, plan): its plain terms as one alternative first (condition None: held when
+    one of its keys is seen), then near, regexes and groups, cheapest first."""
+
+    alternatives: tuple[tuple[Node | None, tuple[Step, ...]], ...]
 
 
 def _leaf_entries(leaf: Leaf, state: ItemState, fields: Sequence[str]) -> list[Entry]:
@@ -178,7 +206,7 @@ def _terms_entries(
     else:
         present = leaf.keys.intersection(seen)
         if len(present) > 1:
-            present = sorted(present, key=leaf.terms.__getitem__)   # the leaf's term order
+            present = leaf.deciding(present)
     out: list[Entry] = []
     fields_of = state.fields
     for name in fields:
@@ -204,8 +232,8 @@ def _near_entries(node: Near, field_state: FieldState, out: list[Entry]) -> None
 
 
 # A hit plan: the leaves whose hits a match reports, in rule-walk order. A step is a leaf
-# ((leaf id, fields id), leaf, its plain-term keys or None) or, for a group under an `any`,
-# (None, (group, its plan), None): walked only if the group holds.
+# ((leaf id, fields id), leaf, its plain-term keys or None) or, for an `any`,
+# (None, FirstOf, None): only its first alternative that holds is walked.
 Step = tuple[tuple[int, int] | None, object, frozenset[str] | None]
 
 
@@ -222,15 +250,28 @@ def plan_entries(
             if entries is None:
                 entries = cache[cache_key] = _terms_entries(leaf, state, fields, seen)  # type: ignore
         elif cache_key is None:
-            group, sub_plan = leaf  # type: ignore[misc]
-            if holds(group, state, fields):
-                plan_entries(sub_plan, state, fields, seen, out)
+            _first_entries(leaf, state, fields, seen, out)  # type: ignore[arg-type]
             continue
         else:
             entries = cache.get(cache_key)
             if entries is None:
                 entries = cache[cache_key] = _leaf_entries(leaf, state, fields)  # type: ignore
         out += entries
+
+
+def _first_entries(
+    first: FirstOf, state: ItemState, fields: tuple[str, ...], seen: set[str], out: list[Entry],
+) -> None:
+    """The hits of the first alternative of an `any` that holds: what decided it."""
+    for condition, sub_plan in first.alternatives:
+        if condition is None:
+            keys = sub_plan[0][2]
+            if keys is None or keys.isdisjoint(seen):
+                continue
+        elif not holds(condition, state, fields):
+            continue
+        plan_entries(sub_plan, state, fields, seen, out)
+        return
 
 
 def sorted_hits(entries: list[Entry]) -> tuple[Hit, ...]:
