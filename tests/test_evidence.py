@@ -197,3 +197,32 @@ def test_a_long_snippet_is_cut_to_the_rich_text_bound() -> None:
 def test_the_slack_fake_refuses_malformed_rich_text(block: dict[str, object], problem: str) -> None:
     error = sf.block_error([block])
     assert error is not None and problem in error
+
+
+NEAR_RULES = """\
+entities:
+  restrict: [ban, banned, export ban]
+  exports: [export, exports, exporting]
+rules:
+  - id: bans
+    match: {all: [graphite, {near: [$restrict, $exports], within: 4}]}
+"""
+
+
+def test_both_sides_of_a_near_are_evidence_one_term_each(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(NEAR_RULES, encoding="utf-8")
+    engine = Engine(load_rules([tmp_path / "r.yaml"]).rules)
+    item = Item("f", "1", "", None, "Beijing banned exporting graphite; a ban on exports.", "", NOW)
+    (match,) = engine.match(item)
+    assert [h.term for h in evidence(match)] == ["exporting", "graphite", "banned"]
+    assert {h.term for h in match.hits} == {"banned", "exporting", "graphite"}  # not ban, exports
+
+
+def test_digest_bold_markers_sit_between_spaces_even_for_cjk_rule_titles() -> None:
+    item = Item("f", "1", "中美经贸磋商", "https://x.gov/1", "", "", NOW)
+    match = Match("talks", "经贸磋商成果", "high", ())
+    alerts = [Alert(f"a{i}", "d", item, (match,), "F") for i in range(3)]
+    [(text, blocks)] = render_slack.slack_digest(alerts, NOW)
+    assert sf.block_error(blocks) is None
+    heading = blocks[1]["text"]["text"].splitlines()[0]   # type: ignore[index]
+    assert heading == "🟠 *经贸磋商成果* (`talks`) · 3"     # mrkdwn renders: spaces around *

@@ -222,13 +222,23 @@ def _terms_entries(
 
 
 def _near_entries(node: Near, field_state: FieldState, out: list[Entry]) -> None:
+    """Both sides are evidence: the occurrences that pair up. Of a side's several terms
+    found paired, the specific ones, else the one that ranks first (as TermsLeaf.deciding)."""
     spans = set(near_pairs(node, field_state))
     if not spans:
         return
-    for term in node.a.terms + node.b.terms:
-        near = [span for span in field_state.found.get(term.key, ()) if span in spans]
-        for start, end in near[:MAX_HITS_PER_TERM]:
-            out.append(field_state.hit(term.alias, term.entity, start, end))
+    for side in (node.a, node.b):
+        paired = []
+        for term in side.terms:
+            near = [span for span in field_state.found.get(term.key, ()) if span in spans]
+            if near:
+                paired.append((term, near))
+        if len(paired) > 1:
+            strong = [(term, near) for term, near in paired if is_specific(term.alias)]
+            paired = strong or [min(paired, key=lambda found: rank(found[0].alias))]
+        for term, near in paired:
+            for start, end in near[:MAX_HITS_PER_TERM]:
+                out.append(field_state.hit(term.alias, term.entity, start, end))
 
 
 # A hit plan: the leaves whose hits a match reports, in rule-walk order. A step is a leaf
