@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from policybot import render, render_slack
 from policybot.dryrun import dry_run
@@ -226,3 +228,16 @@ def test_digest_bold_markers_sit_between_spaces_even_for_cjk_rule_titles() -> No
     assert sf.block_error(blocks) is None
     heading = blocks[1]["text"]["text"].splitlines()[0]   # type: ignore[index]
     assert heading == "🟠 *经贸磋商成果* (`talks`) · 3"     # mrkdwn renders: spaces around *
+
+
+async def test_slack_answers_invalid_blocks_to_a_malformed_rich_text(slack_api: sf.SlackFake) -> None:
+    client = AsyncWebClient(token=sf.TOKEN, base_url=slack_api.api_url)
+    bad = [{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+        {"type": "text", "text": "稀土", "style": {"bold": "true"}}]}]}]
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_postMessage(channel="C0123ABCD", text="x", blocks=bad)
+    assert info.value.response["error"] == "invalid_blocks"
+    good = [{"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
+        {"type": "text", "text": "稀土", "style": {"bold": True}}]}]}]
+    await client.chat_postMessage(channel="C0123ABCD", text="x", blocks=good)
+    assert slack_api.messages("C0123ABCD")[0]["blocks"] == good

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 
@@ -154,7 +154,7 @@ class TermsLeaf:
     terms: dict[str, tuple[int, str, str | None]]
     single: str | None     # the key of a one-key leaf (most phrases): no set test, no sort
     specific: frozenset[str] = frozenset()
-    preference: dict[str, tuple[bool, int, int]] | None = None   # key -> (rank, walk order)
+    preference: dict[str, tuple[bool, int, int]] = field(default_factory=dict)  # key -> rank, order
 
     @classmethod
     def of(cls, terms: Terms) -> TermsLeaf:
@@ -169,7 +169,6 @@ class TermsLeaf:
         """Of the keys found (more than one), those that decided, in the leaf's term order."""
         strong = present & self.specific
         if not strong:
-            assert self.preference is not None
             return (min(present, key=self.preference.__getitem__),)
         return sorted(strong, key=self.terms.__getitem__) if len(strong) > 1 else strong
 

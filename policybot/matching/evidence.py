@@ -1,10 +1,10 @@
 """Pure: which of a match's hits to show people, and in what order.
 
 The engine reports only the hits that decided a match (evaluate.py): every `all` clause, and
-of an `any` the first alternative that held; within one phrase list or `$entity`, when a
-specific alias was found its common one-word aliases are left out ("Entity List" decided,
-not "list"). Here the alert and `test-rules` pick from those hits the few distinct terms worth
-showing, the most specific first:
+of an `any` the first alternative that held; within one `$entity` (or one side of a `near`),
+the specific aliases found, else the one common alias that ranks first ("Entity List"
+decided, not "list" too). Here the alert and `test-rules` pick from those hits the few
+distinct terms worth showing, the most specific first:
 
 - specific terms first: a phrase of several words, a CJK term of 3 characters or more, an
   acronym (3 capitals or more: OFAC, EAR99, NdFeB), a regex; then the others;
