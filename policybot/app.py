@@ -29,6 +29,7 @@ from policybot.notify import build_notifier
 from policybot.notify.base import Notifier, utcnow
 from policybot.pipeline import ParserPool, Poller, PollResult
 from policybot.rulebook import RuleBook
+from policybot.shutdown import SendGate
 from policybot.store import Store
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class App:
                               extra_rules=self.watch_rules)
         self.fetcher = fetcher or Fetcher(allow_private_redirects=config.fetch.allow_private_redirects)
         self.notifiers: dict[str, Notifier] = {}
+        self.gate = SendGate()   # closed when `run` stops: sends in flight finish, no new one starts
         self._watch_cache: dict[tuple[str, str, str], Rule] = {}
         self.limiters: dict[str, list[RateLimiter]] = {}
         self.telegram_bot_limit = RateLimiter(TELEGRAM_BOT_RATE, burst=TELEGRAM_BOT_RATE)
@@ -197,8 +199,8 @@ class App:
             if spec is None:
                 return None
             label = destination_label(dest, self.config.destinations)
-            self.notifiers[dest] = CountingNotifier(build_notifier(spec, stream=self.stream),
-                                                    self.metrics, label)
+            self.notifiers[dest] = self.gate.wrap(
+                CountingNotifier(build_notifier(spec, stream=self.stream), self.metrics, label))
         return self.notifiers[dest]
 
     def limits_for(self, dest: str) -> list[RateLimiter]:

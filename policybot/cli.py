@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="feed URL, feed file, or JSON Lines file of items")
     tr.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
     tr.add_argument("--json", action="store_true", help="one JSON line per item")
+    tr.add_argument("--explain", action="store_true",
+                    help="every item, with one line per rule: which part held or failed")
     tr.add_argument("--since", metavar="AGE",
                     help="backtest against items the bot polled in this window (e.g. 30d)")
     sub.add_parser("status", parents=[common], help="feeds, outbox, alerts per rule, subscriptions")

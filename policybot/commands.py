@@ -14,17 +14,20 @@ from policybot import render
 from policybot.app import App, missing_env_errors, used_destinations
 from policybot.config import Config, load_config
 from policybot.configread import parse_duration
-from policybot.dryrun import dry_run
+from policybot.dryrun import dry_run, explained
 from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
 from policybot.feeds.fetch import Fetcher
 from policybot.feeds.parse import items_from_jsonl, parse_feed
+from policybot.matching.explain import explain
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify import build_notifier
 from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.scheduler import Service
+from policybot.shutdown import StopSignals
 from policybot.statedir import storage_errors
+from policybot.statelock import StateLock
 from policybot.status import print_status
 from policybot.store import Store, noted_fault
 
@@ -39,10 +42,16 @@ def load(args: argparse.Namespace) -> Config:
     return config
 
 
-async def _started(args: argparse.Namespace) -> App:
+def load_writable(args: argparse.Namespace) -> Config:
+    """The config of a command that writes state: its state folder must be writable (checked
+    before the lock file is made there)."""
     config = load(args)
     if errors := storage_errors(config):
         raise ConfigError(errors)
+    return config
+
+
+async def _started(config: Config) -> App:
     app = App(config)
     try:
         app.load_rules()
@@ -53,20 +62,29 @@ async def _started(args: argparse.Namespace) -> App:
 
 
 async def run(args: argparse.Namespace) -> int:
-    app = await _started(args)
+    signals = StopSignals().install()  # first of all: a Ctrl-C during start-up counts too
     try:
-        await Service(app).run()
+        config = load_writable(args)
+        with StateLock(config.storage_path):
+            app = await _started(config)
+            try:
+                await Service(app, signals.stopping).run()
+            finally:
+                await app.close()
     finally:
-        await app.close()
+        signals.remove()
+    log.info("stopped")
     return 0
 
 
 async def once(args: argparse.Namespace) -> int:
-    app = await _started(args)
-    try:
-        results, report = await app.once()
-    finally:
-        await app.close()
+    config = load_writable(args)
+    with StateLock(config.storage_path):
+        app = await _started(config)
+        try:
+            results, report = await app.once()
+        finally:
+            await app.close()
     failed = sum(r.status == "error" for r in results)
     waiting = sum(r.status in ("skipped", "disabled") for r in results)
     log.info("once: %d feeds polled (%d failed, %d not due: backoff, Retry-After or disabled), "
@@ -156,13 +174,27 @@ async def test_rules(args: argparse.Namespace) -> int:
     for item in items:
         matches = [m for m in book.match(item) if not args.rule or m.rule_id in args.rule]
         matched += bool(matches)
+        why = _explain(book, item, args.rule) if args.explain else None
         if args.json:
-            print(json.dumps(_json_line(item, matches), ensure_ascii=False))  # noqa: T201
+            line = _json_line(item, matches)
+            if why is not None:
+                line["explain"] = why
+            print(json.dumps(line, ensure_ascii=False))  # noqa: T201
+        elif why is not None:
+            print(explained(item, matches, why, color=color))  # noqa: T201
         elif matches:
             print(dry_run(item, matches, color=color))  # noqa: T201
     if not args.json:
         print(f"{matched} of {len(items)} items matched")  # noqa: T201
     return 0
+
+
+def _explain(book: RuleBook, item: Item, only: Sequence[str] | None) -> list[str]:
+    """--explain: one line per rule (the --rule ones only, if given), as matching/explain says."""
+    assert book.engine is not None
+    lines = explain(book.engine, item)
+    return [line for line, rule in zip(lines, book.engine.rules, strict=True)
+            if not only or rule.id in only]
 
 
 def _json_line(item: Item, matches: Sequence[Match]) -> dict[str, object]:

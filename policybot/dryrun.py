@@ -64,3 +64,12 @@ def dry_run(item: Item, matches: Sequence[Match], *, color: bool = False) -> str
             text = item.text(name)
             lines.append(f"  {name}: {_excerpt(text, hits, color=color)}")
     return "\n".join(lines)
+
+
+def explained(item: Item, matches: Sequence[Match], why: Sequence[str], *,
+              color: bool = False) -> str:
+    """--explain: the item as `dry_run` shows it (or its title alone if nothing matched), then
+    one `why:` line per rule. One block per item: later lines (a story line...) append to it."""
+    head = dry_run(item, matches, color=color) if matches else \
+        f"* {strip_controls(item.title) or '(no title)'}"
+    return "\n".join([head, *(f"  why: {strip_controls(line)}" for line in why)])

@@ -81,19 +81,21 @@ class Poller:
         ts = now.timestamp()
         values = _success_values(feed, state, result, ts)
         if result.not_modified:
-            self._nothing_new(feed, values)
+            self._nothing_new(feed, values, ts)
             return PollResult(feed.id, "not-modified")
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == state.body_hash and state.first_poll_done:
-            self._nothing_new(feed, values)
+            self._nothing_new(feed, values, ts)
             return PollResult(feed.id, "unchanged")
         parsed = await self._parse(feed, result)
         values["body_hash"] = body_hash
         return self._commit(feed, state, parsed, values, now)
 
-    def _nothing_new(self, feed: Feed, values: dict[str, object]) -> None:
-        """Polls that end together (a cycle of 304s) share one write transaction."""
-        self.store.update_feed_later(feed.id, **values)
+    def _nothing_new(self, feed: Feed, values: dict[str, object], ts: float) -> None:
+        """Polls that end together (a cycle of 304s) share one write transaction. The items of
+        the feed's latest body are still there: their `last_present` moves to `ts`, so a feed
+        quiet for longer than the retention never has them pruned (and alerted again)."""
+        self.store.update_feed_later(feed.id, present=ts, **values)
         asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:

@@ -1,22 +1,26 @@
 """APScheduler jobs on the bot's one event loop: a poll job per feed, delivery, rule reload.
 
 The scheduler schedules; nothing here sleeps in a loop. `run` returns after SIGINT/SIGTERM
-once the delivery pass in flight has finished.
+once the sends in flight have finished (at most SEND_WAIT s); the rest stays in the outbox.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from policybot.app import App
-from policybot.chat import release_mutes, start_chats, stop_chats
+from policybot.chat import CHAT_RETRY_SECONDS, ChatSupervisor, release_mutes
 from policybot.metrics import MetricsServer
 from policybot.notify.base import utcnow
+from policybot.prune import prune_state
+from policybot.shutdown import SEND_WAIT, StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +28,19 @@ RULES_CHECK_SECONDS = 2.0
 PRUNE_SECONDS = 3600.0
 MUTES_SECONDS = 60.0    # a mute that ran out sends its summary within a minute
 HEALTH_SECONDS = 600.0
-STOP_WAIT = 35.0   # polls in flight get this long to finish (the fetch timeout is 30 s)
 
 
 class Service:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, stopping: asyncio.Event | None = None) -> None:
         self.app = app
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self.stopping = asyncio.Event()
+        self.stopping_given = stopping is not None
+        self.stopping = stopping or asyncio.Event()   # set it to stop `run`
+        self.chats = ChatSupervisor(app)
         self.ready = asyncio.Event()      # set once the jobs (and the metrics server) are up
         self.metrics: MetricsServer | None = None
-        self._polls: set[asyncio.Task[object]] = set()
+        self._jobs: set[asyncio.Task[object]] = set()
+        self._halt = threading.Event()    # set on stop: a prune under way ends after its chunk
 
     def schedule(self) -> None:
         start = utcnow()
@@ -47,7 +53,7 @@ class Service:
                 max_instances=1, coalesce=True, jitter=min(feed.every * 0.1, 60.0),
                 next_run_time=first, misfire_grace_time=None)
         delivery = self.app.config.delivery
-        self.scheduler.add_job(self.app.deliver, "interval", seconds=delivery.interval,
+        self.scheduler.add_job(self.deliver, "interval", seconds=delivery.interval,
                                id="deliver", max_instances=1, coalesce=True)
         self.scheduler.add_job(self.reload_rules, "interval", seconds=RULES_CHECK_SECONDS,
                                id="rules", max_instances=1, coalesce=True)
@@ -59,23 +65,43 @@ class Service:
                                id="mutes", max_instances=1, coalesce=True)
 
     async def poll(self, feed_id: str) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._polls.add(task)
-        try:
+        with self._tracked():
             result = await self.app.poll_feed(feed_id)
             if result.alerts:
                 await self.app.deliver()
+
+    async def deliver(self) -> None:
+        with self._tracked():
+            await self.app.deliver()
+
+    @contextmanager
+    def _tracked(self) -> Iterator[None]:
+        """Polls and delivery passes under way: shutdown cancels them (see `shutdown`); the
+        cancelled job ends quietly (APScheduler would log it as a crash)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._jobs.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+            log.debug("%s cancelled: the bot is stopping", task.get_name())
         finally:
-            self._polls.discard(task)  # type: ignore[arg-type]
+            self._jobs.discard(task)
 
     async def reload_rules(self) -> None:
         self.app.rules.reload_if_changed()
 
     async def prune(self) -> None:
-        gone = self.app.store.prune(utcnow().timestamp(), self.app.config.retention)
-        if gone:
-            log.info("pruned %d items gone from their feeds for longer than the retention", gone)
+        """In a worker thread, on its own connection, in short transactions (prune.py)."""
+        with self._tracked():   # on stop: `_halt` ends the thread's work after its chunk
+            store = self.app.store
+            store.flush_feeds()
+            gone = await asyncio.to_thread(prune_state, store.path, utcnow().timestamp(),
+                                           self.app.config.retention, halt=self._halt)
+            if gone:
+                log.info("pruned %d items gone from their feeds for longer than the retention", gone)
 
     async def check_health(self) -> None:
         self.app.check_health()
@@ -91,30 +117,45 @@ class Service:
         return problem
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.stopping.set)
+        """Until `stopping` is set (StopSignals sets it on SIGINT/SIGTERM). Nothing here waits
+        for a chat platform: they connect in the background while the polls start."""
+        signals = None if self.stopping_given else StopSignals(self.stopping).install()
+        try:
+            if not self.stopping.is_set():
+                await self._start()
+                await self.stopping.wait()
+        finally:
+            await self.shutdown()
+            if signals is not None:
+                signals.remove()
+
+    async def _start(self) -> None:
         self.schedule()
+        self.scheduler.add_job(self.chats.kick, "interval", seconds=CHAT_RETRY_SECONDS, id="chats",
+                               max_instances=1, coalesce=True, next_run_time=utcnow())
         self.scheduler.start()
-        chats = await start_chats(self.app)
         if self.app.config.metrics_port is not None:
             self.metrics = MetricsServer(self.app.metrics_text, self.problem)
             await self.metrics.start(self.app.config.metrics_port, self.app.config.metrics_host)
         self.ready.set()
         log.info("policybot running: %d feeds, %d rules; Ctrl-C stops",
                  len(self.app.config.feeds), len(self.app.rules.rules_by_id))
-        try:
-            await self.stopping.wait()
-        finally:
-            log.info("stopping: finishing the polls and sends in flight")
+
+    async def shutdown(self) -> None:
+        """Sends in flight finish (at most SEND_WAIT s); every other job is cancelled. A poll
+        commits in one synchronous transaction, so a cancelled poll leaves nothing half-done,
+        and a cancelled delivery pass leaves its unsent alerts pending in the outbox."""
+        log.info("stopping: letting the sends in flight finish; the rest stays in the outbox")
+        self._halt.set()
+        if self.scheduler.running:
             self.scheduler.pause()
-            if self._polls:
-                await asyncio.wait(set(self._polls), timeout=STOP_WAIT)
+        await self.app.gate.close(SEND_WAIT)
+        jobs = [t for t in self._jobs if not t.done()]
+        for task in jobs:
+            task.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-            if self.metrics is not None:
-                await self.metrics.stop()
-            await stop_chats(chats)
-            async with self.app.delivery.lock:  # the delivery pass in flight completes
-                pass
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+        if self.metrics is not None:
+            await self.metrics.stop()
+        await self.chats.stop()

@@ -85,4 +85,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN silent_reported REAL
     """,
+    # 4: retention. A 304 moves last_present of the items in the feed's latest body (the feed's
+    # newest last_present), and prune walks each feed's old items: both by (feed_id,
+    # last_present). Only items that still have text are looked at by time.
+    """
+    CREATE INDEX seen_presence ON seen(feed_id, last_present);
+    DROP INDEX seen_by_time;
+    CREATE INDEX seen_text_by_time ON seen(seen_at) WHERE title IS NOT NULL;
+    CREATE INDEX outbox_by_created ON outbox(created);
+    CREATE INDEX alert_rules_by_created ON alert_rules(created)
+    """,
 )

@@ -17,6 +17,7 @@ from typing import Any
 
 from policybot.codec import alert_from_json, alert_to_json
 from policybot.model import Alert, Item
+from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
 from policybot.subscriptions import SubscriptionsMixin
 
@@ -69,6 +70,7 @@ class Store(SubscriptionsMixin):
         self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
         self._feeds: dict[str, FeedState] = {}   # feed rows as last written: this is their only writer
         self._later: dict[str, dict[str, Any]] = {}  # feed row updates waiting for flush_feeds()
+        self._present: dict[str, float] = {}         # feed -> time its latest items were seen again
         self.migrate()
         self._identity = self._file_identity()   # the file we opened: (device, inode)
 
@@ -101,21 +103,28 @@ class Store(SubscriptionsMixin):
         self.flush_feeds()
         return [_feed_state(r) for r in self.db.execute("SELECT * FROM feeds ORDER BY id")]
 
-    def update_feed_later(self, feed_id: str, **values: Any) -> None:
-        """Bookkeeping of a poll that found nothing new (304, same body): written together with
-        the others that finish in the same moment by `flush_feeds`, in one transaction. A crash
-        before the flush loses only this bookkeeping, never an item or an alert."""
+    def update_feed_later(self, feed_id: str, *, present: float | None = None, **values: Any) -> None:
+        """Bookkeeping of a poll that found nothing new (304, same body), written with the others
+        of the same moment by `flush_feeds` in one transaction (a crash loses only bookkeeping).
+        `present`: the items of the feed's latest body are still there at this time."""
         self._remember(self.feed_state(feed_id), values)
         self._later.setdefault(feed_id, {}).update(values)
+        if present is not None:
+            self._present[feed_id] = present
 
     def flush_feeds(self) -> None:
         if not self._later:
             return
         later, self._later = self._later, {}
+        present, self._present = self._present, {}
         try:
             with self.transaction():
                 for feed_id, values in later.items():
                     self._upsert_feed(feed_id, values)
+                for feed_id, ts in present.items():   # one indexed UPDATE per feed
+                    self.db.execute(
+                        "UPDATE seen SET last_present = ?1 WHERE feed_id = ?2 AND last_present = "
+                        "(SELECT MAX(last_present) FROM seen WHERE feed_id = ?2)", (ts, feed_id))
         except sqlite3.Error:
             self._feeds.clear()  # memory must not claim what the database refused
             raise
@@ -186,16 +195,9 @@ class Store(SubscriptionsMixin):
                      published=_dt(r["published"])) for r in rows]
 
     def prune(self, now: float, retention: float) -> int:
-        """Forget items gone from their feed for longer than `retention`, and old outbox rows."""
-        cutoff = now - retention
-        with self.transaction():
-            gone = self.db.execute("DELETE FROM seen WHERE last_present < ?", (cutoff,)).rowcount
-            self.db.execute("UPDATE seen SET summary = NULL, title = NULL WHERE seen_at < ?",
-                            (cutoff,))
-            self.db.execute("DELETE FROM outbox WHERE state NOT IN ('pending', 'held') "
-                            "AND created < ?", (cutoff,))
-            self.db.execute("DELETE FROM alert_rules WHERE created < ?", (cutoff,))
-        return gone
+        """Forget items gone from their feed longer than `retention`, old outbox rows (prune.py)."""
+        self.flush_feeds()
+        return prune_state(self.path, now, retention)
 
     def new_item_times(self, feed_id: str) -> list[float]:
         """When polls of this feed found new items (one time per poll), oldest first."""

@@ -1,4 +1,5 @@
-"""Crash safety, proven: SIGKILL `bot.py run` at random moments while it sends to a slow
+"""Crash safety, proven: SIGKILL `bot.py run` mid-delivery (after the platform accepted a
+random 1 to 3 posts of this start: an event, never a length of time) while it sends to a slow
 platform, restart it, and every alert still arrives, with duplicates bounded by the messages
 in flight at the kills (one per kill: one destination, sent one at a time)."""
 
@@ -10,12 +11,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.botproc import wait_until
 from tests.test_e2e import RULES, feed, rss_item
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,10 +50,15 @@ destinations:
     rng = random.Random(int(os.environ.get("CRASH_SEED", "20261129")))
     env = dict(os.environ)
     for _ in range(KILLS):
+        accepted = len(slack_api.messages("C0123ABCD"))
+        posts = rng.randint(1, 3)
         proc = start(config, env)
-        time.sleep(rng.uniform(0.4, 1.4))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+        try:
+            wait_until(lambda: len(slack_api.messages("C0123ABCD")) >= accepted + posts,  # noqa: B023
+                       what="the posts before the kill")
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
     delivered_before_last_start = len(slack_api.messages("C0123ABCD"))
     final = subprocess.run([sys.executable, str(ROOT / "bot.py"), "once", "--config", str(config)],
                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)

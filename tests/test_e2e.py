@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
+
+from tests.botproc import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SLACK_TOKEN = "xoxb-test"
@@ -190,9 +191,7 @@ def test_run_polls_delivers_and_stops_cleanly(world: dict[str, Any], telegram_ap
                              str(world["dir"] / "config.yaml")], env=world["env"],
                             cwd=world["dir"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while len(telegram_api.texts(CHAT)) < 3 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: len(telegram_api.texts(CHAT)) >= 3, what="three alerts")
         assert len(telegram_api.texts(CHAT)) == 3
     finally:
         proc.send_signal(signal.SIGTERM)

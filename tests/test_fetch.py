@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import time
 import urllib.request
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from policybot.errors import FetchError, ParseError
 from policybot.feeds.fetch import MAX_CACHE_AGE, MAX_FEED_RETRY_AFTER, Fetcher, cache_max_age, redact
 from policybot.feeds.parse import parse_feed
 from policybot.retry_after import MAX_RETRY_AFTER, retry_after
+from tests.botproc import wait_until
 from tests.fakes.feed_server import ENTITY_BOMB, HTML_PAGE, MALFORMED_XML, RSS_TYPE, FeedServer, rss
 
 FEED = rss("Gallium export controls tightened", "Tariff truce extended")
@@ -176,12 +176,12 @@ def test_cache_max_age() -> None:
 
 async def test_huge_streamed_body_fails_fast(feed_server: FeedServer, fetcher: Fetcher) -> None:
     url = feed_server.add("huge", size=50 * MB, content_length=False)
-    started = time.monotonic()
     with pytest.raises(FetchError, match="response larger than 10 MB"):
         await fetcher.fetch(url)
-    assert time.monotonic() - started < 5
-    await asyncio.sleep(0.1)  # let the server notice the hang-up
+    await asyncio.to_thread(wait_until, lambda: feed_server.in_flight == 0,
+                            what="the server noticing the hang-up")
     assert feed_server.route("huge").sent < 30 * MB, "the client must stop reading at the cap"
+
 
 
 async def test_declared_huge_body_fails_before_reading(feed_server: FeedServer, fetcher: Fetcher) -> None:
@@ -201,14 +201,13 @@ async def test_gzip_bomb_is_capped_after_decompression(feed_server: FeedServer, 
 async def test_slow_drip_is_bounded_by_the_total_timeout(feed_server: FeedServer) -> None:
     url = feed_server.add("drip", FEED * 20, drip=0.05, chunk=16)  # would take ~15 s
     fetcher = Fetcher(total_timeout=0.5)
-    started = time.monotonic()
     try:
         with pytest.raises(FetchError, match=r"timed out after 0.5 s") as err:
             await fetcher.fetch(url)
     finally:
         await fetcher.close()
-    assert time.monotonic() - started < 2
     assert url in str(err.value)
+    assert feed_server.route("drip").sent < len(FEED * 20)   # cut off, not read to the end
 
 
 async def test_silent_server_hits_the_read_timeout(feed_server: FeedServer) -> None:

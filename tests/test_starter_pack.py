@@ -10,6 +10,7 @@ import pytest
 from bench.eval import evaluate, main
 from policybot.matching.engine import Engine
 from policybot.matching.rules import check_examples, load_rules
+from policybot.matching.spec import Terms, walk_all
 from policybot.model import Item
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
@@ -110,17 +111,72 @@ def test_dev_set_precision_and_recall(shared_dir):
         assert report.counts(lang).recall >= 0.85, lang
 
 
+GOAL = 0.95   # issue 15: precision and recall on each dev set
+
+
+def test_real_dev_set_meets_the_goal(shared_dir):
+    """Text written after real pages: commentary, hearings, lawsuits, statements, market pieces
+    and proposals carry the vocabulary; the pack alerts on the changes only."""
+    data = shared_dir / "eval" / "relevance-real-dev.jsonl"
+    if not data.is_file():
+        pytest.skip(f"{data} is missing")
+    report = evaluate([RULES], data)
+    counts = report.counts()
+    assert counts.total == 167
+    assert counts.precision >= GOAL, report.errors()[0]
+    assert counts.recall >= GOAL, report.errors()[1]
+    for lang in ("en", "zh"):
+        assert report.counts(lang).precision >= GOAL, lang
+        assert report.counts(lang).recall >= GOAL, lang
+
+
+def test_written_dev_set_meets_the_goal(shared_dir):
+    data = shared_dir / "eval" / "relevance-dev.jsonl"
+    if not data.is_file():
+        pytest.skip(f"{data} is missing")
+    counts = evaluate([RULES], data).counts()
+    assert counts.precision >= GOAL and counts.recall >= GOAL
+
+
+def test_every_rule_uses_the_genre_cues(ruleset):
+    """The shared cue sets sit under each rule's `none:` (a rule may drop one: not these)."""
+    for rule in ruleset.rules:
+        entities = {term.entity for leaf in walk_all(rule.match) if isinstance(leaf, Terms)
+                    for term in leaf.terms}
+        assert {"$commentary", "$hedging", "$statements", "$market", "$pending"} <= entities, rule.id
+
+
+def test_eval_main_prints_both_sets_per_topic_and_the_errors(capsys):
+    assert main(["--part", "holdout"]) == 0
+    out = capsys.readouterr().out
+    for word in ("relevance-dev.jsonl (holdout part)", "relevance-real-dev.jsonl (holdout part)",
+                 "per topic:", "tariffs-trade-remedies", "false alerts (", "misses ("):
+        assert word in out
+
+
 def test_eval_main_prints_figures(shared_dir, capsys):
     data = shared_dir / "eval" / "relevance-dev.jsonl"
     if not data.is_file():
         pytest.skip(f"{data} is missing")
     assert main(["--data", str(data), "--verbose"]) == 0
     out = capsys.readouterr().out
-    for word in ("overall", "en", "zh", "precision", "recall", "false positives",
-                 "false negatives"):
+    for word in ("overall", "en", "zh", "precision", "recall", "false alerts", "misses"):
         assert word in out
 
 
 def test_eval_main_reports_missing_data(tmp_path, capsys):
     assert main(["--data", str(tmp_path / "absent.jsonl")]) == 1
     assert "absent.jsonl" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("title, summary, alerts", [
+    # Traditional forms (Hong Kong, Taiwan outlets) are folded before the cues are read
+    ("外交部回應特朗普關稅言論：貿易戰沒有贏家", "發言人表示，中方反對加徵關稅。", False),
+    ("中評網評：美國加徵關稅節節敗退", "文章認為，美方對華加徵關稅適得其反。", False),
+    ("英媒：北京擬限制稀土出口 當局尚未定案", "知情人士稱，最終決定尚未作出。", False),
+    ("【關稅戰】中方再反制：6美企列不可靠實體清單",
+     "商務部宣布將6家美國企業列入不可靠實體清單。", True),
+    ("美國將多家中企列入經濟黑名單", "美國商務部把12家中國公司列入實體清單。", True),
+])
+def test_traditional_chinese_cues_and_changes(engine, title, summary, alerts):
+    assert bool(_alerts(engine, title, summary)) is alerts

@@ -1,8 +1,9 @@
 """Interactive subscriptions: Telegram commands and the Slack slash command (Socket Mode).
 
-`start_chats(app)` starts whichever of them config.yaml enables, on the running event loop;
-`stop_chats` stops them. Both are called by scheduler.Service.run. A platform that cannot
-start (refused token, unreachable API) is logged and left out: alerts still flow.
+`ChatSupervisor` connects whichever of them config.yaml enables in the background (for `run`:
+start-up and polling never wait for a platform) and retries those that could not connect;
+`start_chats`/`stop_chats` do the same once, in the foreground. A platform that cannot start
+(refused token, unreachable API) is logged and left out: alerts still flow.
 
 `release_mutes(app)` ends the mutes that ran out and sends each subscriber one summary of
 what it missed, through the outbox (a `notice:mute-ended` row enqueued in the transaction that
@@ -12,8 +13,10 @@ minute, scheduler.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CHAT_ERRORS = (TelegramError, SlackApiError, SlackClientError, aiohttp.ClientError, OSError,
                TimeoutError)
+CHAT_RETRY_SECONDS = 60.0   # run: a platform that could not connect is tried again this often
 
 
 class Chat(Protocol):
@@ -38,30 +42,92 @@ class Chat(Protocol):
     async def stop(self) -> None: ...
 
 
-async def start_chats(app: App) -> list[Chat]:
-    candidates: list[tuple[str, Chat]] = []
+def _factories(app: App) -> list[tuple[str, Callable[[], Chat]]]:
+    """A fresh client per start attempt: a failed start leaves nothing half-open behind."""
+    factories: list[tuple[str, Callable[[], Chat]]] = []
     if app.config.telegram is not None:
-        candidates.append(("telegram", telegram.TelegramCommandBot(
+        factories.append(("telegram", lambda: telegram.TelegramCommandBot(
             app, after_command=lambda: release_mutes(app))))
     if app.config.slack is not None:
-        candidates.append(("slack", slack.SlackCommandBot(
+        factories.append(("slack", lambda: slack.SlackCommandBot(
             app, after_command=lambda: release_mutes(app))))
+    return factories
+
+
+async def _start_one(app: App, platform: str, chat: Chat, *, quiet: bool = False) -> bool:
+    try:
+        await chat.start()
+    except CHAT_ERRORS as exc:
+        level = logging.DEBUG if quiet else logging.ERROR
+        log.log(level, "%s commands not started (alerts still go out): %s", platform,
+                redact(str(exc), app.config.secrets()))
+        await _stop_quietly(chat)
+        return False
+    except BaseException:  # cancelled (the bot is stopping): leave nothing half-open
+        await _stop_quietly(chat)
+        raise
+    return True
+
+
+async def _stop_quietly(chat: Chat) -> None:
+    try:
+        await chat.stop()
+    except CHAT_ERRORS as exc:
+        log.debug("chat stop after a failed start: %s", exc)
+
+
+async def start_chats(app: App) -> list[Chat]:
+    """Start each enabled platform once, in the foreground; those that fail are left out."""
     chats: list[Chat] = []
-    for platform, chat in candidates:
-        try:
-            await chat.start()
-        except CHAT_ERRORS as exc:
-            log.error("%s commands not started (alerts still go out): %s", platform,
-                      redact(str(exc), app.config.secrets()))
-            await chat.stop()
-            continue
-        chats.append(chat)
+    for platform, make in _factories(app):
+        chat = make()
+        if await _start_one(app, platform, chat):
+            chats.append(chat)
     return chats
 
 
 async def stop_chats(chats: list[Chat]) -> None:
     for chat in chats:
         await chat.stop()
+
+
+class ChatSupervisor:
+    """`run`'s chats: connected in the background, so polling never waits for Slack or
+    Telegram. `kick()` (a scheduler job, every CHAT_RETRY_SECONDS) starts an attempt for every
+    platform not connected yet; once connected, the client libraries reconnect by themselves.
+    A platform's first failure is logged as an error, the retries after it quietly."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.pending = dict(_factories(app))
+        self.running: list[Chat] = []
+        self._attempts: dict[str, asyncio.Task[None]] = {}
+        self._failed: set[str] = set()
+
+    async def kick(self) -> None:   # async: AsyncIOScheduler runs it on the loop, not a thread
+        for platform, make in self.pending.items():
+            task = self._attempts.get(platform)
+            if task is None or task.done():
+                self._attempts[platform] = asyncio.create_task(
+                    self._attempt(platform, make()), name=f"chat-start:{platform}")
+
+    async def _attempt(self, platform: str, chat: Chat) -> None:
+        if await _start_one(self.app, platform, chat, quiet=platform in self._failed):
+            self.pending.pop(platform, None)
+            self.running.append(chat)
+        elif platform not in self._failed:
+            self._failed.add(platform)
+            log.info("%s commands: trying again every %.0fs in the background",
+                     platform, CHAT_RETRY_SECONDS)
+
+    async def stop(self) -> None:
+        """Cancel the attempts under way, then stop the connected chats."""
+        attempts = [t for t in self._attempts.values() if not t.done()]
+        for task in attempts:
+            task.cancel()
+        await asyncio.gather(*attempts, return_exceptions=True)
+        chats, self.running = self.running, []
+        await stop_chats(chats)
 
 
 async def release_mutes(app: App, now: float | None = None) -> int:

@@ -19,9 +19,11 @@ import re2
 from policybot.errors import ConfigError
 from policybot.matching.normalize import normalize_term
 from policybot.matching.spec import Group, Near, Node, Regex, Term, Terms
+from policybot.model import FIELDS
 from policybot.yamlsrc import MAX_BYTES, line_of, read_bytes
 
 MATCH_KEYS = ("all", "any", "none")
+SCOPE_KEY = "in"            # {in: title, any: [...]}: the group looks at these fields only
 NEAR_KEYS = ("near", "within")
 MAX_TERM_CHARS = 200        # a phrase, an entity alias, a `near` side, a /watch word
 MAX_REGEX_CHARS = 500       # a /regex/ between its slashes
@@ -209,14 +211,35 @@ def condition(ctx: Context, raw: Any, line: int) -> Group | None:
 def _condition(ctx: Context, raw: Mapping[str, Any]) -> Group | None:
     ok = True
     for key in raw:
-        if key not in MATCH_KEYS:
-            expected = ", ".join(MATCH_KEYS + NEAR_KEYS)
+        if key not in MATCH_KEYS and key != SCOPE_KEY:
+            expected = ", ".join((*MATCH_KEYS, SCOPE_KEY, *NEAR_KEYS))
             ctx.error(line_of(raw, key), f"unknown key '{key}' in match (expected: {expected})")
             ok = False
+    scope = _scope(ctx, raw) if SCOPE_KEY in raw else None
     parts = [group_part(ctx, op, raw[op], line_of(raw, op)) for op in MATCH_KEYS if op in raw]
-    if not ok or any(part is None for part in parts) or not parts:
+    if SCOPE_KEY in raw and scope is None:
+        ok = False
+    if ok and not parts:
+        ctx.error(line_of(raw, SCOPE_KEY), f"'in' needs a condition beside it "
+                  f"(expected: {', '.join(MATCH_KEYS)})")
+        ok = False
+    if not ok or any(part is None for part in parts):
         return None
-    return Group("all", tuple(part for part in parts if part is not None))
+    return Group("all", tuple(part for part in parts if part is not None), scope)
+
+
+def _scope(ctx: Context, raw: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """`in: title` or `in: [title, summary]`: field names, in FIELDS order."""
+    value, line = raw[SCOPE_KEY], line_of(raw, SCOPE_KEY)
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        ctx.error(line, f"'in' must be a field or a list of fields ({', '.join(FIELDS)})")
+        return None
+    unknown = [name for name in names if name not in FIELDS]
+    if unknown:
+        ctx.error(line, f"unknown field '{unknown[0]}' in 'in' (expected: {', '.join(FIELDS)})")
+        return None
+    return tuple(name for name in FIELDS if name in names)
 
 
 def near_node(ctx: Context, raw: Mapping[str, Any]) -> Near | None:

@@ -49,7 +49,7 @@ class Engine:
 
     def match(self, item: Item, feed: Feed | None = None) -> tuple[Match, ...]:
         """Every rule the item matches, in rule order; `feed` None ignores `feeds:` filters."""
-        state = self._scan(item)
+        state = self.scan(item)
         rules, seen_in = self._rules, state.seen
         everywhere = self._fields
         seen_all = seen_in(everywhere)
@@ -66,7 +66,8 @@ class Engine:
                     matches.append(_to_match(compiled, state, seen))
         return tuple(matches)
 
-    def _scan(self, item: Item) -> ItemState:
+    def scan(self, item: Item) -> ItemState:
+        """Normalise and scan the fields the rules read: what `match` and `explain` evaluate."""
         fields = {}
         for name in self._fields:
             norm = normalize(item.text(name))

@@ -21,7 +21,7 @@ from operator import itemgetter
 from policybot.matching.evidence import is_specific, rank
 from policybot.matching.normalize import Normalized
 from policybot.matching.scan import Spans, word_starts
-from policybot.matching.spec import Near, Node, Regex, Terms
+from policybot.matching.spec import Group, Near, Node, Regex, Terms
 from policybot.model import Hit
 
 Entry = tuple[tuple[int, int, int], Hit]   # ((field order, start, end), hit)
@@ -94,6 +94,8 @@ def holds(node: Node, state: ItemState, fields: tuple[str, ...]) -> bool:
         return any(node.compiled.search(text) for text in texts if text)
     if isinstance(node, Near):
         return any(near_pairs(node, state.fields[f]) for f in fields)
+    if node.fields is not None:
+        fields = node.fields
     if node.op == "all":
         return all(holds(child, state, fields) for child in node.children)
     if node.op == "any":
@@ -174,6 +176,15 @@ class TermsLeaf:
 
 
 @dataclass(frozen=True, slots=True)
+class InScope:
+    """An `in:` group for hits: walked only if it holds, its leaves reporting hits in its own
+    fields."""
+
+    group: Group
+    plan: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class FirstOf:
     """An `any` for hits: the hits of its first alternative that holds. Alternatives are
     (condition, plan): its plain terms as one alternative first (condition None: held when
@@ -241,8 +252,9 @@ def _near_entries(node: Near, field_state: FieldState, out: list[Entry]) -> None
 
 
 # A hit plan: the leaves whose hits a match reports, in rule-walk order. A step is a leaf
-# ((leaf id, fields id), leaf, its plain-term keys or None) or, for an `any`,
-# (None, FirstOf, None): only its first alternative that holds is walked.
+# ((leaf id, fields id), leaf, its plain-term keys or None); for an `any`, (None, FirstOf,
+# None): only its first alternative that holds is walked; for an `in:` group,
+# (None, InScope, None): walked in its own fields, if it holds.
 Step = tuple[tuple[int, int] | None, object, frozenset[str] | None]
 
 
@@ -259,7 +271,11 @@ def plan_entries(
             if entries is None:
                 entries = cache[cache_key] = _terms_entries(leaf, state, fields, seen)  # type: ignore
         elif cache_key is None:
-            _first_entries(leaf, state, fields, seen, out)  # type: ignore[arg-type]
+            if isinstance(leaf, FirstOf):
+                _first_entries(leaf, state, fields, seen, out)
+            elif holds(leaf.group, state, fields):   # type: ignore[attr-defined]  # InScope
+                scope = leaf.group.fields   # type: ignore[attr-defined]
+                plan_entries(leaf.plan, state, scope, state.seen(scope), out)  # type: ignore
             continue
         else:
             entries = cache.get(cache_key)

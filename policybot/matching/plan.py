@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from policybot.matching.evaluate import AnyOf, FirstOf, Leaf, Step, TermsLeaf
+from policybot.matching.evaluate import AnyOf, FirstOf, InScope, Leaf, Step, TermsLeaf
 from policybot.matching.spec import Group, Near, Node, Regex, Rule, Terms, walk_all
 
 
@@ -55,13 +55,16 @@ class Compiler:
 
     def _plan(self, group: Group, fid: int) -> tuple[Step, ...]:
         """The leaves that decide a group that holds: every child of an `all` (each holds);
-        of an `any`, its first alternative that holds (evaluate.FirstOf); `none`: nothing."""
+        of an `any`, its first alternative that holds (evaluate.FirstOf); `none`: nothing.
+        An `in:` group is walked only if it holds, in its own fields (evaluate.InScope)."""
         if group.op == "any":
             return (self._first_of(group, fid),)
         steps: list[Step] = []
         for child in group.children:
             if not isinstance(child, Group):
                 steps.append(self._step(child, fid))
+            elif child.fields is not None:
+                steps.append(self._scoped(child))
             elif child.op != "none":
                 steps += self._plan(child, fid)
         return tuple(steps)
@@ -75,11 +78,20 @@ class Compiler:
             merged = Terms(tuple(term for child in terms for term in child.terms))
             alternatives.append((None, (self._step(merged, fid),)))
         for child in group.children:
-            if isinstance(child, Group):
+            if isinstance(child, Group) and child.fields is not None:
+                alternatives.append((child, (self._scoped(child),)))
+            elif isinstance(child, Group):
                 alternatives.append((child, self._plan(child, fid) if child.op != "none" else ()))
             elif not isinstance(child, Terms):
                 alternatives.append((child, (self._step(child, fid),)))
         return None, FirstOf(tuple(alternatives)), None
+
+    def _scoped(self, group: Group) -> Step:
+        """An `in:` group: its plan in its own fields."""
+        assert group.fields is not None
+        sub = self._fields.setdefault(group.fields, len(self._fields))
+        plan = self._plan(group, sub) if group.op != "none" else ()
+        return None, InScope(group, plan), None
 
     def _step(self, leaf: Leaf, fid: int) -> Step:
         lid = self._leaves.setdefault(leaf, len(self._leaves))
@@ -101,7 +113,7 @@ def _cost(node: AnyOf | Node) -> int:
 
 def _cheap_first(group: Group) -> Group:
     children = tuple(_cheap_first(c) if isinstance(c, Group) else c for c in group.children)
-    return Group(group.op, tuple(sorted(children, key=_cost)))
+    return Group(group.op, tuple(sorted(children, key=_cost)), group.fields)
 
 
 def _keys(terms: Terms) -> frozenset[str]:
@@ -115,6 +127,9 @@ def _split(
     for child in group.children:
         if isinstance(child, Terms):
             needs.append(_keys(child))
+        elif isinstance(child, Group) and child.fields is not None:   # `in:`: own fields
+            needs.extend(required(child))
+            rest.append(child)
         elif isinstance(child, Group) and child.op == "all":
             _split(child, needs, forbid, rest)
         elif isinstance(child, Group) and all(isinstance(c, Terms) for c in child.children):

@@ -20,7 +20,7 @@ from policybot.matching.conditions import (
     suggest,
 )
 from policybot.matching.entities import resolve_entities
-from policybot.matching.spec import Example, Group, Rule, RuleSet, walk_positive
+from policybot.matching.spec import Example, Group, Rule, RuleSet, scopes, walk_positive
 from policybot.matching.watch import parse_watch
 from policybot.model import FIELDS, SEVERITIES, Item
 from policybot.yamlsrc import line_of, load
@@ -147,7 +147,18 @@ def _rule(ctx: Context, raw: Any, index: int, known: _Known) -> Rule | None:
         source=ctx.source,
         line=line_of(raw, "id") if "id" in raw else line,
     )
+    _check_scopes(ctx, raw, rule)
     return rule if len(ctx.errors) == before else None
+
+
+def _check_scopes(ctx: Context, raw: Mapping[str, Any], rule: Rule) -> None:
+    """An `in:` may only narrow the rule's `fields`: the engine reads no other field for it."""
+    for scope in scopes(rule.match):
+        outside = [name for name in scope if name not in rule.fields]
+        if outside:
+            ctx.error(line_of(raw, "match"), f"'in: {outside[0]}' names a field the rule does "
+                      f"not read (fields: {', '.join(rule.fields)})")
+            return
 
 
 def _rule_id(ctx: Context, raw: Mapping[str, Any]) -> str | None:

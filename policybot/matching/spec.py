@@ -48,10 +48,12 @@ class Near:
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """`all`: every child holds; `any`: at least one does; `none`: no child does."""
+    """`all`: every child holds; `any`: at least one does; `none`: no child does.
+    `fields` (from `in:`) narrows where the group looks: None = the rule's fields."""
 
     op: str
     children: tuple[Node, ...]
+    fields: tuple[str, ...] | None = None
 
 
 Node = Terms | Regex | Near | Group
@@ -102,6 +104,14 @@ def walk_positive(node: Node) -> list[Terms | Regex | Near]:
             return []
         return [leaf for child in node.children for leaf in walk_positive(child)]
     return [node]
+
+
+def scopes(node: Node) -> list[tuple[str, ...]]:
+    """The `in:` field lists of the node and of the groups inside it."""
+    if not isinstance(node, Group):
+        return []
+    own = [node.fields] if node.fields is not None else []
+    return own + [scope for child in node.children for scope in scopes(child)]
 
 
 def walk_all(node: Node) -> list[Terms | Regex | Near]:

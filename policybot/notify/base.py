@@ -27,8 +27,6 @@ from policybot.feeds.text import strip_controls
 from policybot.model import Alert
 
 MASK = "***"
-# ANSI sequences as a whole (CSI `ESC [ ... final`, OSC `ESC ] ... BEL|ST` when terminated,
-# two-byte `ESC X`), then any other C0/C1 control (newline and tab kept) and the bidi marks.
 Clock = Callable[[], datetime]
 Accepted = Callable[[Sequence[str]], None]   # told the ids of alerts a platform accepted
 

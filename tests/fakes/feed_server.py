@@ -161,6 +161,12 @@ class FeedServer:
             return self._routes["/" + name.lstrip("/")]
 
     @property
+    def in_flight(self) -> int:
+        """Requests being answered right now (0: every response has ended)."""
+        with self._lock:
+            return self._in_flight
+
+    @property
     def requests(self) -> list[Request]:
         with self._lock:
             return list(self._requests)

@@ -62,7 +62,7 @@ class LocalServer:
         self.app = app
         self.loop = asyncio.new_event_loop()
         self.lock = threading.Lock()
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.port = 0
 
@@ -252,6 +252,19 @@ class SocketModeFake:
         self._sockets: list[web.WebSocketResponse] = []     # server loop only
         self._sent_at: dict[str, float] = {}
         self._waiting: dict[str, concurrent.futures.Future[Ack]] = {}
+        self.open_requested = threading.Event()             # apps.connections.open was asked
+        self._held = False
+        self._release: asyncio.Event | None = None          # server loop only
+
+    def hold(self) -> None:
+        """apps.connections.open answers nothing until `release()` (a Slack that hangs)."""
+        self._held = True
+
+    def release(self) -> None:
+        assert self.loop is not None
+        self._held = False
+        if self._release is not None:
+            self.loop.call_soon_threadsafe(self._release.set)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/api/apps.connections.open", self._open)
@@ -302,6 +315,10 @@ class SocketModeFake:
         token = auth[7:] if auth.startswith("Bearer ") else body.get("token")
         with self.lock:
             self.opened += 1
+        self.open_requested.set()
+        if self._held:
+            self._release = self._release or asyncio.Event()
+            await self._release.wait()
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
         if not token.startswith("xapp-"):
@@ -358,6 +375,8 @@ class SocketModeFake:
         await self._sockets[-1].send_str(text)
 
     async def _close_all(self, app: web.Application) -> None:
+        if self._release is not None:
+            self._release.set()
         for ws in list(self._sockets):
             await ws.close(code=1001, message=b"server shutdown")
 
@@ -376,6 +395,7 @@ class SlackFake:
         self.requests: list[Request] = []
         self.posted: dict[str, list[dict[str, Any]]] = {}
         self._failures: list[Failure] = []
+        self.post_arrived = threading.Event()     # a message post reached the fake (maybe still slow)
 
     # ------------------------------------------------------------ test-facing API
     @property
@@ -459,6 +479,7 @@ class SlackFake:
         args = await self._args(request)
         if args is None:
             return web.json_response({"ok": False, "error": "invalid_json"})
+        self.post_arrived.set()
         failure = self._take_failure()
         if failure:
             await asyncio.sleep(failure.delay)
