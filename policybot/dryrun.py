@@ -1,11 +1,14 @@
-"""Pure: how `test-rules` shows a matched item: rules, the alias and field of each hit, and
-the text with the matched terms highlighted (ANSI bold on a terminal, **term** otherwise)."""
+"""Pure: how `test-rules` shows a matched item: rules, the terms that decided each (the alias,
+its entity and the fields it was found in, the most specific first, each once: see
+matching/evidence.py), and the text with those terms highlighted (ANSI bold on a terminal,
+**term** otherwise)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from policybot.feeds.text import strip_controls
+from policybot.matching.evidence import evidence, evidence_hits, term_key
 from policybot.model import FIELDS, Hit, Item, Match
 from policybot.render import merge_spans
 
@@ -35,16 +38,26 @@ def _excerpt(text: str, hits: Sequence[Hit], *, color: bool) -> str:
     return ("…" if lo > 0 else "") + body.replace("\n", " ") + ("…" if hi < len(text) else "")
 
 
+def _evidence_lines(match: Match) -> list[str]:
+    """One line per deciding term (evidence.evidence), the most specific first, with the
+    fields it was found in: `$export-controls -> '出口管制' in title, summary`."""
+    lines = []
+    for hit in evidence(match):
+        key = term_key(hit.term)
+        found = {h.field for h in match.hits if term_key(h.term) == key}
+        alias = f"{hit.entity} -> {hit.term!r}" if hit.entity else repr(hit.term)
+        lines.append(f"    {alias} in {', '.join(f for f in FIELDS if f in found)}")
+    return lines
+
+
 def dry_run(item: Item, matches: Sequence[Match], *, color: bool = False) -> str:
     lines = [f"* {strip_controls(item.title) or '(no title)'}"]
     if item.link:
         lines.append(f"  {strip_controls(item.link)}")
     for match in matches:
         lines.append(f"  rule {match.rule_id} ({match.severity}): {match.title}")
-        for hit in match.hits:
-            alias = f"{hit.entity} -> {hit.term!r}" if hit.entity else repr(hit.term)
-            lines.append(f"    {alias} in {hit.field}")
-    all_hits = [h for m in matches for h in m.hits]
+        lines += _evidence_lines(match)
+    all_hits = evidence_hits(matches)   # only the deciding terms are marked
     for name in FIELDS:
         hits = [h for h in all_hits if h.field == name]
         if hits:

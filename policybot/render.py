@@ -5,6 +5,8 @@ collapsed), cut to its budget as PLAIN text, and only then escaped and wrapped i
 cut never lands inside a tag or an entity. Only http(s) links become links. The budgets keep
 every message inside the platforms' limits even when escaping multiplies the text five-fold.
 Console output marks the matched terms as `**term**` (plain text, the same on a tty or a file).
+Each rule lists, and the snippet bolds, only its evidence: the few distinct terms that decided
+it, the most specific first (matching/evidence.py). Slack's rendering is in render_slack.py.
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
+from policybot.matching.evidence import evidence, evidence_hits
 from policybot.model import SEVERITIES, Alert, Hit, Item, Match
 
-SLACK_BLOCKS_MAX = 50
-SLACK_SECTION_MAX = 3000
-SLACK_TEXT_MAX = 4000
 TELEGRAM_MAX = 4096
 TITLE_MAX = 250          # characters of a title in a single alert
 DIGEST_TITLE_MAX = 150   # characters of a title in a digest line
@@ -28,7 +28,6 @@ SNIPPET_MAX = 280        # characters of snippet text
 SNIPPET_BEFORE = 80      # context kept before the first hit
 URL_MAX = 1000           # a longer link is shown as plain text
 RULES_MAX = 10           # rules named in full; the rest are counted
-TERMS_MAX = 5            # matched terms listed per rule
 
 LOOK = {"low": ("⚪", "Low"), "normal": ("🔵", "Normal"), "high": ("🟠", "High"),
         "urgent": ("🔴", "Urgent")}
@@ -38,8 +37,6 @@ STAMP = "%Y-%m-%d %H:%M UTC"
 _SLACK_FORMAT = str.maketrans({"*": "∗", "_": "ˍ", "~": "∼", "`": "ˋ"})
 
 Segment = tuple[str, bool]   # (plain text, bold)
-Block = dict[str, object]
-SlackMessage = tuple[str, list[Block]]   # (text fallback, Block Kit blocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +141,11 @@ def _window(text: str, first: tuple[int, int], room: int) -> tuple[int, int]:
 
 
 def snippet(item: Item, matches: Sequence[Match], room: int = SNIPPET_MAX) -> tuple[Segment, ...]:
-    """Text around the first hit in the summary (else the content), every hit in it bold.
-    When only the title matched, the opening of the summary (or content), nothing bold."""
-    hits = [h for m in matches for h in m.hits]
+    """Text around the first evidence hit in the summary (else the content), every occurrence
+    of the rules' evidence terms in it bold (matching/evidence.py: the few terms that decided,
+    not every word that appears). When no evidence is in them, the opening of the summary
+    (or content), nothing bold."""
+    hits = evidence_hits(matches)
     for name in ("summary", "content"):
         text = item.text(name)
         spans = _spans(text, [h for h in hits if h.field == name])
@@ -178,7 +177,7 @@ def _segments(text: str, spans: list[tuple[int, int]], room: int) -> tuple[Segme
 def _rule_lines(matches: Sequence[Match]) -> tuple[RuleLine, ...]:
     lines = []
     for m in matches[:RULES_MAX]:
-        terms = tuple(dict.fromkeys(clip(clean(h.term), 60) for h in m.hits))[:TERMS_MAX]
+        terms = tuple(clip(clean(h.term), 60) for h in evidence(m))
         lines.append(RuleLine(clip(clean(m.title or m.rule_id), 120), clip(m.rule_id, 80), terms))
     return tuple(lines)
 
@@ -233,7 +232,7 @@ def _rules_text(v: View, esc: Callable[[str], str], strong: Callable[[str], str]
     return "; ".join(parts)
 
 
-# ---------------------------------------------------------------- Slack (mrkdwn)
+# ---------------------------------------------------------------- Slack escaping (render_slack.py renders)
 
 def slack_escape(text: str) -> str:
     """Escape feed text for mrkdwn: `& < >` as entities (no <!channel>, <@U1>, <url|x>),
@@ -242,41 +241,8 @@ def slack_escape(text: str) -> str:
     return text.translate(_SLACK_FORMAT)
 
 
-def _slack_link(title: str, url: str | None) -> str:
+def slack_link(title: str, url: str | None) -> str:
     return f"<{url.replace('&', '&amp;')}|{slack_escape(title)}>" if url else slack_escape(title)
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def slack_message(alert: Alert, now: datetime) -> SlackMessage:
-    for scale in SCALES:
-        text, blocks = _slack_message(view(alert, now, scale))
-        if len(text) <= SLACK_TEXT_MAX and all(_text_len(b) <= SLACK_SECTION_MAX for b in blocks):
-            break
-    return text, blocks
-
-
-def _text_len(block: Block) -> int:
-    text = block.get("text")
-    return len(str(text["text"])) if isinstance(text, dict) else 0
-
-
-def _slack_message(v: View) -> SlackMessage:
-    head = f"{v.emoji} *{v.severity}* · *{_slack_link(v.title, v.url)}*"
-    rules = _rules_text(v, slack_escape, lambda s: f"*{s}*", lambda s: f"(`{s}`)")
-    blocks: list[Block] = [
-        _section(head),
-        {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"{slack_escape(v.source)} · {v.when}"}]},
-        _section(f"Rules: {rules}"),
-    ]
-    if v.snippet:
-        body = "".join(f"*{slack_escape(s)}*" if b else slack_escape(s) for s, b in v.snippet)
-        blocks.append(_section(f">{body}"))
-    text = f"{v.emoji} {v.severity}: {slack_escape(v.title)} ({slack_escape(v.source)})"
-    return text, blocks
 
 
 # ---------------------------------------------------------------- Telegram (HTML)
@@ -375,31 +341,6 @@ def _pack(groups: list[Group], limit: int, size: Callable[[str], int] = len) -> 
 def _heading(n: int, part: int, parts: int) -> str:
     label = f"{n} policy alert{'s' if n != 1 else ''}"
     return f"{label} ({part}/{parts})" if parts > 1 else label
-
-
-def slack_digest(alerts: Sequence[Alert], now: datetime) -> list[SlackMessage]:
-    return [message for message, _ in slack_digest_parts(alerts, now)]
-
-
-def slack_digest_parts(alerts: Sequence[Alert], now: datetime) -> list[tuple[SlackMessage, tuple[str, ...]]]:
-    """The digest's messages, each with the ids of the alerts it delivers."""
-    def head(m: Match, n: int) -> str:
-        emoji = LOOK.get(m.severity, LOOK["normal"])[0]
-        title, rule = slack_escape(clip(clean(m.title), 120)), slack_escape(m.rule_id[:80])
-        return f"{emoji} *{title}* (`{rule}`) · {n}"
-
-    def line(title: str, url: str | None, meta: str) -> str:
-        return f"• {_slack_link(title, url)} — {slack_escape(meta)}"
-
-    sections = _pack(_digest_groups(alerts, now, head, line), SLACK_SECTION_MAX)
-    per = SLACK_BLOCKS_MAX - 1
-    chunks = [sections[i: i + per] for i in range(0, len(sections), per)]
-    out = []
-    for i, chunk in enumerate(chunks, 1):
-        title = _heading(len(alerts), i, len(chunks))
-        message = (title, [_section(f"*{title}*"), *(_section(s) for s, _ in chunk)])
-        out.append((message, tuple(a for _, ids in chunk for a in ids)))
-    return out
 
 
 def telegram_digest(alerts: Sequence[Alert], now: datetime) -> list[str]:

@@ -221,10 +221,10 @@ def test_a_dangling_symlink_an_editors_lock_file_is_skipped(tmp_path: Path) -> N
 # hits ------------------------------------------------------------------------------------------
 HITS_RULES = """\
 entities:
-  ree: [rare earth, gallium, dysprosium]
+  ree: [rare earth, rare-earth element]
 rules:
   - id: a
-    match: {all: [$ree], any: [export control, /exp\\w+/, {near: [gallium, ban], within: 3}]}
+    match: {all: [$ree, gallium, dysprosium, export control, /exp\\w+/, {near: [gallium, ban], within: 3}]}
   - id: b
     match: {any: [gallium]}
 """
@@ -254,7 +254,7 @@ def test_hits_are_bounded_where_they_are_collected(tmp_path: Path) -> None:
 
 def test_max_hits_per_match_keeps_the_first_in_text_order(tmp_path: Path) -> None:
     words = [f"w{n}" for n in range(300)]
-    rules = f"rules:\n  - id: r\n    match: {{any: [{', '.join(words)}]}}\n"
+    rules = f"rules:\n  - id: r\n    match: {{all: [{', '.join(words)}]}}\n"
     engine = Engine(load_rules([_write(tmp_path, "r.yaml", rules)]).rules)
     text = " ".join(words)
     (match,) = engine.match(Item("f", "x", "", None, text, "", None))

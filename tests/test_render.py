@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from policybot import render
+from policybot import render, render_slack
 from policybot.model import Alert, Hit, Item, Match
 from policybot.notify.slack import SlackBotNotifier, SlackWebhookNotifier
 from policybot.notify.telegram import TelegramNotifier
@@ -45,8 +45,13 @@ def make_alert(title: str = "MOFCOM tightens rare earth export licence rules",
 
 
 def mrkdwn_texts(blocks: list[dict[str, object]]) -> list[str]:
+    """The mrkdwn of each block; a rich_text block as its literal text (bold in *stars*)."""
     texts = []
     for block in blocks:
+        if block["type"] == "rich_text":
+            texts.append("".join(f"*{e['text']}*" if e.get("style") else e["text"]
+                                 for e in sf.rich_elements([block])))
+            continue
         text = block.get("text")
         if isinstance(text, dict):
             texts.append(str(text["text"]))
@@ -57,8 +62,11 @@ def mrkdwn_texts(blocks: list[dict[str, object]]) -> list[str]:
 
 def assert_slack_safe(text: str, blocks: list[dict[str, object]], link: str | None) -> None:
     assert sf.block_error(blocks) is None
-    assert len(text) <= render.SLACK_TEXT_MAX
-    for mrkdwn in [text, *mrkdwn_texts(blocks)]:
+    assert len(text) <= render_slack.SLACK_TEXT_MAX
+    # rich_text: literal text elements only (no link, mention or broadcast from feed text)
+    assert {e["type"] for e in sf.rich_elements(blocks)} <= {"text"}
+    sections = [t for b in blocks if b["type"] != "rich_text" for t in mrkdwn_texts([b])]
+    for mrkdwn in [text, *sections]:
         for special in sf.specials(mrkdwn):   # only our own links, never <!channel>, <@U1>
             url = special.split("|", 1)[0]
             assert url.startswith(("https://", "http://")), special
@@ -79,17 +87,17 @@ def test_console_message_shows_everything() -> None:
     assert "🟠 HIGH  MOFCOM tightens rare earth export licence rules" in out
     assert LINK in out
     assert "MOFCOM · 2026-11-29 08:14 UTC (46 min ago)" in out
-    assert "Rules: Rule 0 for item 0 (rule-0-0): rare earth, export licence" in out
+    assert "Rules: Rule 0 for item 0 (rule-0-0): export licence, rare earth" in out
     assert "said **rare earth** **export licence** applications" in out
 
 
 def test_slack_message_parts() -> None:
-    text, blocks = render.slack_message(make_alert(), NOW)
+    text, blocks = render_slack.slack_message(make_alert(), NOW)
     assert text == "🟠 High: MOFCOM tightens rare earth export licence rules (MOFCOM)"
     first, context, rules, snippet = mrkdwn_texts(blocks)
     assert first == f"🟠 *High* · *<{LINK}|MOFCOM tightens rare earth export licence rules>*"
     assert context == "MOFCOM · 2026-11-29 08:14 UTC (46 min ago)"
-    assert rules == "Rules: *Rule 0 for item 0* (`rule-0-0`): rare earth, export licence"
+    assert rules == "Rules: *Rule 0 for item 0* (`rule-0-0`): export licence, rare earth"
     assert "*rare earth* *export licence*" in snippet
 
 
@@ -139,7 +147,7 @@ def test_links_only_http_and_encoded() -> None:
     assert render.safe_url("https://x.org/a|b>c <d>\"'") == encoded
     assert render.safe_url("https://x.org/" + "&" * 300) is None   # too long once escaped
     alert = make_alert(link="javascript:alert(document.cookie)")
-    assert "<javascript" not in str(render.slack_message(alert, NOW))
+    assert "<javascript" not in str(render_slack.slack_message(alert, NOW))
     assert "<a " not in render.telegram_message(alert, NOW)
     assert "javascript" not in render.console_message(alert, NOW)
 
@@ -152,7 +160,7 @@ def test_console_strips_terminal_escapes_and_bidi_overrides() -> None:
 def test_many_rules_are_counted_not_listed() -> None:
     alert = make_alert(rules=30)
     assert "and 20 more" in render.console_message(alert, NOW)
-    text, blocks = render.slack_message(alert, NOW)
+    text, blocks = render_slack.slack_message(alert, NOW)
     assert "more" in mrkdwn_texts(blocks)[2]
     assert "more" in render.telegram_message(alert, NOW)
 
@@ -190,7 +198,7 @@ def hostile_alert(title: str, link: str | None = LINK) -> Alert:
 @pytest.mark.parametrize("link", [LINK, "javascript:alert(1)", "https://x.org/?a=1&b=|>", None])
 def test_hostile_text_is_inert_and_fits(case: str, link: str | None) -> None:
     alert = hostile_alert(HOSTILE[case], link)
-    text, blocks = render.slack_message(alert, NOW)
+    text, blocks = render_slack.slack_message(alert, NOW)
     assert_slack_safe(text, blocks, link)
     assert_telegram_safe(render.telegram_message(alert, NOW), link)
     assert "\x1b" not in render.console_message(alert, NOW)
@@ -223,7 +231,7 @@ def many_alerts(n: int, *, rules: int = 1, title: str = "Item") -> list[Alert]:
 
 def test_small_digest_is_one_message_grouped_by_rule() -> None:
     alerts = [make_alert(n=0, severity="low"), make_alert(n=1, severity="urgent")]
-    [(text, blocks)] = render.slack_digest(alerts, NOW)
+    [(text, blocks)] = render_slack.slack_digest(alerts, NOW)
     assert text == "2 policy alerts"
     sections = mrkdwn_texts(blocks)
     assert sections[0] == "*2 policy alerts*"
@@ -244,18 +252,18 @@ DIGESTS = {
 @pytest.mark.parametrize("case", sorted(DIGESTS))
 def test_digest_of_200_alerts_splits_only_as_limits_require(case: str) -> None:
     alerts = DIGESTS[case]()
-    slack = render.slack_digest(alerts, NOW)
+    slack = render_slack.slack_digest(alerts, NOW)
     for part, (text, blocks) in enumerate(slack, 1):
         assert sf.block_error(blocks) is None
         assert text == f"200 policy alerts ({part}/{len(slack)})" or len(slack) == 1
         assert_slack_safe(text, blocks, LINK)
-    assert len(slack) == 1 or len(slack[-2][1]) == render.SLACK_BLOCKS_MAX
+    assert len(slack) == 1 or len(slack[-2][1]) == render_slack.SLACK_BLOCKS_MAX
     telegram = render.telegram_digest(alerts, NOW)
     assert all(tf.u16(tf.parse_html(m)[0]) <= render.TELEGRAM_MAX for m in telegram)
     assert all(tf.u16(m) <= render.TELEGRAM_MAX for m in telegram)
     assert all(tf.u16(m) > render.TELEGRAM_MAX - 1200 for m in telegram[:-1])   # parts are full
     sections = [t for _, b in slack for t in mrkdwn_texts(b)[1:]]
-    assert all(len(t) > render.SLACK_SECTION_MAX - 1200 for t in sections[:-1])
+    assert all(len(t) > render_slack.SLACK_SECTION_MAX - 1200 for t in sections[:-1])
     visible = "\n".join(tf.parse_html(m)[0] for m in telegram)
     slack_text = "\n".join(t for _, b in slack for t in mrkdwn_texts(b))
     lines = sum(len(a.matches) for a in alerts)   # one line per alert per rule, none lost

@@ -14,13 +14,14 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 
+from policybot.matching.evidence import is_specific, rank
 from policybot.matching.normalize import Normalized
 from policybot.matching.scan import Spans, word_starts
-from policybot.matching.spec import Near, Node, Regex, Terms
+from policybot.matching.spec import Group, Near, Node, Regex, Terms
 from policybot.model import Hit
 
 Entry = tuple[tuple[int, int, int], Hit]   # ((field order, start, end), hit)
@@ -145,16 +146,51 @@ def _near_after(firsts: list[Span], seconds: list[Span], starts: list[int], with
 
 @dataclass(frozen=True, slots=True)
 class TermsLeaf:
-    """A phrase or `$entity` compiled for hits: its keys, and per key (walk order, alias, entity)."""
+    """A phrase or `$entity` compiled for hits: its keys, and per key (walk order, alias, entity).
+
+    One alias found is enough for the leaf to hold, so the leaf reports what decided it: the
+    specific aliases found (evidence.is_specific: "Entity List", not "list" too), else the one
+    common alias that ranks first (evidence.rank: "addition" rather than "add" and "list")."""
 
     keys: frozenset[str]
     terms: dict[str, tuple[int, str, str | None]]
     single: str | None     # the key of a one-key leaf (most phrases): no set test, no sort
+    specific: frozenset[str] = frozenset()
+    preference: dict[str, tuple[bool, int, int]] = field(default_factory=dict)  # key -> rank, order
 
     @classmethod
     def of(cls, terms: Terms) -> TermsLeaf:
         info = {t.key: (i, t.alias, t.entity) for i, t in reversed(list(enumerate(terms.terms)))}
-        return cls(frozenset(info), info, next(iter(info)) if len(info) == 1 else None)
+        if len(info) == 1:
+            return cls(frozenset(info), info, next(iter(info)))
+        specific = frozenset(key for key, (_, alias, _) in info.items() if is_specific(alias))
+        preference = {key: (*rank(alias), i) for key, (i, alias, _) in info.items()}
+        return cls(frozenset(info), info, None, specific, preference)
+
+    def deciding(self, present: set[str]) -> Iterable[str]:
+        """Of the keys found (more than one), those that decided, in the leaf's term order."""
+        strong = present & self.specific
+        if not strong:
+            return (min(present, key=self.preference.__getitem__),)
+        return sorted(strong, key=self.terms.__getitem__) if len(strong) > 1 else strong
+
+
+@dataclass(frozen=True, slots=True)
+class InScope:
+    """An `in:` group for hits: walked only if it holds, its leaves reporting hits in its own
+    fields."""
+
+    group: Group
+    plan: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FirstOf:
+    """An `any` for hits: the hits of its first alternative that holds. Alternatives are
+    (condition, plan): its plain terms as one alternative first (condition None: held when
+    one of its keys is seen), then near, regexes and groups, cheapest first."""
+
+    alternatives: tuple[tuple[Node | None, tuple[Step, ...]], ...]
 
 
 def _leaf_entries(leaf: Leaf, state: ItemState, fields: Sequence[str]) -> list[Entry]:
@@ -180,7 +216,7 @@ def _terms_entries(
     else:
         present = leaf.keys.intersection(seen)
         if len(present) > 1:
-            present = sorted(present, key=leaf.terms.__getitem__)   # the leaf's term order
+            present = leaf.deciding(present)
     out: list[Entry] = []
     fields_of = state.fields
     for name in fields:
@@ -196,18 +232,29 @@ def _terms_entries(
 
 
 def _near_entries(node: Near, field_state: FieldState, out: list[Entry]) -> None:
+    """Both sides are evidence: the occurrences that pair up. Of a side's several terms
+    found paired, the specific ones, else the one that ranks first (as TermsLeaf.deciding)."""
     spans = set(near_pairs(node, field_state))
     if not spans:
         return
-    for term in node.a.terms + node.b.terms:
-        near = [span for span in field_state.found.get(term.key, ()) if span in spans]
-        for start, end in near[:MAX_HITS_PER_TERM]:
-            out.append(field_state.hit(term.alias, term.entity, start, end))
+    for side in (node.a, node.b):
+        paired = []
+        for term in side.terms:
+            near = [span for span in field_state.found.get(term.key, ()) if span in spans]
+            if near:
+                paired.append((term, near))
+        if len(paired) > 1:
+            strong = [(term, near) for term, near in paired if is_specific(term.alias)]
+            paired = strong or [min(paired, key=lambda found: rank(found[0].alias))]
+        for term, near in paired:
+            for start, end in near[:MAX_HITS_PER_TERM]:
+                out.append(field_state.hit(term.alias, term.entity, start, end))
 
 
 # A hit plan: the leaves whose hits a match reports, in rule-walk order. A step is a leaf
-# ((leaf id, fields id), leaf, its plain-term keys or None) or, for a group under an `any`,
-# (None, (group, its plan), None): walked only if the group holds.
+# ((leaf id, fields id), leaf, its plain-term keys or None); for an `any`, (None, FirstOf,
+# None): only its first alternative that holds is walked; for an `in:` group,
+# (None, InScope, None): walked in its own fields, if it holds.
 Step = tuple[tuple[int, int] | None, object, frozenset[str] | None]
 
 
@@ -224,18 +271,32 @@ def plan_entries(
             if entries is None:
                 entries = cache[cache_key] = _terms_entries(leaf, state, fields, seen)  # type: ignore
         elif cache_key is None:
-            group, sub_plan = leaf  # type: ignore[misc]
-            if group.fields is None:
-                if holds(group, state, fields):
-                    plan_entries(sub_plan, state, fields, seen, out)
-            elif holds(group, state, fields):   # an `in:` group: its hits in its fields only
-                plan_entries(sub_plan, state, group.fields, state.seen(group.fields), out)
+            if isinstance(leaf, FirstOf):
+                _first_entries(leaf, state, fields, seen, out)
+            elif holds(leaf.group, state, fields):   # type: ignore[attr-defined]  # InScope
+                scope = leaf.group.fields   # type: ignore[attr-defined]
+                plan_entries(leaf.plan, state, scope, state.seen(scope), out)  # type: ignore
             continue
         else:
             entries = cache.get(cache_key)
             if entries is None:
                 entries = cache[cache_key] = _leaf_entries(leaf, state, fields)  # type: ignore
         out += entries
+
+
+def _first_entries(
+    first: FirstOf, state: ItemState, fields: tuple[str, ...], seen: set[str], out: list[Entry],
+) -> None:
+    """The hits of the first alternative of an `any` that holds: what decided it."""
+    for condition, sub_plan in first.alternatives:
+        if condition is None:
+            keys = sub_plan[0][2]
+            if keys is None or keys.isdisjoint(seen):
+                continue
+        elif not holds(condition, state, fields):
+            continue
+        plan_entries(sub_plan, state, fields, seen, out)
+        return
 
 
 def sorted_hits(entries: list[Entry]) -> tuple[Hit, ...]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from policybot.matching.evaluate import AnyOf, Leaf, Step, TermsLeaf
+from policybot.matching.evaluate import AnyOf, FirstOf, InScope, Leaf, Step, TermsLeaf
 from policybot.matching.spec import Group, Near, Node, Regex, Rule, Terms, walk_all
 
 
@@ -54,22 +54,44 @@ class Compiler:
                         tuple(sorted(rest, key=_cost)), plan, feeds is None and not rest)
 
     def _plan(self, group: Group, fid: int) -> tuple[Step, ...]:
-        """Leaves of a group that holds; a group under `any` is walked only if it holds,
-        and so is an `in:` group (its leaves report hits in its own fields)."""
+        """The leaves that decide a group that holds: every child of an `all` (each holds);
+        of an `any`, its first alternative that holds (evaluate.FirstOf); `none`: nothing.
+        An `in:` group is walked only if it holds, in its own fields (evaluate.InScope)."""
+        if group.op == "any":
+            return (self._first_of(group, fid),)
         steps: list[Step] = []
         for child in group.children:
             if not isinstance(child, Group):
                 steps.append(self._step(child, fid))
-            elif child.op == "none":
-                continue
             elif child.fields is not None:
-                sub = self._fields.setdefault(child.fields, len(self._fields))
-                steps.append((None, (child, self._plan(child, sub)), None))
-            elif group.op == "all":     # every child of a group that holds holds
+                steps.append(self._scoped(child))
+            elif child.op != "none":
                 steps += self._plan(child, fid)
-            else:
-                steps.append((None, (child, self._plan(child, fid)), None))
         return tuple(steps)
+
+    def _first_of(self, group: Group, fid: int) -> Step:
+        """An `any` whose plain terms count as one alternative (tried first), as if one list:
+        of "export control" and "announced", when both are found, the specific one decided."""
+        terms = [child for child in group.children if isinstance(child, Terms)]
+        alternatives: list[tuple[Node | None, tuple[Step, ...]]] = []
+        if terms:
+            merged = Terms(tuple(term for child in terms for term in child.terms))
+            alternatives.append((None, (self._step(merged, fid),)))
+        for child in group.children:
+            if isinstance(child, Group) and child.fields is not None:
+                alternatives.append((child, (self._scoped(child),)))
+            elif isinstance(child, Group):
+                alternatives.append((child, self._plan(child, fid) if child.op != "none" else ()))
+            elif not isinstance(child, Terms):
+                alternatives.append((child, (self._step(child, fid),)))
+        return None, FirstOf(tuple(alternatives)), None
+
+    def _scoped(self, group: Group) -> Step:
+        """An `in:` group: its plan in its own fields."""
+        assert group.fields is not None
+        sub = self._fields.setdefault(group.fields, len(self._fields))
+        plan = self._plan(group, sub) if group.op != "none" else ()
+        return None, InScope(group, plan), None
 
     def _step(self, leaf: Leaf, fid: int) -> Step:
         lid = self._leaves.setdefault(leaf, len(self._leaves))

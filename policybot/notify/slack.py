@@ -22,7 +22,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
-from policybot.render import SLACK_SECTION_MAX, slack_digest_parts, slack_message
+from policybot.render_slack import SLACK_SECTION_MAX, slack_digest_parts, slack_message
 from policybot.retry_after import retry_after
 
 log = logging.getLogger(__name__)
