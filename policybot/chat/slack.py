@@ -24,6 +24,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from policybot.apiurl import slack_api_url
 from policybot.chat.commands import CHANGE_COMMANDS, SLACK, Commands, fit_reply, parse_command
 from policybot.config import SlackChat
 
@@ -36,7 +37,7 @@ Hook = Callable[[], Awaitable[object]]
 
 
 def web_client(config: SlackChat) -> AsyncWebClient:
-    return AsyncWebClient(token=config.bot_token, base_url=config.api_url.rstrip("/") + "/")
+    return AsyncWebClient(token=config.bot_token, base_url=slack_api_url(config.api_url))
 
 
 class SlackCommandBot:

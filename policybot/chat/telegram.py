@@ -22,6 +22,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
+from policybot.apiurl import telegram_api_url
 from policybot.chat.commands import (
     CHANGE_COMMANDS,
     COMMANDS,
@@ -50,7 +51,7 @@ ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRAT
 
 
 def build_application(config: TelegramChat, poll_timeout: float) -> Application:  # type: ignore[type-arg]
-    api = config.api_url.rstrip("/")
+    api = telegram_api_url(config.api_url)     # with or without /bot
     return (Application.builder().token(config.token)
             .base_url(api + "/bot").base_file_url(api + "/file/bot")
             .get_updates_read_timeout(poll_timeout + 5.0).get_updates_connect_timeout(5.0)
