@@ -25,7 +25,7 @@ def test_a_python_without_the_dependencies_says_which_to_use(entry: list[str]) -
                          "once `make run` has made .venv")
 
 
-def test_a_missing_module_of_our_own_keeps_its_traceback(tmp_path: Path) -> None:
+def test_a_missing_module_of_our_own_keeps_its_traceback() -> None:
     from policybot.entry import missing_dependency
 
     assert missing_dependency(ModuleNotFoundError(name="aiohttp")) == "aiohttp"
