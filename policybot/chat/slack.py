@@ -97,7 +97,7 @@ class SlackCommandBot:
             log.info("slack channel=%s refused %s: not in slack.allow", channel, name)
             return (f"⛔ This channel may not change subscriptions. Its channel id is "
                     f"{SLACK.code(channel)}: ask the bot's operator to add it to "
-                    f"{SLACK.code('slack.allow')} in config.yaml.")
+                    f"{SLACK.code('slack.allow')} in {SLACK.code(self.app.config.path.name)}.")
         if admins and user not in admins:
             log.info("slack channel=%s user=%s refused %s: not in slack.admins", channel, user, name)
             who = ", ".join(f"<@{admin}>" for admin in admins)   # config ids: [A-Z0-9] only
