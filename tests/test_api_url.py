@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from policybot.apiurl import slack_api_url, telegram_api_url
+from policybot.chat import start_chats, stop_chats
 from tests.fakes.slack_api import TOKEN as SLACK_TOKEN
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
+from tests.test_chat_commands import make_world
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = 123456789
@@ -85,3 +87,45 @@ def test_a_refused_connection_names_the_call(tmp_path: Path) -> None:
     telegram = send_test(tmp_path, "me", url)
     assert f"called {url}/bot***/getMe: is api_url the telegram API's base?" in telegram.stderr
     assert TG_TOKEN not in telegram.stderr and SLACK_TOKEN not in slack.stderr
+
+
+@pytest.mark.parametrize("suffix", ["", "/api/"])
+async def test_slack_commands_connect_with_or_without_api(tmp_path: Path, slack_api: Any,
+                                                          suffix: str) -> None:
+    world = make_world(tmp_path, slack_url=slack_api.url + suffix)
+    chats = await start_chats(world.app)
+    try:
+        assert len(chats) == 1
+    finally:
+        await stop_chats(chats)
+        await world.app.close()
+
+
+@pytest.mark.parametrize("suffix", ["", "/bot"])
+async def test_telegram_commands_connect_with_or_without_bot(tmp_path: Path, telegram_api: Any,
+                                                             suffix: str) -> None:
+    world = make_world(tmp_path, telegram_url=telegram_api.url + suffix)
+    chats = await start_chats(world.app)
+    try:
+        assert len(chats) == 1
+    finally:
+        await stop_chats(chats)
+        await world.app.close()
+
+
+async def test_chat_commands_on_a_wrong_base_name_the_call(
+        tmp_path: Path, slack_api: Any, telegram_api: Any,
+        caplog: pytest.LogCaptureFixture) -> None:
+    world = make_world(tmp_path, slack_url=slack_api.url + "/proxy",
+                       telegram_url=telegram_api.url + "/proxy")
+    try:
+        assert await start_chats(world.app) == []
+    finally:
+        await world.app.close()
+    errors = [r.getMessage() for r in caplog.records if r.name == "policybot.chat"]
+    assert any(e.startswith("slack commands not started") and e.endswith(
+        f"; called {slack_api.url}/proxy/api/apps.connections.open: is api_url the slack API's "
+        "base? (e.g. https://slack.com/api/; see README, api_url)") for e in errors), errors
+    assert any(e.startswith("telegram commands not started") and e.endswith(
+        f"; called {telegram_api.url}/proxy/bot***/getMe: is api_url the telegram API's base? "
+        "(e.g. https://api.telegram.org; see README, api_url)") for e in errors), errors
