@@ -1,5 +1,6 @@
-"""A calm log: `bot.py run` on a realistic day (a slow Slack, many alerts, a channel muting and
-unmuting) warns about nothing an operator must act on; the channel gets its mute summary."""
+"""A calm log: `bot.py run` on a realistic day (a slow Slack that rate-limits once, many
+alerts, a channel muting and unmuting) warns about nothing an operator must act on; the
+channel gets its mute summary."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ slack:
             slack_api.socket_mode.ack(slack_api.send_slash_command(text=command, channel_id=CHANNEL), 60)
         # a slow Slack: every post takes 0.2 s, so one delivery pass of 40 alerts lasts many
         # of its 1 s intervals (APScheduler's "skipped: maximum number of running instances")
+        # and a 429 with Retry-After first: honoured, and nothing for an operator to do
+        slack_api.fail_next(1, status=429, retry_after=1)
         slack_api.fail_next(ALERTS, delay=0.2)
         items = [rss_item(f"n{i}", f"Rare earth export control notice {i}", timedelta(minutes=i + 1))
                  for i in range(ALERTS)]
@@ -64,3 +67,4 @@ slack:
     assert "skipped: maximum number of running instances" not in log
     assert re.findall(r"^\S+ (?:WARNING|ERROR).*$", log, re.M) == []
     assert "1 rules, 0 personal watches" in log
+    assert "destination=desk rate limited: waiting 1s as the platform asks" in log
