@@ -132,7 +132,7 @@ _TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "sl
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Load and validate config.yaml; raises ConfigError listing every problem."""
     path = Path(path)
-    source = str(path)
+    source = yamlsrc.shown(path)       # as errors show it: relative to the current folder
     if env is None:
         env = {**read_dotenv(path.parent / ".env"), **os.environ}
     data = yamlsrc.load(path, max_bytes=MAX_CONFIG_BYTES)

@@ -128,15 +128,15 @@ def loads(text: str, source: str) -> Any:
 
 
 def load(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
-    """Read and parse a YAML file; errors name the file as given."""
+    """Read and parse a YAML file; errors name the file as `shown` does."""
     path = Path(path)
     data = read_bytes(path, max_bytes)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8: {exc.reason}") from None
-    return loads(text, str(path))
+        raise ConfigError(f"{shown(path)}:{line}: not UTF-8: {exc.reason}") from None
+    return loads(text, shown(path))
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:

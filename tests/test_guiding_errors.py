@@ -114,3 +114,15 @@ def test_check_names_rule_files_relative_to_the_current_folder(tmp_path: Path) -
     assert result.stderr.splitlines() == [
         "rules/x.yaml:5: rule 'tariffs': unknown key 'anyy' in match "
         "(expected: all, any, none, in, near, within) (did you mean 'any'?)"]
+
+
+def test_an_absolute_config_path_inside_the_current_folder_is_shown_relative(
+        tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("rules: rules/\ndefaults: {evry: 10m}\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, str(ROOT / "bot.py"), "check", "--config",
+                             str(tmp_path / "config.yaml")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "config.yaml:2: defaults: unknown key 'evry' (expected: every, backfill, notify) "
+        "(did you mean 'every'?)"]
