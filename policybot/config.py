@@ -117,6 +117,7 @@ class Config:
             values += [self.slack.app_token, self.slack.bot_token]
         return list(dict.fromkeys(v for v in values if v))
 
+
 _DELIVERY_KEYS = ("digest_after", "digest_window", "max_age", "once_wait", "interval")
 _SECTIONS = {   # the keys of the top-level sections: a key at the top that belongs under one
     "storage": ("path", "retention"),
@@ -279,8 +280,6 @@ def _feed_url(url: str, base: Path) -> str:
     if "://" in url:
         return url
     return str((base / url).resolve()) if url else url
-
-
 
 
 def _delivery(r: Reader, node: Mapping[str, Any]) -> DeliverySettings:

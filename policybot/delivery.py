@@ -320,14 +320,13 @@ class Delivery:
                   wait: float | None = None) -> None:
         """A new failure at ERROR; a platform's "wait N s" (429 + Retry-After, honoured, nothing
         for an operator to do) at INFO."""
-        if self.store.destination_error(dest) == message:
-            pass
-        elif retryable and wait is not None:
-            log.info("destination=%s rate limited: waiting %.0fs as the platform asks (%s)",
-                     dest, wait, message)
-        else:
-            kind = "will retry" if retryable else "giving up on this alert"
-            log.error("destination=%s delivery failed (%s): %s", dest, kind, message)
+        if self.store.destination_error(dest) != message:
+            if retryable and wait is not None:
+                log.info("destination=%s rate limited: waiting %.0fs as the platform asks (%s)",
+                         dest, wait, message)
+            else:
+                kind = "will retry" if retryable else "giving up on this alert"
+                log.error("destination=%s delivery failed (%s): %s", dest, kind, message)
         self.store.set_destination(dest, last_error=message, last_error_at=now)
 
     def _fail(self, dest: str, rows: list[OutboxRow], message: str, now: float) -> None:
