@@ -1,5 +1,5 @@
 """policybot entry point: python bot.py <command> [--config FILE]."""
-from policybot.cli import main
+from policybot.entry import main
 
 if __name__ == "__main__":  # parser worker processes import this module: they must not run the bot
     raise SystemExit(main())

@@ -117,6 +117,15 @@ class Config:
             values += [self.slack.app_token, self.slack.bot_token]
         return list(dict.fromkeys(v for v in values if v))
 
+
+_DELIVERY_KEYS = ("digest_after", "digest_window", "max_age", "once_wait", "interval")
+_SECTIONS = {   # the keys of the top-level sections: a key at the top that belongs under one
+    "storage": ("path", "retention"),
+    "defaults": ("every", "backfill", "notify"),
+    "delivery": _DELIVERY_KEYS,
+    "health": ("failing_after", "silent_factor", "silent_min"),
+    "fetch": ("allow_private_redirects",),
+}
 _TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "slack",
         "delivery", "ops", "metrics", "health", "fetch")
 
@@ -124,7 +133,7 @@ _TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "sl
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Load and validate config.yaml; raises ConfigError listing every problem."""
     path = Path(path)
-    source = str(path)
+    source = yamlsrc.shown(path)       # as errors show it: relative to the current folder
     if env is None:
         env = {**read_dotenv(path.parent / ".env"), **os.environ}
     data = yamlsrc.load(path, max_bytes=MAX_CONFIG_BYTES)
@@ -132,7 +141,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     if data is None:
         data = yamlsrc.Mapping()
         data.line, data.key_lines = 1, {}
-    if not reader.keys(data, "config", _TOP):
+    if not reader.keys(data, "config", _TOP, homes=_SECTIONS):
         raise ConfigError(reader.errors)
     config = _build(reader, data, path.resolve().parent, path)
     if reader.errors:
@@ -141,8 +150,8 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
 
 
 def _build(r: Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config:
-    storage = _section(r, data, "storage", ("path", "retention"))
-    defaults = _defaults(r, _section(r, data, "defaults", ("every", "backfill", "notify")))
+    storage = _section(r, data, "storage", _SECTIONS["storage"])
+    defaults = _defaults(r, _section(r, data, "defaults", _SECTIONS["defaults"]))
     destinations = _destinations(r, data.get("destinations") or {})
     destinations.setdefault("console", DestinationConfig(id="console", type="console"))
     feeds = _feeds(r, data.get("feeds"), defaults, base)
@@ -170,8 +179,8 @@ def _build(r: Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config
         ops=ops,
         metrics_port=_metrics(r, data),
         metrics_host=_metrics_host(r, data),
-        health=_health(r, _section(r, data, "health", ("failing_after", "silent_factor", "silent_min"))),
-        fetch=_fetch(r, _section(r, data, "fetch", ("allow_private_redirects",))),
+        health=_health(r, _section(r, data, "health", _SECTIONS["health"])),
+        fetch=_fetch(r, _section(r, data, "fetch", _SECTIONS["fetch"])),
         env_values=tuple(dict.fromkeys(r.used)),
     )
 
@@ -245,10 +254,11 @@ def _feeds(r: Reader, node: Any, defaults: Defaults, base: Path) -> list[Feed]:
     seen: dict[str, int] = {}
     for index, spec in enumerate(node):
         line = yamlsrc.line_of(node, index)
-        if not r.keys(spec, f"feed #{index + 1}", _FEED_KEYS, ("id", "url")):
+        named = isinstance(spec, dict) and isinstance(spec.get("id"), str | int)
+        feed_id = str(spec.get("id", "")) if named else ""
+        where = f"feed '{feed_id}'" if named else f"feed #{index + 1}"
+        if not r.keys(spec, where, _FEED_KEYS, ("id", "url")):
             continue
-        feed_id = str(spec.get("id", ""))
-        where = f"feed '{feed_id}'"
         if not _ID.match(feed_id):
             r.error(line, f"{where}: id may use letters, digits, '-', '_', '.' and ':'")
         if feed_id in seen:
@@ -270,9 +280,6 @@ def _feed_url(url: str, base: Path) -> str:
     if "://" in url:
         return url
     return str((base / url).resolve()) if url else url
-
-
-_DELIVERY_KEYS = ("digest_after", "digest_window", "max_age", "once_wait", "interval")
 
 
 def _delivery(r: Reader, node: Mapping[str, Any]) -> DeliverySettings:

@@ -46,14 +46,18 @@ class Reader:
     def error(self, line: int, message: str) -> None:
         self.errors.append(f"{self.source}:{line}: {message}")
 
-    def keys(self, node: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> bool:
+    def keys(self, node: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = (),
+             homes: Mapping[str, tuple[str, ...]] | None = None) -> bool:
+        """Unknown keys are errors with a hint: the closest key, or the section below where
+        the key belongs (`homes`: section -> its keys)."""
         if not isinstance(node, dict):
             self.error(yamlsrc.line_of(node, 0), f"{where}: expected a mapping")
             return False
         for key in node:
             if key not in allowed:
+                hint = yamlsrc.key_hint(str(key), allowed, homes)
                 self.error(yamlsrc.line_of(node, key),
-                           f"{where}: unknown key '{key}' (expected: {', '.join(allowed)})")
+                           f"{where}: unknown key '{key}' (expected: {', '.join(allowed)}){hint}")
         for key in required:
             if key not in node:
                 self.error(yamlsrc.line_of(node, 0), f"{where}: missing required key '{key}'")

@@ -297,7 +297,7 @@ class Delivery:
         now = self.clock()
         ids = [r.alert.alert_id for r in rows]
         message = str(exc)
-        self._log_once(dest, message, now, retryable=exc.retryable)
+        self._log_once(dest, message, now, retryable=exc.retryable, wait=exc.retry_after)
         if not exc.retryable:
             self.store.mark(ids, "failed", now, error=message)
             return "failed"
@@ -316,10 +316,17 @@ class Delivery:
         step = 2.0 ** min(attempts - 1, 30)
         return step * self.rng.uniform(0.5, 1.0)
 
-    def _log_once(self, dest: str, message: str, now: float, *, retryable: bool) -> None:
+    def _log_once(self, dest: str, message: str, now: float, *, retryable: bool,
+                  wait: float | None = None) -> None:
+        """A new failure at ERROR; a platform's "wait N s" (429 + Retry-After, honoured, nothing
+        for an operator to do) at INFO."""
         if self.store.destination_error(dest) != message:
-            kind = "will retry" if retryable else "giving up on this alert"
-            log.error("destination=%s delivery failed (%s): %s", dest, kind, message)
+            if retryable and wait is not None:
+                log.info("destination=%s rate limited: waiting %.0fs as the platform asks (%s)",
+                         dest, wait, message)
+            else:
+                kind = "will retry" if retryable else "giving up on this alert"
+                log.error("destination=%s delivery failed (%s): %s", dest, kind, message)
         self.store.set_destination(dest, last_error=message, last_error_at=now)
 
     def _fail(self, dest: str, rows: list[OutboxRow], message: str, now: float) -> None:

@@ -384,7 +384,7 @@ def test_alert(destination: str, now: datetime) -> Alert:
     item = Item(
         feed_id="policybot", item_id=f"send-test-{now.timestamp():.0f}",
         title=f"policybot test alert for {destination}",
-        link="https://github.com/policybot/policybot", summary=summary, content="",
+        link=None, summary=summary, content="",   # no link: a test points nowhere, fake or not
         published=now,
     )
     hit = Hit(term="test alert", entity=None, field="summary", start=start, end=start + 10)

@@ -30,6 +30,25 @@ MUTES_SECONDS = 60.0    # a mute that ran out sends its summary within a minute
 HEALTH_SECONDS = 600.0
 
 
+SCHEDULER_LOG = "apscheduler.scheduler"
+
+
+class SkippedRunIsNormal(logging.Filter):
+    """APScheduler warns `Execution of job "..." skipped: maximum number of running instances
+    reached` when a job is due while its last run goes on. For our jobs that is normal (a
+    delivery pass waiting out rate limits, a slow feed): `max_instances=1` is the design, and
+    the next run comes. The record is demoted to DEBUG: shown only when that logger is at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith('Execution of job "%s" skipped: maximum number of running'):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+SKIPPED_RUN_IS_NORMAL = SkippedRunIsNormal()
+
+
 class Service:
     def __init__(self, app: App, stopping: asyncio.Event | None = None) -> None:
         self.app = app
@@ -130,6 +149,7 @@ class Service:
                 signals.remove()
 
     async def _start(self) -> None:
+        logging.getLogger(SCHEDULER_LOG).addFilter(SKIPPED_RUN_IS_NORMAL)  # once: same object
         self.schedule()
         self.scheduler.add_job(self.chats.kick, "interval", seconds=CHAT_RETRY_SECONDS, id="chats",
                                max_instances=1, coalesce=True, next_run_time=utcnow())
@@ -138,8 +158,10 @@ class Service:
             self.metrics = MetricsServer(self.app.metrics_text, self.problem)
             await self.metrics.start(self.app.config.metrics_port, self.app.config.metrics_host)
         self.ready.set()
-        log.info("policybot running: %d feeds, %d rules; Ctrl-C stops",
-                 len(self.app.config.feeds), len(self.app.rules.rules_by_id))
+        rules = self.app.rules.ruleset.rules if self.app.rules.ruleset else ()
+        watches = len(self.app.rules.rules_by_id) - len(rules)   # the chats' personal /watch
+        log.info("policybot running: %d feeds, %d rules, %d personal watches; Ctrl-C stops",
+                 len(self.app.config.feeds), len(rules), watches)
 
     async def shutdown(self) -> None:
         """Sends in flight finish (at most SEND_WAIT s); every other job is cancelled. A poll

@@ -12,8 +12,11 @@ scanned, so nothing is expanded and no Python recursion runs deep.
 
 from __future__ import annotations
 
+import difflib
 import os
 import stat
+from collections.abc import Collection
+from collections.abc import Mapping as AnyMapping
 from pathlib import Path
 from typing import Any
 
@@ -125,15 +128,15 @@ def loads(text: str, source: str) -> Any:
 
 
 def load(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Any:
-    """Read and parse a YAML file; errors name the file as given."""
+    """Read and parse a YAML file; errors name the file as `shown` does."""
     path = Path(path)
     data = read_bytes(path, max_bytes)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8: {exc.reason}") from None
-    return loads(text, str(path))
+        raise ConfigError(f"{shown(path)}:{line}: not UTF-8: {exc.reason}") from None
+    return loads(text, shown(path))
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -173,3 +176,31 @@ def line_of(container: Any, key: Any) -> int:
     if isinstance(container, Sequence) and isinstance(key, int):
         return container.line_of(key)
     return int(getattr(container, "line", 1))
+
+
+def shown(path: str | Path) -> str:
+    """A path as errors show it: relative to the current folder when inside it
+    (`rules/x.yaml:14:`), else as it is."""
+    given = Path(path)
+    if not given.is_absolute():
+        return str(given)
+    try:
+        return str(given.relative_to(Path.cwd()))
+    except (ValueError, OSError):   # outside the current folder, or the folder is gone
+        return str(given)
+
+
+def suggest(name: str, known: Collection[str]) -> str:
+    """' (did you mean 'x'?)' when difflib finds a close name, else ''."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def key_hint(key: str, known: Collection[str],
+             homes: AnyMapping[str, Collection[str]] | None = None) -> str:
+    """For an unknown key: where it belongs, if it is a key of a section below
+    (' (did you mean to put 'none' under 'match:'?)'), else the closest known key."""
+    for home, keys in (homes or {}).items():
+        if key in keys:
+            return f" (did you mean to put '{key}' under '{home}:'?)"
+    return suggest(key, known)

@@ -74,7 +74,8 @@ colour: blue
         "destinations, telegram, slack, delivery, ops, metrics, health, fetch)",
         f"{path}:3: defaults: 'every': expected a duration such as 30s, 10m, 8h or 1d, got 'soon'",
         f"{path}:12: destination 'console': unknown type 'consle' (expected: console, slack, telegram)",
-        f"{path}:8: feed #1: unknown key 'evry' (expected: id, url, every, tags, backfill, title)",
+        f"{path}:8: feed 'a': unknown key 'evry' (expected: id, url, every, tags, backfill, title) "
+        "(did you mean 'every'?)",
         f"{path}:9: feed 'a': duplicate feed id (first defined on line 6)",
         f"{path}:2: unknown destination 'trade-desk' (defined: console)",
     ]

@@ -177,7 +177,7 @@ def test_a_locked_state_database_stops_delivery_until_it_can_record(
     slack_api.fail_next(status=429, retry_after=10)    # the pause leaves time to take the lock
     run = Running(config)
     running.append(run)
-    run.wait_log("delivery failed .will retry.: slack bot: ratelimited")
+    run.wait_log("rate limited: waiting 10s as the platform asks .slack bot: ratelimited.")
     other = sqlite3.connect(tmp_path / "state.db", isolation_level=None, timeout=30)
     other.execute("BEGIN EXCLUSIVE")                    # another process holds the write lock
     try:

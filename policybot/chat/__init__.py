@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -23,6 +24,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from telegram.error import TelegramError
 
+from policybot.apiurl import (
+    SLACK_API_URL,
+    TELEGRAM_API_URL,
+    api_url_hint,
+    slack_api_url,
+    telegram_api_url,
+)
 from policybot.chat import slack, telegram
 from policybot.chat.commands import SLACK, TELEGRAM, Commands
 from policybot.model import Alert
@@ -59,14 +67,33 @@ async def _start_one(app: App, platform: str, chat: Chat, *, quiet: bool = False
         await chat.start()
     except CHAT_ERRORS as exc:
         level = logging.DEBUG if quiet else logging.ERROR
-        log.log(level, "%s commands not started (alerts still go out): %s", platform,
-                redact(str(exc), app.config.secrets()))
+        log.log(level, "%s commands not started (alerts still go out): %s%s", platform,
+                redact(str(exc), app.config.secrets()), _api_hint(app, platform, str(exc)))
         await _stop_quietly(chat)
         return False
     except BaseException:  # cancelled (the bot is stopping): leave nothing half-open
         await _stop_quietly(chat)
         raise
     return True
+
+
+_UNREACHED = re.compile(r"connect", re.I)               # nothing answers at that address
+_NOT_AN_API = re.compile(r"\b404\b|not found|rejected", re.I)   # something else answers
+
+
+def _api_hint(app: App, platform: str, error: str) -> str:
+    """'; called URL: is api_url ...?' when the platform's API was not where api_url says."""
+    if platform == "slack" and app.config.slack is not None:
+        base, default = slack_api_url(app.config.slack.api_url), SLACK_API_URL
+        called = base + "apps.connections.open"
+    elif platform == "telegram" and app.config.telegram is not None:
+        base, default = telegram_api_url(app.config.telegram.api_url), TELEGRAM_API_URL
+        called = base + "/bot***/getMe"
+    else:
+        return ""
+    if _UNREACHED.search(error) or (base != default and _NOT_AN_API.search(error)):
+        return "; " + api_url_hint(platform, called)
+    return ""
 
 
 async def _stop_quietly(chat: Chat) -> None:

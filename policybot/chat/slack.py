@@ -24,6 +24,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from policybot.apiurl import slack_api_url
 from policybot.chat.commands import CHANGE_COMMANDS, SLACK, Commands, fit_reply, parse_command
 from policybot.config import SlackChat
 
@@ -36,7 +37,7 @@ Hook = Callable[[], Awaitable[object]]
 
 
 def web_client(config: SlackChat) -> AsyncWebClient:
-    return AsyncWebClient(token=config.bot_token, base_url=config.api_url.rstrip("/") + "/")
+    return AsyncWebClient(token=config.bot_token, base_url=slack_api_url(config.api_url))
 
 
 class SlackCommandBot:
@@ -96,7 +97,7 @@ class SlackCommandBot:
             log.info("slack channel=%s refused %s: not in slack.allow", channel, name)
             return (f"⛔ This channel may not change subscriptions. Its channel id is "
                     f"{SLACK.code(channel)}: ask the bot's operator to add it to "
-                    f"{SLACK.code('slack.allow')} in config.yaml.")
+                    f"{SLACK.code('slack.allow')} in {SLACK.code(self.app.config.path.name)}.")
         if admins and user not in admins:
             log.info("slack channel=%s user=%s refused %s: not in slack.admins", channel, user, name)
             who = ", ".join(f"<@{admin}>" for admin in admins)   # config ids: [A-Z0-9] only

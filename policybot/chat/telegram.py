@@ -22,6 +22,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
+from policybot.apiurl import telegram_api_url
 from policybot.chat.commands import (
     CHANGE_COMMANDS,
     COMMANDS,
@@ -50,7 +51,7 @@ ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRAT
 
 
 def build_application(config: TelegramChat, poll_timeout: float) -> Application:  # type: ignore[type-arg]
-    api = config.api_url.rstrip("/")
+    api = telegram_api_url(config.api_url)     # with or without /bot
     return (Application.builder().token(config.token)
             .base_url(api + "/bot").base_file_url(api + "/file/bot")
             .get_updates_read_timeout(poll_timeout + 5.0).get_updates_connect_timeout(5.0)
@@ -58,9 +59,10 @@ def build_application(config: TelegramChat, poll_timeout: float) -> Application:
             .build())
 
 
-def refusal(chat_id: int) -> str:
+def refusal(chat_id: int, config_file: str) -> str:
+    """`config_file`: the name of the file the bot runs on (its folder is the host's business)."""
     return (f"⛔ This chat may not subscribe. Its chat id is <code>{chat_id}</code>: ask the "
-            "bot's operator to add it to <code>telegram.allow</code> in config.yaml.")
+            f"bot's operator to add it to <code>telegram.allow</code> in {TELEGRAM.code(config_file)}.")
 
 
 def group_refusal(named_admins: bool) -> str:
@@ -157,7 +159,7 @@ class TelegramCommandBot:
         else:
             reply = self.commands.handle(f"telegram:{chat.id}", message.text)
             if name == "start" and not self.allowed(chat.id):
-                reply += "\n\n" + refusal(chat.id)
+                reply += "\n\n" + refusal(chat.id, self.app.config.path.name)
         await self.send(chat.id, fit_reply(reply, REPLY_LIMIT))
         if self.after_command is not None:
             await self.after_command()
@@ -168,7 +170,7 @@ class TelegramCommandBot:
             return None
         if not self.allowed(chat.id):
             log.info("telegram chat=%s refused /%s: not in telegram.allow", chat.id, name)
-            return refusal(chat.id)
+            return refusal(chat.id, self.app.config.path.name)
         if chat.type == ChatType.PRIVATE or await self.is_admin(chat, message):
             return None
         log.info("telegram chat=%s refused /%s: the sender is not an admin", chat.id, name)

@@ -6,7 +6,6 @@ going, so that `load_rules` can report every error at once.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from policybot.errors import ConfigError
 from policybot.matching.normalize import normalize_term
 from policybot.matching.spec import Group, Near, Node, Regex, Term, Terms
 from policybot.model import FIELDS
-from policybot.yamlsrc import MAX_BYTES, line_of, read_bytes
+from policybot.yamlsrc import MAX_BYTES, key_hint, line_of, read_bytes, suggest
 
 MATCH_KEYS = ("all", "any", "none")
 SCOPE_KEY = "in"            # {in: title, any: [...]}: the group looks at these fields only
@@ -61,12 +60,6 @@ def regex_options() -> re2.Options:
     options.case_sensitive = False
     options.log_errors = False
     return options
-
-
-def suggest(name: str, known: Any) -> str:
-    """' (did you mean 'x'?)' when difflib finds a close name, else ''."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def not_a_string(ctx: Context, value: Any, line: int) -> None:
@@ -158,14 +151,34 @@ def regex_node(ctx: Context, pattern: str, line: int) -> Regex | None:
     try:
         compiled = re2.compile(pattern, regex_options())
     except re2.error as exc:
-        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
-        ctx.error(line, f"invalid regex /{pattern}/: {detail}", about_rule=False)
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        ctx.error(line, f"invalid regex /{pattern}/: {detail}{re2_hint(detail)}", about_rule=False)
         return None
     if compiled.search("") is not None:
         ctx.error(line, f"regex /{pattern}/ matches empty text, so it would match every item",
                   about_rule=False)
         return None
     return Regex(pattern, compiled)
+
+
+# RE2 (linear time, no catastrophic backtracking) leaves out what needs backtracking; its
+# errors name the operator only. What each means, and what to write instead:
+_RE2_HINTS = (
+    (re.compile(r"invalid perl operator: \(\?<[=!]"), "lookbehind is not supported by RE2: "
+     "match the words before it as part of the regex, or use a term with none: or near:"),
+    (re.compile(r"invalid perl operator: \(\?[=!]"), "lookahead is not supported by RE2: "
+     "match the words after it as part of the regex, or use a term with none: or near:"),
+    (re.compile(r"invalid perl operator: \(\?>|bad repetition operator: [*+?]\+"),
+     "atomic groups and possessive quantifiers are not supported by RE2 (nor needed: it never "
+     "backtracks)"),
+    (re.compile(r"invalid escape sequence: \\[1-9]"),
+     "backreferences (\\1) are not supported by RE2: write the repeated text out"),
+)
+
+
+def re2_hint(detail: str) -> str:
+    """' (lookbehind is not supported by RE2: ...)' for RE2's terse errors, else ''."""
+    return next((f" ({hint})" for pattern, hint in _RE2_HINTS if pattern.match(detail)), "")
 
 
 def group_part(ctx: Context, op: str, value: Any, line: int) -> Group | None:
@@ -212,8 +225,9 @@ def _condition(ctx: Context, raw: Mapping[str, Any]) -> Group | None:
     ok = True
     for key in raw:
         if key not in MATCH_KEYS and key != SCOPE_KEY:
-            expected = ", ".join((*MATCH_KEYS, SCOPE_KEY, *NEAR_KEYS))
-            ctx.error(line_of(raw, key), f"unknown key '{key}' in match (expected: {expected})")
+            known = (*MATCH_KEYS, SCOPE_KEY, *NEAR_KEYS)
+            ctx.error(line_of(raw, key), f"unknown key '{key}' in match "
+                      f"(expected: {', '.join(known)}){key_hint(str(key), known)}")
             ok = False
     scope = _scope(ctx, raw) if SCOPE_KEY in raw else None
     parts = [group_part(ctx, op, raw[op], line_of(raw, op)) for op in MATCH_KEYS if op in raw]
@@ -247,7 +261,8 @@ def near_node(ctx: Context, raw: Mapping[str, Any]) -> Near | None:
     for key in raw:
         if key not in NEAR_KEYS:
             ctx.error(line_of(raw, key),
-                      f"unknown key '{key}' in near (expected: {', '.join(NEAR_KEYS)})")
+                      f"unknown key '{key}' in near (expected: {', '.join(NEAR_KEYS)})"
+                      f"{suggest(str(key), NEAR_KEYS)}")
             return None
     pair = raw["near"]
     if not isinstance(pair, list) or len(pair) != 2:

@@ -44,6 +44,15 @@ def explain_rule(rule: Rule, state: ItemState, item: Item) -> str:
     return f"rule {rule.id}: {'; '.join(parts)} -> {verdict}"
 
 
+def failed_parts(rule: Rule, state: ItemState, item: Item) -> list[str]:
+    """The top-level parts of the rule's `match:` that did not hold on a scanned item, each as
+    explain_rule words them (`any failed: no $tariffs, 'duty'`): why an example failed."""
+    fields = rule.match.fields or rule.fields
+    seen = _Seen(state, item)
+    return [_part(part, seen, fields) for part in rule.match.children
+            if not holds(part, state, fields)]
+
+
 def _part(node: Node, seen: _Seen, fields: tuple[str, ...]) -> str:
     """A top-level part (all / any / none): `all ok (evidence)` or `none failed: evidence`."""
     name = node.op if isinstance(node, Group) else "term"

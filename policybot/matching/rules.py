@@ -14,16 +14,18 @@ from typing import Any
 
 from policybot.errors import ConfigError, RuleError
 from policybot.matching.conditions import (
+    MATCH_KEYS,
+    NEAR_KEYS,
+    SCOPE_KEY,
     Context,
     condition,
     not_a_string,
-    suggest,
 )
 from policybot.matching.entities import resolve_entities
 from policybot.matching.spec import Example, Group, Rule, RuleSet, scopes, walk_positive
 from policybot.matching.watch import parse_watch
 from policybot.model import FIELDS, SEVERITIES, Item
-from policybot.yamlsrc import line_of, load
+from policybot.yamlsrc import key_hint, line_of, load, shown, suggest
 
 __all__ = ["RULE_KEYS", "Rule", "RuleSet", "check_examples", "load_rules", "parse_watch"]
 
@@ -31,6 +33,7 @@ FILE_KEYS = ("entities", "rules")
 RULE_KEYS = ("id", "title", "severity", "match", "fields", "feeds", "notify", "examples")
 EXAMPLE_KEYS = ("match", "no_match")
 EXAMPLE_ITEM_KEYS = ("title", "summary", "content")
+RULE_HOMES = {"match": (*MATCH_KEYS, SCOPE_KEY, *NEAR_KEYS), "examples": ("no_match",)}
 MAX_RULES_BYTES = 1 << 20   # one rules file; a 1,000-rule file is about 200 KB
 _ID_RE = re.compile(r"\S+")
 _LINE_RE = re.compile(r"^.*?:(\d+): ")
@@ -85,9 +88,9 @@ def _files(paths: Sequence[str | Path]) -> list[str]:
             found = [*path.glob("*.yaml"), *path.glob("*.yml")]
             # every *.yaml that exists (a device or FIFO is reported, not read); a dangling
             # symlink (an editor's lock file) is skipped
-            files += [str(p) for p in sorted(found, key=lambda p: p.name) if p.exists()]
+            files += [shown(p) for p in sorted(found, key=lambda p: p.name) if p.exists()]
         else:
-            files.append(str(path))
+            files.append(shown(path))
     return files
 
 
@@ -133,7 +136,8 @@ def _rule(ctx: Context, raw: Any, index: int, known: _Known) -> Rule | None:
     rule_id = _rule_id(ctx, raw)
     for key in raw:
         if key not in RULE_KEYS:
-            ctx.error(line_of(raw, key), f"unknown key '{key}' (expected: {', '.join(RULE_KEYS)})")
+            ctx.error(line_of(raw, key), f"unknown key '{key}' (expected: {', '.join(RULE_KEYS)})"
+                      f"{key_hint(str(key), RULE_KEYS, RULE_HOMES)}")
     match = _match(ctx, raw)
     rule = Rule(
         id=rule_id or "",
@@ -268,7 +272,7 @@ def _examples(ctx: Context, raw: Mapping[str, Any]) -> tuple[Example, ...]:
     for key in value:
         if key not in EXAMPLE_KEYS:
             ctx.error(line_of(value, key), f"unknown key '{key}' in examples "
-                      f"(expected: {', '.join(EXAMPLE_KEYS)})")
+                      f"(expected: {', '.join(EXAMPLE_KEYS)}){suggest(str(key), EXAMPLE_KEYS)}")
             continue
         items = value[key] if isinstance(value[key], list) else [value[key]]
         for index, item in enumerate(items):
@@ -293,8 +297,10 @@ def _example(ctx: Context, item: Any, line: int, expect: bool) -> Example | None
 
 
 def check_examples(ruleset: RuleSet) -> list[str]:
-    """Run every rule's examples; each failure as `FILE:LINE: rule 'x': ...`."""
+    """Run every rule's examples; each failure as `FILE:LINE: rule 'x': ...`, an example that
+    did not match with the parts of `match:` that did not hold."""
     from policybot.matching.engine import Engine  # engine depends on spec only
+    from policybot.matching.explain import failed_parts
 
     engine = Engine(ruleset.rules)
     failures: list[str] = []
@@ -305,8 +311,9 @@ def check_examples(ruleset: RuleSet) -> list[str]:
             hit = next((m for m in engine.match(item) if m.rule_id == rule.id), None)
             shown = (example.title or example.summary or example.content)[:80]
             if example.expect and hit is None:
+                why = "; ".join(failed_parts(rule, engine.scan(item), item))
                 failures.append(f"{rule.source}:{example.line}: rule '{rule.id}': "
-                                f"example {shown!r} did not match")
+                                f"example {shown!r} did not match: {why}")
             elif not example.expect and hit is not None:
                 terms = ", ".join(dict.fromkeys(h.term for h in hit.hits))
                 failures.append(f"{rule.source}:{example.line}: rule '{rule.id}': "

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from policybot.apiurl import api_url_hint, slack_api_url
 from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
@@ -27,7 +28,6 @@ from policybot.retry_after import retry_after
 
 log = logging.getLogger(__name__)
 SDK_LOG = "policybot.notify.slack.sdk"   # the logger slack-sdk is given (redacted)
-DEFAULT_API_URL = "https://slack.com/api/"
 TIMEOUT = 30
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
@@ -124,8 +124,7 @@ class SlackBotNotifier(_SlackBase):
         super().__init__(name, [token], clock, timeout)
         self.token = token
         self.channel = channel
-        base = api_url or DEFAULT_API_URL
-        self.api_url = base if base.endswith("/") else base + "/"
+        self.api_url = slack_api_url(api_url)      # with or without /api/
 
     def _client(self) -> AsyncWebClient:
         return AsyncWebClient(
@@ -138,9 +137,9 @@ class SlackBotNotifier(_SlackBase):
                 channel=self.channel, text=text, blocks=blocks, unfurl_links=False,
                 unfurl_media=False)
         except SlackApiError as exc:
-            raise self._api_error(exc) from None
+            raise self._api_error(exc, "chat.postMessage") from None
         except NETWORK_ERRORS as exc:
-            raise self._network(exc) from None
+            raise self._unreachable(exc, "chat.postMessage") from None
         except SlackClientError as exc:
             raise self._fail(f"client error: {exc}", retryable=False) from None
 
@@ -149,16 +148,26 @@ class SlackBotNotifier(_SlackBase):
         try:
             resp = await self._client().auth_test()
         except SlackApiError as exc:
-            raise self._api_error(exc) from None
+            raise self._api_error(exc, "auth.test") from None
         except NETWORK_ERRORS as exc:
-            raise self._network(exc) from None
+            raise self._unreachable(exc, "auth.test") from None
         return f"{resp.get('user', '?')} in {resp.get('team', '?')}"
 
-    def _api_error(self, exc: SlackApiError) -> DeliveryError:
+    def _unreachable(self, exc: BaseException, method: str) -> DeliveryError:
+        """A network error; a refused connection names the URL called (api_url may be wrong)."""
+        if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+            hint = api_url_hint("slack", self.api_url + method)
+            return self._fail(f"network error: {type(exc).__name__}: {exc}; {hint}", retryable=True)
+        return self._network(exc)
+
+    def _api_error(self, exc: SlackApiError, method: str) -> DeliveryError:
         status = exc.response.status_code
         data = exc.response.data
         error = data.get("error") if isinstance(data, dict) else None
         word = str(error or f"HTTP {status}")
+        if status == 404 and not error:
+            return self._fail(f"{word}; {api_url_hint('slack', self.api_url + method)}",
+                              retryable=False)
         if status == 429 or error in ("ratelimited", "rate_limited"):
             after = header_retry_after(exc.response.headers, self.clock())
             return self._fail(word, retryable=True, after=after)

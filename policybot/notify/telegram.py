@@ -30,6 +30,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from policybot.apiurl import TELEGRAM_API_URL, api_url_hint, telegram_api_url
 from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
@@ -37,7 +38,6 @@ from policybot.render import telegram_digest_parts, telegram_message
 from policybot.retry_after import clamp_wait
 
 log = logging.getLogger(__name__)
-DEFAULT_API_URL = "https://api.telegram.org"
 # loggers that may print request URLs (httpx logs every request at INFO) or PTB's errors.
 # A filter on a logger does not cover its children, hence the exact names.
 LIBRARY_LOGGERS = ("httpx", "telegram", "telegram.Bot", "telegram.request.BaseRequest",
@@ -76,7 +76,8 @@ class TelegramNotifier:
         self.name = name
         self.chat_id = chat_id
         self.clock = clock
-        self.base_url = (api_url or DEFAULT_API_URL).rstrip("/") + "/bot"
+        self.api_url = telegram_api_url(api_url)    # with or without /bot
+        self.base_url = self.api_url + "/bot"
         self.timeout = timeout     # None: PTB's defaults (5 s per phase)
         self._token = token
         self._bot: Bot | None = None
@@ -94,10 +95,24 @@ class TelegramNotifier:
 
     def _fail(self, exc: Exception) -> DeliveryError:
         retryable, after = classify(exc) if isinstance(exc, TelegramError) else (True, None)
-        text = redact(f"telegram {self.name}: {exc}", [self._token])
+        hint = self._hint(exc)
+        said = str(exc).rstrip(".") if hint else str(exc)
+        text = redact(f"telegram {self.name}: {said}{hint}", [self._token])
         # DEBUG: delivery.py logs each distinct failure once, at ERROR
         log.debug("delivery failed: destination=%s retryable=%s: %s", self.name, retryable, text)
         return DeliveryError(text, retryable=retryable, retry_after=after)
+
+    def _hint(self, exc: Exception) -> str:
+        """Telegram answers 404 to a token it does not know and to a path that is no Bot API
+        (PTB raises InvalidToken for both); a wrong server refuses to connect (NetworkError):
+        name what was called, the token redacted, and api_url when it is not the default."""
+        if isinstance(exc, InvalidToken) or (isinstance(exc, NetworkError)
+                                             and "connect" in str(exc).lower()):
+            called = f"{self.base_url}{self._token}/getMe"
+            if self.api_url == TELEGRAM_API_URL and isinstance(exc, InvalidToken):
+                return f"; called {called}: is the token right?"
+            return f"; {api_url_hint('telegram', called)}"
+        return ""
 
     async def _post(self, text: str) -> None:
         try:
