@@ -85,7 +85,7 @@ class Access:
         response.headers.update({
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
             "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
             "X-Frame-Options": "DENY", "Cache-Control": "no-store"})
         return response
 
