@@ -4,8 +4,9 @@ writes. Each query is served by an index of migration 5 (schema.py)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -66,12 +67,15 @@ class ConsoleViewsMixin:
                                (created,))
         return [_delivery(r) for r in rows]
 
-    def new_items_per_day(self, since: float) -> dict[tuple[str, int], int]:
-        """(feed id, day number) -> items first seen that day, from `since` on."""
+    def new_items_per_day(self, feed_ids: Sequence[str], days: Sequence[int]) -> dict[tuple[str, int], int]:
+        """(feed id, day number) -> items first seen that day: one range count per feed and
+        day on index seen_by_feed_time (a GROUP BY over a month of items sorts them all)."""
         rows = self.db.execute(
-            "SELECT feed_id, CAST(seen_at / 86400 AS INTEGER), COUNT(*) FROM seen "
-            "INDEXED BY seen_by_day WHERE seen_at >= ? GROUP BY 1, 2", (since,))
-        return {(r[0], r[1]): r[2] for r in rows}
+            "WITH f(id) AS (SELECT value FROM json_each(?1)), d(day) AS (SELECT value FROM "
+            "json_each(?2)) SELECT f.id, d.day, (SELECT COUNT(*) FROM seen INDEXED BY "
+            "seen_by_feed_time WHERE feed_id = f.id AND seen_at >= d.day * 86400 AND "
+            "seen_at < (d.day + 1) * 86400) FROM f, d", (json.dumps(list(feed_ids)), json.dumps(list(days))))
+        return {(r[0], r[1]): r[2] for r in rows if r[2]}
 
     def alerts_per_day(self, since: float) -> dict[tuple[str, int], int]:
         """(rule id, day number) -> alerts (one per destination) enqueued that day."""

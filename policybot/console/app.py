@@ -112,7 +112,7 @@ class Console:
         states = {s.id: s for s in store.feed_states()}
         spots = {s.feed_id: s for s in blind_spots(store, config.feeds, config.health, now)}
         days = _days(now)
-        per_day = store.new_items_per_day(days[0] * DAY)
+        per_day = store.new_items_per_day([f.id for f in config.feeds], days)
         return _html(pages.feeds_page(config, states, spots, days, per_day, now))
 
     async def rules(self, request: web.Request) -> web.Response:
