@@ -58,7 +58,7 @@ def _alert_card(s: Shown, now: float) -> str:
 def _delivery(d: Delivery) -> str:
     error = f' <span class="err">{esc(d.last_error)}</span>' if d.last_error and d.state != "sent" else ""
     state = esc(d.state)
-    return f'<div><span class="tag {state}">{state}</span>{esc(d.alert.destination)}{error}</div>'
+    return f'<div><span class="tag {state}">{state}</span><b>{esc(d.alert.destination)}</b>{error}</div>'
 
 
 def feeds_page(config: Config, states: Mapping[str, FeedState], spots: Mapping[str, BlindSpot],
