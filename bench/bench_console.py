@@ -23,6 +23,7 @@ from aiohttp import web
 from policybot.app import App
 from policybot.codec import alert_to_json
 from policybot.config import load_config
+from policybot.console.access import CSRF_COOKIE
 from policybot.console.app import Console
 from policybot.model import Alert, Hit, Item, Match, alert_key
 from policybot.store import Store
@@ -34,6 +35,7 @@ RULES = 10
 DESTINATIONS = ("desk", "team", "telegram:123456789")
 DAYS = 30
 ROUNDS = 7
+PLAYGROUND = "rules:\n  - id: rule3\n    match:\n      all: [licence]\n      any: [steel, duty]\n"
 WORDS = ("export", "control", "tariff", "gallium", "licence", "steel", "probe", "duty", "ban", "rule")
 
 
@@ -114,6 +116,10 @@ async def run(app: App) -> None:
             for name, path in pages.items():
                 ms = await timed(session, base + path)
                 print(f"   {name:32s} {ms:8.1f} ms   {ms / base_ms:7.1f}x trivial")
+            session.cookie_jar.update_cookies({CSRF_COOKIE: "bench"})
+            form = {"csrf": "bench", "yaml": PLAYGROUND, "days": "1"}
+            ms = await timed(session, base + "/playground", "POST", form)
+            print(f"   {'playground run, last day':32s} {ms:8.1f} ms   ({ITEMS // DAYS:,} items)")
     finally:
         await runner.cleanup()
 

@@ -223,3 +223,57 @@ def test_config_requires_a_token_off_loopback(tmp_path: Path) -> None:
 
 def test_language_by_script() -> None:
     assert [language(t) for t in ("稀土", "ガリウム輸出", "Галлий", "gallium")] == ["zh", "ja", "ru", "latin"]
+
+
+class _Transport:
+    """Stands for a connection from another machine (aiohttp reads the peer from it)."""
+
+    def __init__(self, peer: str) -> None:
+        self.peer = peer
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return (self.peer, 40000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def test_without_a_token_only_loopback_clients_get_in() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from policybot.console.access import Access
+
+    access = Access(None)
+    assert access.allowed(make_mocked_request("GET", "/", transport=_Transport("127.0.0.1")))
+    assert access.allowed(make_mocked_request("GET", "/", transport=_Transport("::1")))
+    assert not access.allowed(make_mocked_request("GET", "/", transport=_Transport("192.0.2.7")))
+    assert not Access("t").allowed(make_mocked_request("GET", "/", transport=_Transport("127.0.0.1")))
+
+
+def test_run_serves_the_console_and_check_refuses_an_open_one(tmp_path: Path, feed_server: FeedServer) -> None:
+    """`python bot.py run` logs where the console listens, and serves it; `check` refuses a
+    console on a non-loopback host without a token, in one line."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.botproc import ROOT, BotProcess
+
+    make_app(tmp_path, feed_server).store.close()
+    bot = BotProcess(tmp_path / "config.yaml", env={**os.environ})
+    try:
+        line = bot.wait_log(r"console on http://127\.0\.0\.1:\d+/")
+        url = line.split("console on ")[1].split()[0]
+        with urllib.request.urlopen(url + "feeds", timeout=30) as resp:   # noqa: S310 - loopback
+            assert resp.status == 200 and b"<h1>Feeds</h1>" in resp.read()
+    finally:
+        bot.signal(signal.SIGTERM)
+        assert bot.wait() == 0
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text().replace("console: {port: 0}", "console: {port: 0, host: 0.0.0.0}"))
+    done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "check", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout
+    assert f"{config}:8: console: host 0.0.0.0 is not loopback" in done.stdout + done.stderr

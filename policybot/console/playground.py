@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,8 @@ class Outcome:
     examples: list[str] = field(default_factory=list)      # failures, FILE:LINE-style
     looked_at: int = 0
     stopped: str | None = None                                # why the run stopped early
-    matched: list[tuple[Item, tuple[Match, ...], bool]] = field(default_factory=list)  # bool: new
+    # the latest SHOWN of each, newest first; the bool says the live rule did not match it
+    matched: list[tuple[Item, tuple[Match, ...], bool]] = field(default_factory=list)
     lost: list[Item] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)     # matches, current, new, lost
 
@@ -85,6 +87,8 @@ def run(rules: Sequence[Rule], current: Mapping[str, Rule], items: Iterable[Item
     out = Outcome(rules=tuple(rules), examples=examples(rules))
     mine, theirs = Engine(rules), Engine([current[r.id] for r in rules if r.id in current])
     counts = dict.fromkeys(("matches", "current", "new", "lost"), 0)
+    matched: deque[tuple[Item, tuple[Match, ...], bool]] = deque(maxlen=SHOWN)   # the latest
+    lost: deque[Item] = deque(maxlen=SHOWN)
     deadline = clock() + seconds
     for item in items:
         if out.looked_at % CHECK_EVERY == 0 and clock() > deadline:
@@ -100,9 +104,9 @@ def run(rules: Sequence[Rule], current: Mapping[str, Rule], items: Iterable[Item
             counts["new"] += 1
         if before and not matches:
             counts["lost"] += 1
-            if len(out.lost) < SHOWN:
-                out.lost.append(item)
-        if matches and len(out.matched) < SHOWN:
-            out.matched.append((item, matches, not before))
+            lost.append(item)
+        if matches:
+            matched.append((item, matches, not before))
     out.counts = counts
+    out.matched, out.lost = list(reversed(matched)), list(reversed(lost))
     return out
