@@ -42,16 +42,17 @@ class ConsoleViewsMixin:
     db: sqlite3.Connection
 
     def alert_scan(self, query: AlertQuery, limit: int) -> Iterator[Delivery]:
-        """Outbox rows matching `query`, newest first, at most `limit` read."""
+        """Outbox rows matching `query`, newest first, at most `limit` read (keyset pages)."""
         sql, args = _alert_sql(query)
+        t = "r" if query.rule else "o"   # by rule: alert_rules_by_rule gives the order
         before: tuple[float, str] | None = None
         read = 0
         while read < limit:
             page_sql, page_args = sql, list(args)
             if before is not None:
-                page_sql += " AND (o.created < ? OR (o.created = ? AND o.alert_id < ?))"
+                page_sql += f" AND ({t}.created < ? OR ({t}.created = ? AND {t}.alert_id < ?))"
                 page_args += [before[0], before[0], before[1]]
-            page_sql += " ORDER BY o.created DESC, o.alert_id DESC LIMIT ?"
+            page_sql += f" ORDER BY {t}.created DESC, {t}.alert_id DESC LIMIT ?"
             rows = self.db.execute(page_sql, (*page_args, min(SCAN_BATCH, limit - read))).fetchall()
             for row in rows:
                 yield _delivery(row)
