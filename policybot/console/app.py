@@ -95,6 +95,7 @@ class Console:
                 continue
             seen.add(item.key)
             together = tuple(d for d in store.deliveries_at(row.created) if d.alert.item.key == item.key)
+            # story grouping (issue 12) lands here: pages.Shown(..., story=<the item's story title>)
             shown.append(pages.Shown(row.alert, row.created, together or (row,)))
             if len(shown) >= SHOWN_ALERTS:
                 break
