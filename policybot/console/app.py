@@ -103,8 +103,9 @@ class Console:
 
     def _choices(self) -> dict[str, list[str]]:
         config = self.app.config
-        return {"rule": sorted(self.app.rules.rules_by_id), "feed": [f.id for f in config.feeds],
-                "destination": sorted(config.destinations) + [d for d, _ in self.app.store.subscribers()],
+        ruleset = self.app.rules.ruleset   # the files' rules (personal watches name a chat)
+        return {"rule": sorted(r.id for r in ruleset.rules) if ruleset else [],
+                "feed": [f.id for f in config.feeds], "destination": sorted(config.destinations),
                 "severity": list(SEVERITIES), "language": list(pages.LANGUAGES)}
 
     async def feeds(self, request: web.Request) -> web.Response:

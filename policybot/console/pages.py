@@ -13,7 +13,8 @@ from policybot.consoleviews import Delivery
 from policybot.health import BlindSpot
 from policybot.matching.evidence import evidence
 from policybot.matching.spec import Rule
-from policybot.model import SEVERITIES, Alert
+from policybot.metrics import SUBSCRIBER_PLATFORMS
+from policybot.model import Alert
 from policybot.store import FeedState
 
 LANGUAGES = ("zh", "ja", "ko", "ru", "ar", "latin")
@@ -45,7 +46,7 @@ def alerts_page(shown: Sequence[Shown], chosen: Mapping[str, str], choices: Mapp
 def _alert_card(s: Shown, now: float) -> str:
     alert = s.alert
     rules = "".join(
-        f'<li><b class="{esc(m.severity)}">{esc(m.rule_id)}</b> ({esc(m.severity)}): '
+        f'<li><b class="{esc(m.severity)}">{esc(_rule_name(m.rule_id))}</b> ({esc(m.severity)}): '
         f'{esc(", ".join(h.term for h in evidence(m))) or "—"}</li>' for m in alert.matches)
     story = f'<div>story: {esc(s.story)}</div>' if s.story else ""
     sends = "".join(_delivery(d) for d in s.deliveries)
@@ -57,8 +58,8 @@ def _alert_card(s: Shown, now: float) -> str:
 
 def _delivery(d: Delivery) -> str:
     error = f' <span class="err">{esc(d.last_error)}</span>' if d.last_error and d.state != "sent" else ""
-    state = esc(d.state)
-    return f'<div><span class="tag {state}">{state}</span><b>{esc(d.alert.destination)}</b>{error}</div>'
+    state, dest = esc(d.state), esc(chat_hidden(d.alert.destination))
+    return f'<div><span class="tag {state}">{state}</span> <b>{dest}</b>{error}</div>'
 
 
 def feeds_page(config: Config, states: Mapping[str, FeedState], spots: Mapping[str, BlindSpot],
@@ -91,8 +92,9 @@ def rules_page(rules: Sequence[Rule], days: Sequence[int], per_day: Mapping[tupl
         examples = (f'<pre class="err">{esc(chr(10).join(mine))}</pre>' if mine else
                     f'<div>{len(rule.examples)} examples: all pass</div>' if rule.examples else
                     '<div class="muted">no examples</div>')
-        recent = "".join(f'<li>{esc(d.alert.item.title)} <span class="muted">· {esc(d.alert.destination)}'
-                         f' · {esc(ago(now - d.created))}</span></li>' for d in last.get(rule.id, ()))
+        recent = "".join(f'<li>{esc(d.alert.item.title)} <span class="muted">· '
+                         f'{esc(chat_hidden(d.alert.destination))} · {esc(ago(now - d.created))}</span></li>'
+                         for d in last.get(rule.id, ()))
         cards.append(f'<div class="card rule" id="{esc(rule.id)}"><h2>{esc(rule.id)} '
                      f'<span class="{esc(rule.severity)}">{esc(rule.severity)}</span></h2>'
                      f'<div class="muted">{esc(rule.title)} · {esc(rule.where)} · '
@@ -149,5 +151,13 @@ def subscriptions_page(subscribers: Sequence[tuple[str, float | None]],
                 if rows else "<h1>Subscriptions</h1><p class=card>No chat has subscribed yet.</p>")
 
 
-def severity_rank(name: str) -> int:
-    return SEVERITIES.index(name) if name in SEVERITIES else -1
+def _rule_name(rule_id: str) -> str:
+    """A personal /watch (`watch:telegram:<chat>:<hash>`) without its chat id."""
+    return "personal watch" if rule_id.startswith("watch:") else rule_id
+
+
+def chat_hidden(destination: str) -> str:
+    """A chat subscriber (`telegram:123`) as its platform only: chat ids show only on the
+    Subscriptions page."""
+    platform, sep, _ = destination.partition(":")
+    return f"{platform} chat" if sep and platform in SUBSCRIBER_PLATFORMS else destination
