@@ -277,3 +277,52 @@ def test_run_serves_the_console_and_check_refuses_an_open_one(tmp_path: Path, fe
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout
     assert f"{config}:8: console: host 0.0.0.0 is not loopback" in done.stdout + done.stderr
+
+
+async def test_the_playground_page_says_when_a_run_was_stopped(polled: App) -> None:
+    ticks = iter(range(1_000_000))
+    client = await client_for(polled, deadline=0.5, clock=lambda: float(next(ticks)))
+    try:
+        text = await (await playground_post(client, {"yaml": RULES})).text()
+    finally:
+        await client.close()
+    assert '<p class="err stopped">stopped after 0.5 s: the rule looked at 0 items' in text
+
+
+async def test_alerts_page_bounds(polled: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    from policybot.console import app as console_app
+
+    monkeypatch.setattr(console_app, "SHOWN_ALERTS", 1)
+    client = await client_for(polled)
+    try:
+        one = await (await client.get("/")).text()
+        monkeypatch.setattr(console_app, "MAX_SCAN", 2)
+        scanned = await (await client.get("/", params={"language": "ru"})).text()
+    finally:
+        await client.close()
+    assert one.count('class="card alert"') == 1
+    assert "looked at 2 alerts); only the latest 2 alerts were looked at" in scanned
+
+
+def test_playground_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policybot.console import playground
+    from policybot.console.app import MAX_DAYS, _int
+
+    assert (_int("9999", 30), _int("x", 30), _int("0", 30)) == (MAX_DAYS, 30, 1)
+    monkeypatch.setattr(playground, "SHOWN", 2)
+    rules, _ = parse(RULES, [])
+    items = [Item("f", str(i), f"gallium export control {i}", None, "", "", None) for i in range(5)]
+    outcome = run(rules, {}, items, {})
+    assert [i.title for i, _, _ in outcome.matched] == ["gallium export control 4", "gallium export control 3"]
+    assert outcome.counts == {"matches": 5, "current": 0, "new": 5, "lost": 0}
+
+
+def test_logins_are_bounded() -> None:
+    from policybot.console.access import MAX_SESSIONS, Access
+
+    access = Access("tok")
+    first = access.login("tok")
+    assert access.login("wrong") is None
+    for _ in range(MAX_SESSIONS):
+        access.login("tok")
+    assert len(access.sessions) == MAX_SESSIONS and first not in access.sessions

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -45,9 +47,11 @@ def language(text: str) -> str:
 
 
 class Console:
-    def __init__(self, app: App, *, deadline: float = DEADLINE_SECONDS) -> None:
+    def __init__(self, app: App, *, deadline: float = DEADLINE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.app = app
-        self.deadline = deadline
+        self.deadline = deadline          # a playground run stops after this many seconds
+        self.clock = clock
         self.access = Access(app.config.console.token if app.config.console else None)
         self.running = asyncio.Lock()     # one playground run at a time
         self.port: int | None = None
@@ -149,7 +153,7 @@ class Console:
         since = _now() - days * DAY
         items = stream_items(str(self.app.store.path), since)
         feeds = {f.id: f for f in config.feeds}
-        return run(rules, self.app.rules.rules_by_id, items, feeds, seconds=self.deadline)
+        return run(rules, self.app.rules.rules_by_id, items, feeds, seconds=self.deadline, clock=self.clock)
 
     def _rule_text(self, rule_id: str) -> str:
         """The YAML of a live rule, as its file has it, to start from (or a small example)."""
