@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from policybot.config import Config
 from policybot.console.html import ago, attrs, esc, item_html, options, page, when
@@ -98,7 +99,7 @@ def rules_page(rules: Sequence[Rule], days: Sequence[int], per_day: Mapping[tupl
         cards.append(f'<div class="card rule" id="{esc(rule.id)}"><h2>{esc(rule.id)} '
                      f'<span class="{esc(rule.severity)}">{esc(rule.severity)}</span></h2>'
                      f'<div class="muted">{esc(rule.title)} · {esc(rule.where)} · '
-                     f'<a href="/playground?rule={esc(rule.id)}">try in the playground</a></div>'
+                     f'<a href="/playground?rule={esc(quote(rule.id))}">try in the playground</a></div>'
                      f'{chart}{examples}<ul>{recent or "<li class=muted>no alerts yet</li>"}</ul></div>')
     return page("Rules", "/rules", "<h1>Rules</h1>" + "".join(cards))
 
