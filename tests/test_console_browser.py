@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -67,9 +68,10 @@ def _items(prefix: str, titles: list[str]) -> bytes:
 @pytest.fixture
 def chromium(request: pytest.FixtureRequest) -> str:
     if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:   # one line in the run's output, not only in `-rs`
-            reporter.write_line(f"\n{INSTALL}")
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        if capture is not None:   # one line in the run's output, not only under `-rs`
+            with capture.global_and_fixture_disabled():
+                sys.stderr.write(f"\n{INSTALL}\n")
         pytest.skip(INSTALL)
     return shutil.which("chromium") or CHROMIUM
 
