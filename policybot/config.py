@@ -89,6 +89,13 @@ class SlackChat:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    port: int = 8180                  # 0: any free port (tests)
+    host: str = "127.0.0.1"
+    token: str | None = None          # required for any host but loopback; ${VAR}
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path
     storage_path: Path
@@ -105,6 +112,7 @@ class Config:
     metrics_host: str = "127.0.0.1"   # the /metrics endpoint has no authentication
     health: HealthSettings = HealthSettings()
     fetch: FetchSettings = FetchSettings()
+    console: ConsoleSettings | None = None   # the web console (policybot/console); off when None
     env_values: tuple[str, ...] = ()  # every ${VAR} value used anywhere: secrets, feed URLs too
 
     def secrets(self) -> list[str]:
@@ -127,7 +135,7 @@ _SECTIONS = {   # the keys of the top-level sections: a key at the top that belo
     "fetch": ("allow_private_redirects",),
 }
 _TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "slack",
-        "delivery", "ops", "metrics", "health", "fetch")
+        "delivery", "ops", "metrics", "health", "fetch", "console")
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
@@ -181,6 +189,7 @@ def _build(r: Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config
         metrics_host=_metrics_host(r, data),
         health=_health(r, _section(r, data, "health", _SECTIONS["health"])),
         fetch=_fetch(r, _section(r, data, "fetch", _SECTIONS["fetch"])),
+        console=_console(r, data),
         env_values=tuple(dict.fromkeys(r.used)),
     )
 
@@ -388,3 +397,26 @@ def _metrics_host(r: Reader, data: Mapping[str, Any]) -> str:
         r.error(yamlsrc.line_of(node, "host"), "metrics: 'host' must be an address such as 127.0.0.1")
         return "127.0.0.1"
     return host
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def _console(r: Reader, data: Mapping[str, Any]) -> ConsoleSettings | None:
+    """The web console: off unless configured; any bind but loopback needs a token."""
+    node = _section(r, data, "console", ("port", "host", "token"))
+    if not node:
+        return None
+    port = node.get("port", 8180)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+        r.error(yamlsrc.line_of(node, "port"), "console: 'port' must be a TCP port number")
+        port = 8180
+    host = node.get("host", "127.0.0.1")
+    if not isinstance(host, str) or not host.strip() or any(c.isspace() for c in host):
+        r.error(yamlsrc.line_of(node, "host"), "console: 'host' must be an address such as 127.0.0.1")
+        host = "127.0.0.1"
+    token = r.string(node, "token", "console") or None
+    if host not in LOOPBACK and token is None:
+        r.error(yamlsrc.line_of(data, "console"), f"console: host {host} is not loopback: "
+                "set 'token' (a ${VAR}) so only people with it get in")
+    return ConsoleSettings(port=port, host=host, token=token)

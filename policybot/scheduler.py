@@ -17,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from policybot.app import App
 from policybot.chat import CHAT_RETRY_SECONDS, ChatSupervisor, release_mutes
+from policybot.console.app import Console
 from policybot.metrics import MetricsServer
 from policybot.notify.base import utcnow
 from policybot.prune import prune_state
@@ -58,6 +59,7 @@ class Service:
         self.chats = ChatSupervisor(app)
         self.ready = asyncio.Event()      # set once the jobs (and the metrics server) are up
         self.metrics: MetricsServer | None = None
+        self.console: Console | None = None
         self._jobs: set[asyncio.Task[object]] = set()
         self._halt = threading.Event()    # set on stop: a prune under way ends after its chunk
 
@@ -157,6 +159,9 @@ class Service:
         if self.app.config.metrics_port is not None:
             self.metrics = MetricsServer(self.app.metrics_text, self.problem)
             await self.metrics.start(self.app.config.metrics_port, self.app.config.metrics_host)
+        if self.app.config.console is not None:
+            self.console = Console(self.app)
+            await self.console.start(self.app.config.console.port, self.app.config.console.host)
         self.ready.set()
         rules = self.app.rules.ruleset.rules if self.app.rules.ruleset else ()
         watches = len(self.app.rules.rules_by_id) - len(rules)   # the chats' personal /watch
@@ -180,4 +185,6 @@ class Service:
             self.scheduler.shutdown(wait=False)
         if self.metrics is not None:
             await self.metrics.stop()
+        if self.console is not None:
+            await self.console.stop()
         await self.chats.stop()

@@ -95,4 +95,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_by_created ON outbox(created);
     CREATE INDEX alert_rules_by_created ON alert_rules(created)
     """,
+    # 5: the web console (policybot/console): alerts newest first by destination, by feed
+    # (the payload's item.feed_id) and by rule; new items per feed and day (a range count each)
+    """
+    CREATE INDEX outbox_by_destination ON outbox(destination, created);
+    CREATE INDEX outbox_by_feed ON outbox(json_extract(payload, '$.item.feed_id'), created);
+    CREATE INDEX alert_rules_by_rule ON alert_rules(rule_id, created);
+    CREATE INDEX seen_by_feed_time ON seen(feed_id, seen_at)
+    """,
 )

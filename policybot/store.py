@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from policybot.codec import alert_from_json, alert_to_json
+from policybot.consoleviews import ConsoleViewsMixin
 from policybot.model import Alert, Item
 from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
@@ -55,7 +56,7 @@ class OutboxRow:
     last_error: str | None
 
 
-class Store(SubscriptionsMixin):
+class Store(SubscriptionsMixin, ConsoleViewsMixin):
     """One connection, used from the event loop thread only (calls are short)."""
 
     def __init__(self, path: str | Path) -> None:

@@ -80,6 +80,20 @@ def load_rules(
     return RuleSet(tuple(rules), names)
 
 
+def load_rule_file(source: str, beside: Sequence[str | Path]) -> tuple[list[Rule], list[str]]:
+    """The rules of one file, its `$entities` resolved together with those of the rule files
+    `beside` it (as the console's playground needs: a draft next to the live rules). Returns
+    the rules and this file's own errors, in line order; the other files' errors are not its."""
+    errors: list[tuple[str, int, str]] = []
+    own = _load(source, errors)
+    others = [(s, d) for s in _files(beside) if s != source and (d := _load(s, []))]
+    entities = resolve_entities(([(source, own)] if own else []) + others, errors)
+    known = _Known(None, None, None)
+    rules = _rules_of(Context(source, errors, entities), own, known) if own else []
+    mine = sorted((e for e in errors if e[0] == source), key=lambda e: e[1])
+    return rules, [text for _, _, text in mine]
+
+
 def _files(paths: Sequence[str | Path]) -> list[str]:
     files: list[str] = []
     for given in paths:

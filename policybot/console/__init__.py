@@ -1,0 +1,1 @@
+"""The web console: Alerts, Feeds, Rules, Playground, Subscriptions (issue 14)."""
