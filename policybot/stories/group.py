@@ -1,0 +1,125 @@
+"""Pure: which story an item joins, given the stories of the window (the store's index).
+
+An item joins the story of its most similar earlier item within the window when the two share
+enough (concept tokens of title and summary, numbers, the engine's rules and entities) and
+nothing forbids it: a step cue (final, in force, suspension, retaliation, a price move ...)
+in one title and not in the other means a different event, as do two different notice
+numbers or percentages in the titles. Otherwise the item starts a story of its own. Each
+decision is explained in one line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from policybot.stories.features import Signature
+from policybot.stories.lexicon import GENERIC, SUBJECTS, ZH_CONCEPTS
+
+WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
+JOIN_SCORE = 0.85        # a candidate must score at least this to be joined
+MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
+GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much
+MIN_SPECIFIC = 3         # shared specific tokens + strong numbers a join needs at least
+MAX_SHOWN = 3            # shared terms named in an explanation, per kind
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    story: str               # the story id: the key of its first item
+    sig: Signature
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    story: str | None        # the story joined, None: the item starts its own
+    score: float
+    why: str                 # one line
+
+
+def similarity(a: Signature, b: Signature) -> tuple[float, dict[str, list[str]]]:
+    """0..1ish; and what the two share, by kind, for the explanation."""
+    ta, tb = _comparable(a, b), _comparable(b, a)
+    shared_tokens = ta & tb
+    token_sim = _weight(shared_tokens) / math.sqrt(max(1.0, _weight(ta)) * max(1.0, _weight(tb)))
+    title_a, title_b = _comparable_title(a, b), _comparable_title(b, a)
+    title_sim = _weight(title_a & title_b) / max(1.0, min(_weight(title_a), _weight(title_b)))
+    numbers = sorted(a.numbers & b.numbers)
+    strong = [n for n in numbers if not n.startswith("n:")]
+    terms = sorted(t for t in a.terms & b.terms if t.startswith("entity:"))
+    specific = len([t for t in shared_tokens if t not in GENERIC and not t.startswith("zh:")])
+    if specific + len(strong) < MIN_SPECIFIC:
+        return 0.0, {}
+    score = 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(len(strong), 2) \
+        + 0.05 * min(len(numbers) - len(strong), 2) + 0.05 * min(len(terms), 2)
+    shared = {"numbers": numbers, "terms": terms,
+              "tokens": sorted(t for t in shared_tokens if not t.startswith("zh:"))}
+    return score, shared
+
+
+def _comparable(a: Signature, b: Signature) -> frozenset[str]:
+    if a.lang == b.lang:
+        return a.tokens
+    return frozenset(t for t in a.tokens if not t.startswith("zh:") and (a.lang == "zh" or t in b.tokens or _concept(t)))
+
+
+def _comparable_title(a: Signature, b: Signature) -> frozenset[str]:
+    if a.lang == b.lang:
+        return a.title_tokens
+    return frozenset(t for t in a.title_tokens if not t.startswith("zh:") and _concept(t))
+
+
+def _concept(token: str) -> bool:
+    return token in ZH_CONCEPTS
+
+
+def _weight(tokens: frozenset[str]) -> float:
+    return sum(GENERIC_WEIGHT if t in GENERIC else 1.0 for t in tokens)
+
+
+def blocked(a: Signature, b: Signature) -> str | None:
+    """Why `a` and `b` cannot be one event, or None."""
+    one_side = a.cues ^ b.cues
+    if one_side:
+        return f"'{sorted(one_side)[0]}' in one report only"
+    sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
+    if sa - b.tokens and sb - a.tokens:
+        return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    for kind in ("no:", "pct:"):
+        na = {n for n in a.numbers if n.startswith(kind)}
+        nb = {n for n in b.numbers if n.startswith(kind)}
+        if na and nb and not na & nb:
+            return f"different {kind[:-1]} {sorted(na)[0][len(kind):]} vs {sorted(nb)[0][len(kind):]}"
+    return None
+
+
+def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
+    """The story `sig` joins among `candidates` (earlier items, any order), with why."""
+    best: tuple[float, Candidate, dict[str, list[str]]] | None = None
+    closest: tuple[float, Candidate, str] | None = None
+    for cand in candidates[-MAX_CANDIDATES:]:
+        if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
+            continue
+        score, shared = similarity(sig, cand.sig)
+        if score < JOIN_SCORE:
+            continue
+        reason = blocked(sig, cand.sig)
+        if reason is not None:
+            if closest is None or score > closest[0]:
+                closest = (score, cand, reason)
+            continue
+        if best is None or score > best[0]:
+            best = (score, cand, shared)
+    if best is not None:
+        score, cand, shared = best
+        return Decision(cand.story, score, f"joins {cand.story} ({_shared(shared)}; score {score:.2f})")
+    if closest is not None:
+        score, cand, reason = closest
+        return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
+    return Decision(None, 0.0, "new (nothing similar in the window)")
+
+
+def _shared(shared: dict[str, list[str]]) -> str:
+    parts = [f"{kind} {', '.join(values[:MAX_SHOWN])}" for kind, values in shared.items() if values]
+    return "shared: " + "; ".join(parts) if parts else "shared: little"
