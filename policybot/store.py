@@ -19,6 +19,7 @@ from policybot.codec import alert_from_json, alert_to_json
 from policybot.model import Alert, Item
 from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
+from policybot.stories.storage import StoriesMixin, StoryRecord
 from policybot.subscriptions import SubscriptionsMixin
 
 BUSY_TIMEOUT_MS = 5000   # how long a write waits for another connection's lock
@@ -55,7 +56,7 @@ class OutboxRow:
     last_error: str | None
 
 
-class Store(SubscriptionsMixin):
+class Store(SubscriptionsMixin, StoriesMixin):
     """One connection, used from the event loop thread only (calls are short)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -165,8 +166,9 @@ class Store(SubscriptionsMixin):
         return set(item_ids) - known
 
     def commit_poll(self, feed_id: str, items: Iterable[Item], present: Sequence[str],
-                    alerts: Iterable[Alert], feed_values: dict[str, Any], now: float) -> int:
-        """Mark `items` seen, enqueue `alerts`, update the feed row: one transaction.
+                    alerts: Iterable[Alert], feed_values: dict[str, Any], now: float,
+                    stories: StoryRecord | None = None) -> int:
+        """Mark `items` seen, enqueue `alerts`, record their stories, update the feed row: one transaction.
         Returns how many alerts were newly enqueued."""
         added = 0
         self.flush_feeds()
@@ -183,6 +185,8 @@ class Store(SubscriptionsMixin):
                                 f"item_id IN ({marks})", (now, feed_id, *chunk))
             for alert in alerts:
                 added += self._enqueue(alert, now)
+            if stories is not None:
+                self.record_stories(stories, now)
             self._upsert_feed(feed_id, feed_values)
         self._remember(before, feed_values)
         return added

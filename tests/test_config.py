@@ -71,7 +71,7 @@ colour: blue
 """)
     assert errors_of(path) == [
         f"{path}:13: config: unknown key 'colour' (expected: storage, rules, defaults, feeds, "
-        "destinations, telegram, slack, delivery, ops, metrics, health, fetch)",
+        "destinations, telegram, slack, delivery, ops, metrics, health, fetch, stories)",
         f"{path}:3: defaults: 'every': expected a duration such as 30s, 10m, 8h or 1d, got 'soon'",
         f"{path}:12: destination 'console': unknown type 'consle' (expected: console, slack, telegram)",
         f"{path}:8: feed #1: unknown key 'evry' (expected: id, url, every, tags, backfill, title)",

@@ -1,0 +1,97 @@
+"""The story stage of a poll, between matching and routing: the same item once (identities),
+the same story once (grouping against the index of the window), and which alerts are a
+story's later reports for their destination. `StoryIndex` keeps the window's signatures in
+memory (loaded from the store at start, so restarts keep it); each poll works on a
+`StoryPoll`, whose `record` the store writes in the poll's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from policybot.model import Alert, Item, Match
+from policybot.stories.canon import identity_keys
+from policybot.stories.features import signature
+from policybot.stories.group import WINDOW, Candidate, Decision, decide
+from policybot.stories.storage import StoryRecord
+
+
+class StoryStore(Protocol):
+    def known_identities(self, idents: Sequence[str]) -> set[str]: ...
+    def story_candidates(self, since: float) -> list[Candidate]: ...
+    def stories_reached(self, destination: str, stories: Sequence[str]) -> set[str]: ...
+
+
+@dataclass(slots=True)
+class StoryIndex:
+    store: StoryStore
+    window: float | None = WINDOW      # None: grouping off (identities still dedupe)
+    candidates: list[Candidate] | None = None
+
+    def begin(self, now: float) -> StoryPoll:
+        if self.window is not None:
+            if self.candidates is None:
+                self.candidates = self.store.story_candidates(now - 2 * self.window)
+            cutoff = now - 2 * self.window
+            self.candidates = [c for c in self.candidates if c.sig.when >= cutoff]
+        return StoryPoll(self, now)
+
+    def committed(self, record: StoryRecord) -> None:
+        if self.candidates is not None:
+            self.candidates.extend(Candidate(story, sig) for _, story, sig in record.stories)
+
+
+@dataclass(slots=True)
+class StoryPoll:
+    index: StoryIndex
+    now: float
+    record: StoryRecord = field(default_factory=StoryRecord)
+    decisions: dict[str, Decision] = field(default_factory=dict)
+    _idents: set[str] = field(default_factory=set)
+    _batch: list[Candidate] = field(default_factory=list)
+    _reached: set[tuple[str, str]] = field(default_factory=set)
+
+    def duplicates(self, items: Sequence[Item]) -> set[str]:
+        """Keys of the items that are another feed's (or an earlier) copy of an item seen."""
+        keys = {i.key: identity_keys(i.item_id, i.link) for i in items}
+        known = self.index.store.known_identities(sorted({k for ks in keys.values() for k in ks}))
+        dupes = set()
+        for item in items:
+            idents = keys[item.key]
+            if any(k in known or k in self._idents for k in idents):
+                dupes.add(item.key)
+            self._idents.update(idents)
+            self.record.identities += [(k, item.key) for k in idents if k not in known]
+        return dupes
+
+    def story_of(self, item: Item, matches: Sequence[Match], source: str) -> str:
+        if self.index.window is None or not matches:
+            return ""
+        when = min(item.published.timestamp(), self.now) if item.published else self.now
+        sig = signature(item, matches, when, source)
+        decision = decide(sig, [*(self.index.candidates or []), *self._batch], self.index.window)
+        story = decision.story or item.key
+        self.decisions[item.key] = decision
+        self._batch.append(Candidate(story, sig))
+        self.record.stories.append((item.key, story, sig))
+        return story
+
+    def mark(self, alerts: Sequence[Alert]) -> list[Alert]:
+        """Alerts with `later` set where their destination already has the story."""
+        out = []
+        for alert in alerts:
+            if not alert.story:
+                out.append(alert)
+                continue
+            pair = (alert.destination, alert.story)
+            later = pair in self._reached or bool(
+                self.index.store.stories_reached(alert.destination, [alert.story]))
+            if later:
+                self.record.laters.append((alert.alert_id, *pair, alert.feed_title))
+            else:
+                self.record.firsts.append((*pair, alert.alert_id))
+                self._reached.add(pair)
+            out.append(replace(alert, later=later))
+        return out
+
