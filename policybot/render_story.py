@@ -7,8 +7,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from policybot.model import Alert
-from policybot.render import (SlackMessage, clean, clip, safe_url, slack_escape, slack_message,
-                              telegram_message, tg_escape)
+from policybot.render import (
+    SlackMessage,
+    clean,
+    clip,
+    safe_url,
+    slack_escape,
+    slack_message,
+    telegram_message,
+    tg_escape,
+)
 
 ALSO_NAMES = 2          # outlets named in the "also reported by" line; the rest are counted
 REPLY_TITLE_MAX = 200   # characters of a later report's title

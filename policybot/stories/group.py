@@ -18,10 +18,13 @@ from policybot.stories.features import Signature
 from policybot.stories.lexicon import GENERIC, SUBJECTS, ZH_CONCEPTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
-JOIN_SCORE = 0.85        # a candidate must score at least this to be joined
+JOIN_SCORE = 0.8        # a candidate must score at least this to be joined
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much
-MIN_SPECIFIC = 3         # shared specific tokens + strong numbers a join needs at least
+RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
+LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
+MIN_SPECIFIC_CROSS = 3   # the same, across languages (fewer words can be compared)
+MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 
 
@@ -49,7 +52,7 @@ def similarity(a: Signature, b: Signature) -> tuple[float, dict[str, list[str]]]
     strong = [n for n in numbers if not n.startswith("n:")]
     terms = sorted(t for t in a.terms & b.terms if t.startswith("entity:"))
     specific = len([t for t in shared_tokens if t not in GENERIC and not t.startswith("zh:")])
-    if specific + len(strong) < MIN_SPECIFIC:
+    if specific + len(strong) < (MIN_SPECIFIC if a.lang == b.lang else MIN_SPECIFIC_CROSS):
         return 0.0, {}
     score = 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(len(strong), 2) \
         + 0.05 * min(len(numbers) - len(strong), 2) + 0.05 * min(len(terms), 2)
@@ -61,7 +64,8 @@ def similarity(a: Signature, b: Signature) -> tuple[float, dict[str, list[str]]]
 def _comparable(a: Signature, b: Signature) -> frozenset[str]:
     if a.lang == b.lang:
         return a.tokens
-    return frozenset(t for t in a.tokens if not t.startswith("zh:") and (a.lang == "zh" or t in b.tokens or _concept(t)))
+    return frozenset(t for t in a.tokens
+                     if not t.startswith("zh:") and (a.lang == "zh" or t in b.tokens or _concept(t)))
 
 
 def _comparable_title(a: Signature, b: Signature) -> frozenset[str]:
@@ -80,7 +84,7 @@ def _weight(tokens: frozenset[str]) -> float:
 
 def blocked(a: Signature, b: Signature) -> str | None:
     """Why `a` and `b` cannot be one event, or None."""
-    one_side = a.cues ^ b.cues
+    one_side = (a.cues - b.text_cues) | (b.cues - a.text_cues) if LENIENT_CUES else a.cues ^ b.cues
     if one_side:
         return f"'{sorted(one_side)[0]}' in one report only"
     sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
@@ -95,27 +99,28 @@ def blocked(a: Signature, b: Signature) -> str | None:
 
 
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
-    """The story `sig` joins among `candidates` (earlier items, any order), with why."""
-    best: tuple[float, Candidate, dict[str, list[str]]] | None = None
-    closest: tuple[float, Candidate, str] | None = None
+    """The story `sig` joins among `candidates` (earlier items, any order), with why: the story
+    of its most similar item, unless any related item of that story forbids the merge."""
+    best: dict[str, tuple[float, Candidate, dict[str, list[str]]]] = {}
+    vetoes: dict[str, tuple[float, Candidate, str]] = {}
     for cand in candidates[-MAX_CANDIDATES:]:
         if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
             continue
         score, shared = similarity(sig, cand.sig)
-        if score < JOIN_SCORE:
+        if score < RELATED_SCORE:
             continue
         reason = blocked(sig, cand.sig)
         if reason is not None:
-            if closest is None or score > closest[0]:
-                closest = (score, cand, reason)
-            continue
-        if best is None or score > best[0]:
-            best = (score, cand, shared)
-    if best is not None:
-        score, cand, shared = best
+            if cand.story not in vetoes or score > vetoes[cand.story][0]:
+                vetoes[cand.story] = (score, cand, reason)
+        elif score >= JOIN_SCORE and (cand.story not in best or score > best[cand.story][0]):
+            best[cand.story] = (score, cand, shared)
+    joinable = [b for story, b in best.items() if story not in vetoes]
+    if joinable:
+        score, cand, shared = max(joinable, key=lambda b: b[0])
         return Decision(cand.story, score, f"joins {cand.story} ({_shared(shared)}; score {score:.2f})")
-    if closest is not None:
-        score, cand, reason = closest
+    if vetoes:
+        score, cand, reason = max(vetoes.values(), key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
 

@@ -95,3 +95,40 @@ class StoryPoll:
             out.append(replace(alert, later=later))
         return out
 
+
+
+def story_label(story: str) -> str:
+    """A story id as people see it: its first item's id (without the feed)."""
+    return story.split("\x1f", 1)[-1]
+
+
+def group_items(items: Sequence[Item], matches: Sequence[Sequence[Match]],
+                window: float | None = WINDOW) -> list[tuple[str, str]]:
+    """Pure, for dry runs: each item's (story label, one-line why), grouped in time order
+    (undated items last, in input order) as the bot would; copies (same link or guid) join
+    their original. `window` None: grouping off, every item its own story."""
+    def key(i: int) -> tuple[bool, float, int]:
+        published = items[i].published
+        return (published is None, published.timestamp() if published else 0.0, i)
+
+    order = sorted(range(len(items)), key=key)
+    out: dict[int, tuple[str, str]] = {}
+    seen: dict[str, str] = {}
+    candidates: list[Candidate] = []
+    for i in order:
+        item = items[i]
+        idents = identity_keys(item.item_id, item.link)
+        copy = next((seen[k] for k in idents if k in seen), None)
+        if copy is not None:
+            out[i] = (copy, f"same item as {copy} (same link or guid)")
+            continue
+        if window is None:
+            out[i] = (item.item_id, "new (grouping off)")
+            continue
+        sig = signature(item, matches[i], item.published.timestamp() if item.published else 0.0)
+        decision = decide(sig, candidates, window)
+        story = decision.story or item.item_id
+        candidates.append(Candidate(story, sig))
+        seen.update(dict.fromkeys(idents, story))
+        out[i] = (story, decision.why)
+    return [out[i] for i in range(len(items))]
