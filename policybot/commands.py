@@ -19,8 +19,6 @@ from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleErr
 from policybot.feeds.fetch import Fetcher
 from policybot.feeds.parse import items_from_jsonl, parse_feed
 from policybot.matching.explain import explain
-from policybot.stories.group import WINDOW
-from policybot.stories.stage import group_items
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify import build_notifier
@@ -32,6 +30,8 @@ from policybot.statedir import storage_errors
 from policybot.statelock import StateLock
 from policybot.status import print_status
 from policybot.store import Store, noted_fault
+from policybot.stories.group import WINDOW
+from policybot.stories.stage import group_items
 
 log = logging.getLogger("policybot")
 

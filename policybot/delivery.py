@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from policybot.config import DeliverySettings
 from policybot.errors import DeliveryError, PolicybotError
+from policybot.model import Alert
 from policybot.notify.base import Accepted, Notifier
 from policybot.retry_after import clamp_wait
 from policybot.store import OutboxRow, Store
@@ -264,6 +265,7 @@ class Delivery:
         """A story's later reports, after the alerts of the pass (their first may be among them):
         a thread reply and an edit of the first message, a line, or folded (see stories/later.py)."""
         report = DrainReport()
+        replied: dict[str, Alert] = {}    # story -> a later report sent in its thread
         for row in rows:
             how = later_plan(self.store, notifier, row.alert)
             if how == "wait":   # the first message has not gone yet: after it
@@ -278,9 +280,11 @@ class Delivery:
                 report += DrainReport(sent=done, failed=int(outcome == "failed"),
                                       retried=int(outcome in ("retry", "paused")))
                 if done and how == "reply":
-                    await edit_first(self.store, notifier, row.alert)
+                    replied[row.alert.story] = row.alert
                 if outcome in ("paused", "halted"):
                     break
+        for alert in replied.values():   # one edit per story and pass
+            await edit_first(self.store, notifier, alert)
         return report
 
     async def _send_digest(self, dest: str, notifier: Notifier, rows: list[OutboxRow]) -> DrainReport:

@@ -56,8 +56,11 @@ def similarity(a: Signature, b: Signature) -> tuple[float, dict[str, list[str]]]
         return 0.0, {}
     score = 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(len(strong), 2) \
         + 0.05 * min(len(numbers) - len(strong), 2) + 0.05 * min(len(terms), 2)
-    shared = {"numbers": numbers, "terms": terms,
-              "tokens": sorted(t for t in shared_tokens if not t.startswith("zh:"))}
+    shared = {"numbers": [_number(n) for n in numbers],
+              "rules": [t.removeprefix("rule:") for t in sorted(a.terms & b.terms) if t.startswith("rule:")],
+              "terms": [t.removeprefix("entity:") for t in terms],
+              "tokens": sorted((t for t in shared_tokens if not t.startswith("zh:")),
+                               key=lambda t: (t in GENERIC, t))}
     return score, shared
 
 
@@ -123,6 +126,18 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         score, cand, reason = max(vetoes.values(), key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
+
+
+def _number(value: str) -> str:
+    kind, _, text = value.partition(":")
+    if kind == "pct":
+        return f"{text}%"
+    if kind == "no":
+        return f"No. {text}"
+    if kind == "date":
+        month, _, day = text.partition("-")
+        return f"{int(month):02d}-{int(day):02d}"
+    return text
 
 
 def _shared(shared: dict[str, list[str]]) -> str:

@@ -123,6 +123,7 @@ def group_items(items: Sequence[Item], matches: Sequence[Sequence[Match]],
             out[i] = (copy, f"same item as {copy} (same link or guid)")
             continue
         if window is None:
+            seen.update(dict.fromkeys(idents, item.item_id))
             out[i] = (item.item_id, "new (grouping off)")
             continue
         sig = signature(item, matches[i], item.published.timestamp() if item.published else 0.0)
