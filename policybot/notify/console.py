@@ -30,7 +30,7 @@ class ConsoleNotifier:
     async def send(self, alert: Alert) -> None:
         self._write(alert.notice or console_message(alert, self.clock()))
 
-    threads = False   # a later report is one line; nothing to edit
+    stories = "line"   # a later report is one line; nothing to edit
 
     async def send_later(self, alert: Alert, ref: str | None) -> None:
         stream = self.stream if self.stream is not None else sys.stdout

@@ -147,7 +147,7 @@ class SlackBotNotifier(_SlackBase):
         ts = resp.get("ts")
         return str(ts) if ts else None
 
-    threads = True   # later reports of a story go in the first message's thread
+    stories = "thread"   # later reports of a story go in the first message's thread
 
     async def send_later(self, alert: Alert, ref: str | None) -> None:
         """A later report of a story: a reply in the first message's thread."""

@@ -120,7 +120,7 @@ class TelegramNotifier:
     async def send(self, alert: Alert) -> str | None:
         return await self._post(alert.notice or telegram_message(alert, self.clock()))
 
-    threads = True   # later reports of a story reply to its first message
+    stories = "thread"   # later reports of a story reply to its first message
 
     async def send_later(self, alert: Alert, ref: str | None) -> None:
         await self._post(telegram_reply(alert), ref)

@@ -30,18 +30,17 @@ def later_plan(store: Store, notifier: Notifier, alert: Alert) -> str:
         return "alone"
     if first[2] in ("pending", "held"):
         return "wait"
-    if not hasattr(notifier, "send_later"):
-        return "fold"
-    if getattr(notifier, "threads", False):
+    kind = getattr(notifier, "stories", None)
+    if kind == "thread":
         return "reply" if first[1] else "fold"
-    return "line"
+    return "line" if kind == "line" else "fold"
 
 
 async def edit_first(store: Store, notifier: Notifier, alert: Alert) -> None:
     first = store.story_first(alert.destination, alert.story)
     row = store.db.execute("SELECT payload FROM outbox WHERE alert_id = ?",
                            (first[0],)).fetchone() if first and first[1] else None
-    if first is None or row is None or not hasattr(notifier, "edit_first"):
+    if first is None or row is None or getattr(notifier, "stories", None) != "thread":
         return
     sources = store.story_sources(alert.destination, alert.story)
     try:
