@@ -25,6 +25,7 @@ from policybot.matching.rules import load_rules
 from policybot.model import Item
 from policybot.stories.features import signature
 from policybot.stories.group import Candidate, decide
+from policybot.stories.window import Window
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "shared" / "eval" / "stories-dev.jsonl"
@@ -57,17 +58,17 @@ def cluster(rows: Sequence[dict[str, str]], engine: Engine) -> tuple[dict[str, s
     """Item id -> story id (its first item's id), item id -> the one-line decision."""
     stories: dict[str, str] = {}
     why: dict[str, str] = {}
-    candidates: list[Candidate] = []
+    recent = Window()
     for row in rows:
         when = datetime.fromisoformat(row["published"].replace("Z", "+00:00"))
         item = Item(feed_id=row["source"], item_id=row["id"], title=row["title"], link=row["link"],
                     summary=row["summary"], content="", published=when)
         sig = signature(item, engine.match(item), when.timestamp(), row["source"])
-        decision = decide(sig, candidates)
+        decision = decide(sig, recent.near(sig))
         story = decision.story or item.key
         stories[row["id"]] = story
         why[row["id"]] = decision.why
-        candidates.append(Candidate(story, sig))
+        recent.add(Candidate(story, sig))
     return stories, why
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from policybot.model import Item, Match
-from policybot.stories.lexicon import EN_ALIASES, ZH_CONCEPTS
+from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
 
 MAX_TEXT = 4000          # characters of title + summary looked at
 TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,40}$")   # " - Reuters", " | Caixin Global"
@@ -59,6 +59,12 @@ _EN_NOTICE = re.compile(r"(?:no\.|number|announcement)\s*(\d+)")
 _ZH_DATE = re.compile(r"(\d{1,2})月(\d{1,2})日")
 _EN_DATE = re.compile(r"\b([a-z]{3,9})\.?\s+(\d{1,2})\b|\b(\d{1,2})\s+([a-z]{3,9})\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+CONCEPTS = frozenset(ZH_CONCEPTS)
+_ZH_WORDS: dict[str, tuple[str, ...]] = {}
+for _concept, _words in ZH_CONCEPTS.items():
+    for _word in _words:
+        _ZH_WORDS[_word] = (*_ZH_WORDS.get(_word, ()), _concept)
+_ZH_RE = re.compile("|".join(sorted(_ZH_WORDS, key=len, reverse=True)))   # longest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,26 @@ class Signature:
     terms: frozenset[str]          # "rule:tariffs", "entity:$rare-earths"
     cues: frozenset[str]           # step cues of the title
     text_cues: frozenset[str]      # step cues anywhere in title + summary
+    keys: frozenset[str] = frozenset()   # specific tokens and strong numbers: what a join needs shared
+    weight: float = 0.0            # weight(tokens), weight(title_tokens): computed once
+    title_weight: float = 0.0
+    plain: frozenset[str] = frozenset()            # tokens without the Chinese bigrams
+    concepts: frozenset[str] = frozenset()         # tokens of the bilingual lexicon
+    title_concepts: frozenset[str] = frozenset()   # ... in the title
+
+
+GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much
+
+
+def weight(found: frozenset[str]) -> float:
+    return len(found) - (1.0 - GENERIC_WEIGHT) * len(found & GENERIC)
+
+
+def join_keys(found: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
+    """Specific concept tokens (not a state, an institution or a measure word; no Chinese
+    bigram) and numbers other than plain ones."""
+    return frozenset({t for t in found if t not in GENERIC and not t.startswith("zh:")}
+                     | {n for n in nums if not n.startswith("n:")})
 
 
 def fold(text: str) -> str:
@@ -94,9 +120,14 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     lang = "zh" if len(_CJK.findall(whole)) > 2 and _cjk_share(whole) > 0.2 else "en"
     terms = {f"rule:{m.rule_id}" for m in matches}
     terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
+    found, nums = frozenset(tokens(whole)), frozenset(numbers(whole))
+    in_title = frozenset(tokens(fold(title)))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
-                     title=title, tokens=frozenset(tokens(whole)),
-                     title_tokens=frozenset(tokens(fold(title))), numbers=frozenset(numbers(whole)),
+                     title=title, tokens=found, keys=join_keys(found, nums),
+                     weight=weight(found), title_weight=weight(in_title),
+                     plain=frozenset(t for t in found if not t.startswith("zh:")),
+                     concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
+                     title_tokens=in_title, numbers=nums,
                      terms=frozenset(terms), cues=frozenset(cues(fold(title))),
                      text_cues=frozenset(cues(whole)))
 
@@ -112,8 +143,9 @@ def tokens(text: str) -> set[str]:
         if word in _STOP or word.isdigit():
             continue
         out.add(EN_ALIASES.get(word) or _stem(word))
+    for word in _ZH_RE.findall(text):
+        out.update(_ZH_WORDS[word])
     for run in _CJK.findall(text):
-        out.update(concept for concept, words in ZH_CONCEPTS.items() if any(w in run for w in words))
         out.update(f"zh:{run[i:i + 2]}" for i in range(len(run) - 1))
     return out
 

@@ -14,13 +14,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from policybot.stories.features import Signature
-from policybot.stories.lexicon import GENERIC, SUBJECTS, ZH_CONCEPTS
+from policybot.stories.features import Signature, weight
+from policybot.stories.lexicon import GENERIC, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.8        # a candidate must score at least this to be joined
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
-GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
 MIN_SPECIFIC_CROSS = 3   # the same, across languages (fewer words can be compared)
@@ -41,48 +40,42 @@ class Decision:
     why: str                 # one line
 
 
-def similarity(a: Signature, b: Signature) -> tuple[float, dict[str, list[str]]]:
-    """0..1ish; and what the two share, by kind, for the explanation."""
-    ta, tb = _comparable(a, b), _comparable(b, a)
-    shared_tokens = ta & tb
-    token_sim = _weight(shared_tokens) / math.sqrt(max(1.0, _weight(ta)) * max(1.0, _weight(tb)))
-    title_a, title_b = _comparable_title(a, b), _comparable_title(b, a)
-    title_sim = _weight(title_a & title_b) / max(1.0, min(_weight(title_a), _weight(title_b)))
-    numbers = sorted(a.numbers & b.numbers)
-    strong = [n for n in numbers if not n.startswith("n:")]
-    terms = sorted(t for t in a.terms & b.terms if t.startswith("entity:"))
-    specific = len([t for t in shared_tokens if t not in GENERIC and not t.startswith("zh:")])
-    if specific + len(strong) < (MIN_SPECIFIC if a.lang == b.lang else MIN_SPECIFIC_CROSS):
-        return 0.0, {}
-    score = 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(len(strong), 2) \
-        + 0.05 * min(len(numbers) - len(strong), 2) + 0.05 * min(len(terms), 2)
-    shared = {"numbers": [_number(n) for n in numbers],
-              "rules": [t.removeprefix("rule:") for t in sorted(a.terms & b.terms) if t.startswith("rule:")],
-              "terms": [t.removeprefix("entity:") for t in terms],
-              "tokens": sorted((t for t in shared_tokens if not t.startswith("zh:")),
-                               key=lambda t: (t in GENERIC, t))}
-    return score, shared
+def similarity(a: Signature, b: Signature) -> float:
+    """0..1ish. 0 at once when the two share too few specific tokens and numbers (most pairs:
+    the cheap test comes first)."""
+    if len(a.keys & b.keys) < (MIN_SPECIFIC if a.lang == b.lang else MIN_SPECIFIC_CROSS):
+        return 0.0
+    shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
+    token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
+    title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
+    numbers = a.numbers & b.numbers
+    strong = len(numbers & a.keys)
+    terms = sum(1 for t in a.terms & b.terms if t.startswith("entity:"))
+    return 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(strong, 2) \
+        + 0.05 * min(len(numbers) - strong, 2) + 0.05 * min(terms, 2)
 
 
-def _comparable(a: Signature, b: Signature) -> frozenset[str]:
+def _overlap(a: Signature, b: Signature) -> tuple[frozenset[str], float, float, frozenset[str], float, float]:
+    """Shared tokens with the weights of both sides, then the same for the titles. Across
+    languages only what both could say counts: concepts of the lexicon and names."""
     if a.lang == b.lang:
-        return a.tokens
-    return frozenset(t for t in a.tokens
-                     if not t.startswith("zh:") and (a.lang == "zh" or t in b.tokens or _concept(t)))
+        return (a.tokens & b.tokens, a.weight, b.weight,
+                a.title_tokens & b.title_tokens, a.title_weight, b.title_weight)
+    ta = a.plain if a.lang == "zh" else (a.plain & b.tokens) | a.concepts
+    tb = b.plain if b.lang == "zh" else (b.plain & a.tokens) | b.concepts
+    return (ta & tb, weight(ta), weight(tb), a.title_concepts & b.title_concepts,
+            weight(a.title_concepts), weight(b.title_concepts))
 
 
-def _comparable_title(a: Signature, b: Signature) -> frozenset[str]:
-    if a.lang == b.lang:
-        return a.title_tokens
-    return frozenset(t for t in a.title_tokens if not t.startswith("zh:") and _concept(t))
-
-
-def _concept(token: str) -> bool:
-    return token in ZH_CONCEPTS
-
-
-def _weight(tokens: frozenset[str]) -> float:
-    return sum(GENERIC_WEIGHT if t in GENERIC else 1.0 for t in tokens)
+def shared(a: Signature, b: Signature) -> dict[str, list[str]]:
+    """What the two share, by kind, for the explanation of a join."""
+    tokens = _overlap(a, b)[0]
+    return {"numbers": [_number(n) for n in sorted(a.numbers & b.numbers)],
+            "rules": [t.removeprefix("rule:") for t in sorted(a.terms & b.terms) if t.startswith("rule:")],
+            "terms": [t.removeprefix("entity:") for t in sorted(a.terms & b.terms)
+                      if t.startswith("entity:")],
+            "tokens": sorted((t for t in tokens if not t.startswith("zh:")),
+                             key=lambda t: (t in GENERIC, t))}
 
 
 def blocked(a: Signature, b: Signature) -> str | None:
@@ -104,12 +97,12 @@ def blocked(a: Signature, b: Signature) -> str | None:
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
     """The story `sig` joins among `candidates` (earlier items, any order), with why: the story
     of its most similar item, unless any related item of that story forbids the merge."""
-    best: dict[str, tuple[float, Candidate, dict[str, list[str]]]] = {}
+    best: dict[str, tuple[float, Candidate]] = {}
     vetoes: dict[str, tuple[float, Candidate, str]] = {}
     for cand in candidates[-MAX_CANDIDATES:]:
         if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
             continue
-        score, shared = similarity(sig, cand.sig)
+        score = similarity(sig, cand.sig)
         if score < RELATED_SCORE:
             continue
         reason = blocked(sig, cand.sig)
@@ -117,11 +110,12 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
             if cand.story not in vetoes or score > vetoes[cand.story][0]:
                 vetoes[cand.story] = (score, cand, reason)
         elif score >= JOIN_SCORE and (cand.story not in best or score > best[cand.story][0]):
-            best[cand.story] = (score, cand, shared)
+            best[cand.story] = (score, cand)
     joinable = [b for story, b in best.items() if story not in vetoes]
     if joinable:
-        score, cand, shared = max(joinable, key=lambda b: b[0])
-        return Decision(cand.story, score, f"joins {cand.story} ({_shared(shared)}; score {score:.2f})")
+        score, cand = max(joinable, key=lambda b: b[0])
+        why = _shared(shared(sig, cand.sig))
+        return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
     if vetoes:
         score, cand, reason = max(vetoes.values(), key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")

@@ -15,6 +15,7 @@ from policybot.stories.canon import identity_keys
 from policybot.stories.features import signature
 from policybot.stories.group import WINDOW, Candidate, Decision, decide
 from policybot.stories.storage import StoryRecord
+from policybot.stories.window import Window
 
 
 class StoryStore(Protocol):
@@ -25,21 +26,25 @@ class StoryStore(Protocol):
 
 @dataclass(slots=True)
 class StoryIndex:
+    """The window's stories in memory, loaded from the store on the first poll (so a restart
+    keeps them) and kept up to date by each committed poll."""
+
     store: StoryStore
     window: float | None = WINDOW      # None: grouping off (identities still dedupe)
-    candidates: list[Candidate] | None = None
+    recent: Window | None = None
 
     def begin(self, now: float) -> StoryPoll:
         if self.window is not None:
-            if self.candidates is None:
-                self.candidates = self.store.story_candidates(now - 2 * self.window)
-            cutoff = now - 2 * self.window
-            self.candidates = [c for c in self.candidates if c.sig.when >= cutoff]
+            cutoff = now - 2 * self.window   # items are dated by publication: some are late
+            if self.recent is None:
+                self.recent = Window(self.store.story_candidates(cutoff))
+            self.recent.prune(cutoff)
         return StoryPoll(self, now)
 
     def committed(self, record: StoryRecord) -> None:
-        if self.candidates is not None:
-            self.candidates.extend(Candidate(story, sig) for _, story, sig in record.stories)
+        if self.recent is not None:
+            for _, story, sig in record.stories:
+                self.recent.add(Candidate(story, sig))
 
 
 @dataclass(slots=True)
@@ -49,7 +54,7 @@ class StoryPoll:
     record: StoryRecord = field(default_factory=StoryRecord)
     decisions: dict[str, Decision] = field(default_factory=dict)
     _idents: set[str] = field(default_factory=set)
-    _batch: list[Candidate] = field(default_factory=list)
+    _batch: Window = field(default_factory=Window)
     _reached: set[tuple[str, str]] = field(default_factory=set)
 
     def duplicates(self, items: Sequence[Item]) -> set[str]:
@@ -70,10 +75,11 @@ class StoryPoll:
             return ""
         when = min(item.published.timestamp(), self.now) if item.published else self.now
         sig = signature(item, matches, when, source)
-        decision = decide(sig, [*(self.index.candidates or []), *self._batch], self.index.window)
+        near = self.index.recent.near(sig) if self.index.recent is not None else []
+        decision = decide(sig, [*near, *self._batch.near(sig)], self.index.window)
         story = decision.story or item.key
         self.decisions[item.key] = decision
-        self._batch.append(Candidate(story, sig))
+        self._batch.add(Candidate(story, sig))
         self.record.stories.append((item.key, story, sig))
         return story
 
@@ -114,7 +120,7 @@ def group_items(items: Sequence[Item], matches: Sequence[Sequence[Match]],
     order = sorted(range(len(items)), key=key)
     out: dict[int, tuple[str, str]] = {}
     seen: dict[str, str] = {}
-    candidates: list[Candidate] = []
+    recent = Window()
     for i in order:
         item = items[i]
         idents = identity_keys(item.item_id, item.link)
@@ -127,9 +133,9 @@ def group_items(items: Sequence[Item], matches: Sequence[Sequence[Match]],
             out[i] = (item.item_id, "new (grouping off)")
             continue
         sig = signature(item, matches[i], item.published.timestamp() if item.published else 0.0)
-        decision = decide(sig, candidates, window)
+        decision = decide(sig, recent.near(sig), window)
         story = decision.story or item.item_id
-        candidates.append(Candidate(story, sig))
+        recent.add(Candidate(story, sig))
         seen.update(dict.fromkeys(idents, story))
         out[i] = (story, decision.why)
     return [out[i] for i in range(len(items))]

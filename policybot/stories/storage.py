@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 from policybot.stories.features import Signature
 from policybot.stories.group import Candidate
 
-_SETS = ("tokens", "title_tokens", "numbers", "terms", "cues", "text_cues")
+_SETS = ("tokens", "title_tokens", "numbers", "terms", "cues", "text_cues", "keys", "plain",
+         "concepts", "title_concepts")
 
 
 @dataclass(slots=True)
