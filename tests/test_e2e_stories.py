@@ -118,3 +118,36 @@ destinations:
     assert status.returncode == 0
     (hook_row,) = [line for line in status.stdout.splitlines() if line.strip().startswith("hook")]
     assert hook_row.split()[1:7] == ["3", "0", "0", "0", "0", "2"]   # sent ... folded
+
+
+def test_test_rules_shows_stories(tmp_path: Path) -> None:
+    import json
+    (tmp_path / "rules.yaml").write_text(RULES.replace("notify: [bot, hook, console, me]", ""),
+                                         encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
+    rows = [
+        {"id": "en1", "published": "2025-07-03T08:00:00Z",
+         "title": "China imposes export controls on gallium and germanium from August 1 - Reuters",
+         "summary": "The commerce ministry will control gallium and germanium exports from "
+                    "August 1 under announcement No. 23 of 2025."},
+        {"id": "zh1", "published": "2025-07-03T09:00:00Z",
+         "title": "商务部 海关总署公告2025年第23号 关于对镓、锗相关物项实施出口管制的公告",
+         "summary": "决定自2025年8月1日起对镓、锗相关物项实施出口管制。"},
+        {"id": "other", "published": "2025-07-03T10:00:00Z", "title": "Weather is fine", "summary": ""},
+    ]
+    data = tmp_path / "items.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "test-rules", str(data), *args,
+                               "--config", str(tmp_path / "config.yaml")], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    lines = [json.loads(line) for line in run("--json").splitlines()]
+    assert [r["story"] for r in lines] == ["en1", "en1", "other"]
+    plain = run()
+    assert "story en1: 2 reports" in plain and "  + 商务部 海关总署公告2025年第23号" in plain
+    explained = run("--explain")
+    assert "  story: joins en1 (shared: numbers 08-01, No. 23; rules gallium" in explained
