@@ -8,6 +8,7 @@ from datetime import datetime
 
 from policybot.model import Alert
 from policybot.render import (
+    TELEGRAM_MAX,
     SlackMessage,
     clean,
     clip,
@@ -16,6 +17,7 @@ from policybot.render import (
     slack_message,
     telegram_message,
     tg_escape,
+    utf16_len,
 )
 
 ALSO_NAMES = 2          # outlets named in the "also reported by" line; the rest are counted
@@ -60,4 +62,8 @@ def telegram_reply(alert: Alert) -> str:
 
 
 def telegram_first_updated(first: Alert, sources: Sequence[str], now: datetime) -> str:
-    return f"{telegram_message(first, now)}\n<i>{tg_escape(also_line(sources))}</i>"
+    """The first message with the line added; a message already at Telegram's limit keeps
+    its text (the reply still threads under it)."""
+    text = telegram_message(first, now)
+    longer = f"{text}\n<i>{tg_escape(also_line(sources))}</i>"
+    return longer if utf16_len(longer) <= TELEGRAM_MAX else text
