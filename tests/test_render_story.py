@@ -6,8 +6,14 @@ from datetime import UTC, datetime
 
 from policybot.model import Alert, Item, Match
 from policybot.render import TELEGRAM_MAX, utf16_len
-from policybot.render_story import (also_line, console_also, slack_first_updated, slack_reply,
-                                    telegram_first_updated, telegram_reply)
+from policybot.render_story import (
+    also_line,
+    console_also,
+    slack_first_updated,
+    slack_reply,
+    telegram_first_updated,
+    telegram_reply,
+)
 
 NOW = datetime(2025, 7, 3, 12, tzinfo=UTC)
 
