@@ -133,3 +133,17 @@ def test_window_bounds_postings_and_candidates() -> None:
     assert len(near) == MAX_NEAR and near[-1].story == f"s{MAX_POSTING + 49}"   # the newest
     window.prune(base.when + 1)
     assert len(window) == 0 and window.near(base) == []
+
+
+def test_window_looks_up_the_rarest_keys() -> None:
+    from dataclasses import replace
+
+    from policybot.stories.window import MAX_KEYS, MAX_POSTING, Window
+    common = frozenset(f"common{n}" for n in range(MAX_KEYS + 5))
+    base = _sig(item("x", "Gallium curbs"))
+    window = Window()
+    for n in range(MAX_POSTING):            # every common key's posting list is full
+        window.add(Candidate(f"c{n}", replace(base, keys=common)))
+    window.add(Candidate("rare", replace(base, keys=frozenset({"rare1", "rare2"}))))
+    near = window.near(replace(base, keys=common | {"rare1", "rare2"}))
+    assert "rare" in [c.story for c in near]

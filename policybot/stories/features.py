@@ -120,15 +120,16 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     lang = "zh" if len(_CJK.findall(whole)) > 2 and _cjk_share(whole) > 0.2 else "en"
     terms = {f"rule:{m.rule_id}" for m in matches}
     terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
-    found, nums = frozenset(tokens(whole)), frozenset(numbers(whole))
-    in_title = frozenset(tokens(fold(title)))
+    folded_title = fold(title)
+    in_title = frozenset(tokens(folded_title))
+    found, nums = in_title | tokens(fold(item.summary)), frozenset(numbers(whole))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found, keys=join_keys(found, nums),
                      weight=weight(found), title_weight=weight(in_title),
                      plain=frozenset(t for t in found if not t.startswith("zh:")),
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=frozenset(cues(fold(title))),
+                     terms=frozenset(terms), cues=frozenset(cues(folded_title)),
                      text_cues=frozenset(cues(whole)))
 
 

@@ -4,6 +4,7 @@ item of the last days. Pure data structure: no I/O, no clock."""
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, deque
 from collections.abc import Iterable
 
@@ -12,6 +13,7 @@ from policybot.stories.group import MIN_SPECIFIC, MIN_SPECIFIC_CROSS, Candidate
 
 MAX_POSTING = 64      # items remembered per key: the newest; a key in more items says little
 MAX_NEAR = 8          # candidates an item is compared with: those sharing the most keys
+MAX_KEYS = 16         # an item's rarest keys looked up in the index
 MIN_SHARED = min(MIN_SPECIFIC, MIN_SPECIFIC_CROSS)   # fewer shared keys can never join
 
 
@@ -36,11 +38,11 @@ class Window:
         """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
         newest first among equals), oldest first."""
         counts: Counter[int] = Counter()
-        for key in sig.keys:
-            counts.update(self._postings.get(key, ()))
-        found = [i for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
-        found = sorted(found, key=lambda i: (-counts[i], -i))[:MAX_NEAR]
-        return [self._items[i] for i in sorted(found)]
+        lists = [ids for ids in map(self._postings.get, sig.keys) if ids]
+        for ids in sorted(lists, key=len)[:MAX_KEYS]:   # the rarest keys say the most
+            counts.update(ids)
+        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
+        return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
 
     def prune(self, before: float) -> None:
         """Forget the items older than `before` (their postings go as they are met)."""
