@@ -22,6 +22,7 @@ bench: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python -m bench.eval
+	$(BIN)/python -m bench.eval_stories
 
 check: $(STAMP)
 	$(BIN)/python bot.py check --config config.yaml

@@ -7,7 +7,8 @@ import sys
 import time
 
 BENCHES = ("bench.bench_parse", "bench.bench_engine", "bench.bench_feeds", "bench.bench_prune",
-           "bench.bench_console")
+           "bench.bench_console",
+           "bench.bench_stories")
 
 
 def main(argv: list[str]) -> int:

@@ -31,6 +31,7 @@ from policybot.pipeline import ParserPool, Poller, PollResult
 from policybot.rulebook import RuleBook
 from policybot.shutdown import SendGate
 from policybot.store import Store
+from policybot.stories.stage import StoryIndex
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ class App:
         self.telegram_bot_limit = RateLimiter(TELEGRAM_BOT_RATE, burst=TELEGRAM_BOT_RATE)
         self.executor = executor
         self._feeds_by_id = {f.id: f for f in config.feeds}
-        self.poller = Poller(self.store, self.fetcher, self._match, self.route, executor)
+        self.poller = Poller(self.store, self.fetcher, self._match, self.route, executor,
+                             stories=StoryIndex(self.store, config.stories_window))
         self.delivery = Delivery(self.store, self.notifier_for, self.limits_for, config.delivery)
 
     def load_rules(self) -> None:

@@ -12,7 +12,7 @@ def alert_to_json(alert: Alert) -> str:
     item = alert.item
     return json.dumps({
         "destination": alert.destination, "alert_id": alert.alert_id,
-        "feed_title": alert.feed_title,
+        "feed_title": alert.feed_title, "story": alert.story, "later": alert.later,
         "item": {"feed_id": item.feed_id, "item_id": item.item_id, "title": item.title,
                  "link": item.link, "summary": item.summary, "content": item.content,
                  "published": item.published.isoformat() if item.published else None},
@@ -32,4 +32,5 @@ def alert_from_json(text: str) -> Alert:
     matches = tuple(Match(rule_id=m["rule_id"], title=m["title"], severity=m["severity"],
                           hits=tuple(Hit(*h) for h in m["hits"])) for m in data["matches"])
     return Alert(alert_id=data["alert_id"], destination=data["destination"], item=item,
-                 matches=matches, feed_title=data.get("feed_title", ""))
+                 matches=matches, feed_title=data.get("feed_title", ""),
+                 story=data.get("story", ""), later=bool(data.get("later", False)))

@@ -14,7 +14,7 @@ from policybot import render
 from policybot.app import App, missing_env_errors, used_destinations
 from policybot.config import Config, load_config
 from policybot.configread import parse_duration
-from policybot.dryrun import dry_run, explained
+from policybot.dryrun import dry_run, explained, stories_summary
 from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
 from policybot.feeds.fetch import Fetcher
 from policybot.feeds.parse import items_from_jsonl, parse_feed
@@ -30,6 +30,8 @@ from policybot.statedir import storage_errors
 from policybot.statelock import StateLock
 from policybot.status import print_status
 from policybot.store import Store, noted_fault
+from policybot.stories.group import WINDOW
+from policybot.stories.stage import group_items
 
 log = logging.getLogger("policybot")
 
@@ -169,23 +171,25 @@ async def test_rules(args: argparse.Namespace) -> int:
     if unknown:
         raise RuleError(f"test-rules: unknown rule '{unknown[0]}' (rules: {', '.join(book.rules_by_id)})")
     items = await _gather_items(args, config)
-    matched = 0
     color = sys.stdout.isatty() and not args.json
-    for item in items:
-        matches = [m for m in book.match(item) if not args.rule or m.rule_id in args.rule]
-        matched += bool(matches)
+    all_matches = [[m for m in book.match(item) if not args.rule or m.rule_id in args.rule]
+                   for item in items]
+    stories = group_items(items, all_matches, config.stories_window if config else WINDOW)
+    for item, matches, (story, story_why) in zip(items, all_matches, stories, strict=True):
         why = _explain(book, item, args.rule) if args.explain else None
         if args.json:
-            line = _json_line(item, matches)
+            line = _json_line(item, matches) | {"story": story}
             if why is not None:
                 line["explain"] = why
+                line["story_why"] = story_why
             print(json.dumps(line, ensure_ascii=False))  # noqa: T201
         elif why is not None:
-            print(explained(item, matches, why, color=color))  # noqa: T201
+            print(explained(item, matches, why, color=color, story=story_why))  # noqa: T201
         elif matches:
             print(dry_run(item, matches, color=color))  # noqa: T201
     if not args.json:
-        print(f"{matched} of {len(items)} items matched")  # noqa: T201
+        print(stories_summary(items, all_matches, stories))  # noqa: T201
+        print(f"{sum(map(bool, all_matches))} of {len(items)} items matched")  # noqa: T201
     return 0
 
 

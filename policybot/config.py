@@ -114,6 +114,7 @@ class Config:
     fetch: FetchSettings = FetchSettings()
     console: ConsoleSettings | None = None   # the web console (policybot/console); off when None
     env_values: tuple[str, ...] = ()  # every ${VAR} value used anywhere: secrets, feed URLs too
+    stories_window: float | None = 72 * 3600.0   # story grouping window; None: `stories: off`
 
     def secrets(self) -> list[str]:
         """Every token, webhook URL and ${VAR} value: what no log line or message may show."""
@@ -135,7 +136,9 @@ _SECTIONS = {   # the keys of the top-level sections: a key at the top that belo
     "fetch": ("allow_private_redirects",),
 }
 _TOP = ("storage", "rules", "defaults", "feeds", "destinations", "telegram", "slack",
-        "delivery", "ops", "metrics", "health", "fetch", "console")
+        "delivery", "ops", "metrics", "health", "fetch", "console",
+        "stories")
+MAX_STORY_WINDOW = 7 * 86400.0   # a story's reports are grouped within at most this
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
@@ -191,7 +194,29 @@ def _build(r: Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config
         fetch=_fetch(r, _section(r, data, "fetch", _SECTIONS["fetch"])),
         console=_console(r, data),
         env_values=tuple(dict.fromkeys(r.used)),
+        stories_window=_stories(r, data),
     )
+
+
+def _stories(r: Reader, data: Mapping[str, Any]) -> float | None:
+    """`stories: {window: 72h}` (the default), or `stories: off` (no grouping)."""
+    node = data.get("stories")
+    default = 72 * 3600.0
+    if node is None:
+        return default
+    if node is False or node == "off":
+        return None
+    if not isinstance(node, Mapping):
+        r.error(yamlsrc.line_of(data, "stories"), "stories: expected {window: DURATION} or off")
+        return default
+    if not r.keys(node, "stories", ("window",)):
+        return default
+    window = r.duration(node, "window", "stories", default) or default
+    if window > MAX_STORY_WINDOW:
+        r.error(yamlsrc.line_of(node, "window"),
+                f"stories: 'window' must be at most {MAX_STORY_WINDOW / 86400:.0f}d")
+        return default
+    return window
 
 
 def _section(r: Reader, data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:

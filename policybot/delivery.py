@@ -28,9 +28,11 @@ from dataclasses import dataclass
 
 from policybot.config import DeliverySettings
 from policybot.errors import DeliveryError, PolicybotError
+from policybot.model import Alert
 from policybot.notify.base import Accepted, Notifier
 from policybot.retry_after import clamp_wait
 from policybot.store import OutboxRow, Store
+from policybot.stories.later import LATER_WAIT, edit_first, later_plan
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +236,8 @@ class Delivery:
             self._fail(dest, fresh, reason, now)
             return DrainReport(failed=len(fresh), expired=len(expired))
         notices = [r for r in fresh if r.alert.notice is not None]
-        alerts = [r for r in fresh if r.alert.notice is None]
+        alerts = [r for r in fresh if r.alert.notice is None and not r.alert.later]
+        laters = [r for r in fresh if r.alert.notice is None and r.alert.later]
         report = await self._send_each(dest, notifier, notices) if notices else DrainReport()
         if alerts and not report.retried and not self._stopped:
             recent = self.store.sent_since(dest, now - self.settings.digest_window)
@@ -242,19 +245,47 @@ class Delivery:
                 report += await self._send_digest(dest, notifier, alerts)
             else:
                 report += await self._send_each(dest, notifier, alerts)
+        if laters and not self._stopped:
+            report += await self._send_laters(dest, notifier, laters)
         return report + DrainReport(expired=len(expired))
 
     async def _send_each(self, dest: str, notifier: Notifier, rows: list[OutboxRow]) -> DrainReport:
         sent = retried = failed = 0
         for row in rows:
             await self._limit(dest)
-            outcome, done = await self._attempt(dest, [row], _single(notifier, row))
+            outcome, done = await self._attempt(dest, [row], _single(notifier, row, self.store))
             sent += done
             failed += outcome == "failed"
             retried += outcome in ("retry", "paused")
             if outcome in ("paused", "halted"):
                 break
         return DrainReport(sent=sent, retried=retried, failed=failed)
+
+    async def _send_laters(self, dest: str, notifier: Notifier, rows: list[OutboxRow]) -> DrainReport:
+        """A story's later reports, after the alerts of the pass (their first may be among them):
+        a thread reply and an edit of the first message, a line, or folded (see stories/later.py)."""
+        report = DrainReport()
+        replied: dict[str, Alert] = {}    # story -> a later report sent in its thread
+        for row in rows:
+            how = later_plan(self.store, notifier, row.alert)
+            if how == "wait":   # the first message has not gone yet: after it
+                self.store.mark([row.alert.alert_id], "pending", self.clock(), due=self.clock() + LATER_WAIT)
+                report += DrainReport(retried=1)
+            elif how == "fold":
+                self.store.mark([row.alert.alert_id], "folded", self.clock())
+            else:
+                await self._limit(dest)
+                send = _single(notifier, row) if how == "alone" else _later(notifier, row, self.store)
+                outcome, done = await self._attempt(dest, [row], send)
+                report += DrainReport(sent=done, failed=int(outcome == "failed"),
+                                      retried=int(outcome in ("retry", "paused")))
+                if done and how == "reply":
+                    replied[row.alert.story] = row.alert
+                if outcome in ("paused", "halted"):
+                    break
+        for alert in replied.values():   # one edit per story and pass
+            await edit_first(self.store, notifier, alert)
+        return report
 
     async def _send_digest(self, dest: str, notifier: Notifier, rows: list[OutboxRow]) -> DrainReport:
         await self._limit(dest)
@@ -343,7 +374,17 @@ class Delivery:
                         error=f"expired after {hours:.0f}h undelivered")
 
 
-def _single(notifier: Notifier, row: OutboxRow) -> Send:
+def _single(notifier: Notifier, row: OutboxRow, store: Store | None = None) -> Send:
     async def send(accepted: Accepted) -> None:
-        await notifier.send(row.alert)
+        ref = await notifier.send(row.alert)
+        alert = row.alert
+        if ref and alert.story and store is not None:
+            store.set_story_ref(alert.destination, alert.story, str(ref))
+    return send
+
+
+def _later(notifier: Notifier, row: OutboxRow, store: Store) -> Send:
+    async def send(accepted: Accepted) -> None:
+        first = store.story_first(row.alert.destination, row.alert.story)
+        await notifier.send_later(row.alert, first[1] if first else None)  # type: ignore[attr-defined]
     return send

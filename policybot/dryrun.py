@@ -67,9 +67,29 @@ def dry_run(item: Item, matches: Sequence[Match], *, color: bool = False) -> str
 
 
 def explained(item: Item, matches: Sequence[Match], why: Sequence[str], *,
-              color: bool = False) -> str:
+              color: bool = False, story: str | None = None) -> str:
     """--explain: the item as `dry_run` shows it (or its title alone if nothing matched), then
-    one `why:` line per rule. One block per item: later lines (a story line...) append to it."""
+    one `why:` line per rule, then the `story:` line (which story it joins, and why)."""
     head = dry_run(item, matches, color=color) if matches else \
         f"* {strip_controls(item.title) or '(no title)'}"
-    return "\n".join([head, *(f"  why: {strip_controls(line)}" for line in why)])
+    lines = [head, *(f"  why: {strip_controls(line)}" for line in why)]
+    if story is not None:
+        lines.append(f"  story: {strip_controls(story)}")
+    return "\n".join(lines)
+
+
+def stories_summary(items: Sequence[Item], matches: Sequence[Sequence[Match]],
+                    stories: Sequence[tuple[str, str]]) -> str:
+    """The matched items grouped by story: each story of two or more reports, first report
+    first, later ones indented. Empty when every story has one report."""
+    groups: dict[str, list[Item]] = {}
+    for item, found, (story, _) in zip(items, matches, stories, strict=True):
+        if found:
+            groups.setdefault(story, []).append(item)
+    lines = []
+    for story, members in groups.items():
+        if len(members) > 1:
+            lines.append(f"story {strip_controls(story)}: {len(members)} reports")
+            lines += [f"  {'*' if n == 0 else '+'} {strip_controls(m.title) or '(no title)'}"
+                      f" ({strip_controls(m.feed_id)})" for n, m in enumerate(members)]
+    return "\n".join(lines + ([""] if lines else []))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -32,6 +33,7 @@ from policybot.pipeline import PollResult
 from policybot.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DEFAULT_HOST = "127.0.0.1"
@@ -123,9 +125,16 @@ class CountingNotifier:
         self.name = inner.name
         self.metrics = metrics
         self.label = label          # destination_label(inner.name, configured destinations)
+        self.stories = getattr(inner, "stories", None)   # how a story's later reports go
 
-    async def send(self, alert: Alert) -> None:
-        await self._count(self.inner.send(alert), 1)
+    async def send(self, alert: Alert) -> str | None:
+        return await self._count(self.inner.send(alert), 1)
+
+    async def send_later(self, alert: Alert, ref: str | None) -> None:
+        await self._count(self.inner.send_later(alert, ref), 1)  # type: ignore[attr-defined]
+
+    async def edit_first(self, ref: str, first: Alert, sources: Sequence[str]) -> None:
+        await self.inner.edit_first(ref, first, sources)  # type: ignore[attr-defined]
 
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         delivered: list[str] = []
@@ -145,13 +154,14 @@ class CountingNotifier:
     async def close(self) -> None:
         await self.inner.close()
 
-    async def _count(self, sending: Awaitable[None], n: int) -> None:
+    async def _count(self, sending: Awaitable[T], n: int) -> T:
         try:
-            await sending
+            result = await sending
         except DeliveryError:
             self.metrics.inc("policybot_alerts_failed_total", n, destination=self.label)
             raise
         self.metrics.inc("policybot_alerts_sent_total", n, destination=self.label)
+        return result
 
 
 class MetricsServer:

@@ -81,6 +81,8 @@ class Alert:
     item: Item
     matches: tuple[Match, ...]    # every rule the item matched for this destination
     feed_title: str = ""          # the source as shown to people
+    story: str = ""               # the story id (its first item's key); "" when not grouped
+    later: bool = False           # a later report of a story this destination already got
 
     @property
     def notice(self) -> str | None:

@@ -28,6 +28,7 @@ from policybot.feeds.parse import ParsedFeed, parse_feed
 from policybot.feeds.text import one_line
 from policybot.model import Alert, Feed, FetchResult, Item, Match, alert_key
 from policybot.store import FeedState, Store
+from policybot.stories.stage import StoryIndex, StoryPoll
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Poller:
     router: Router
     executor: Executor | None = None
     rng: random.Random | None = None
+    stories: StoryIndex | None = None
 
     async def poll(self, feed: Feed, now: datetime, *, force: bool = False) -> PollResult:
         state = self.store.feed_state(feed.id)
@@ -119,13 +121,21 @@ class Poller:
         new_ids = self.store.unseen(feed.id, [i.item_id for i in items])
         new_items = [i for i in items if i.item_id in new_ids]
         alerting = new_items if state.first_poll_done else _within_backfill(new_items, feed, now)
-        alerts = [a for item in alerting for a in self._alerts(feed, parsed, item)]
+        story = self.stories.begin(ts) if self.stories is not None else None
+        if story is not None:   # another feed's copy of an item seen: seen here too, no alert
+            dupes = story.duplicates(new_items)
+            alerting = [i for i in alerting if i.key not in dupes]
+        alerts = [a for item in alerting for a in self._alerts(feed, parsed, item, story)]
         values["first_poll_done"] = 1
         if new_items:
             values["last_new_item"] = ts
             values["silent_reported"] = None  # a silent blind spot is over
         added = self.store.commit_poll(feed.id, new_items, [i.item_id for i in items],
-                                       alerts, values, ts)
+                                       alerts, values, ts, story.record if story else None)
+        if story is not None and self.stories is not None:
+            self.stories.committed(story.record)
+            for key, decision in story.decisions.items():
+                log.debug("feed=%s item=%s story: %s", feed.id, key, decision.why)
         if new_items:
             log.info("feed=%s polled: %d items, %d new, %d alerts", feed.id, len(items),
                      len(new_items), added)
@@ -134,14 +144,17 @@ class Poller:
                      ",".join(m.rule_id for m in alert.matches), alert.destination, alert.item.title)
         return PollResult(feed.id, "new", len(items), len(new_items), added)
 
-    def _alerts(self, feed: Feed, parsed: ParsedFeed, item: Item) -> list[Alert]:
+    def _alerts(self, feed: Feed, parsed: ParsedFeed, item: Item,
+                story: StoryPoll | None) -> list[Alert]:
         matches = self.matcher(item, feed)
         if not matches:
             return []
         title = feed.title or parsed.title or feed.id
-        return [Alert(alert_id=alert_key(item, dest), destination=dest, item=item,
-                      matches=tuple(ms), feed_title=title)
-                for dest, ms in self.router(item, matches).items() if ms]
+        story_id = story.story_of(item, matches, title) if story is not None else ""
+        alerts = [Alert(alert_id=alert_key(item, dest), destination=dest, item=item,
+                        matches=tuple(ms), feed_title=title, story=story_id)
+                  for dest, ms in self.router(item, matches).items() if ms]
+        return story.mark(alerts) if story is not None else alerts
 
     def _failed(self, feed: Feed, state: FeedState, exc: FetchError | ParseError,
                 ts: float) -> PollResult:

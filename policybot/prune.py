@@ -1,5 +1,6 @@
 """Forget what the bot no longer needs: items gone from their feed for longer than the
-retention, the text of old items, finished outbox rows and their rule counts.
+retention, the text of old items, finished outbox rows and their rule counts, and the story
+index of those days (identities, grouped items, first messages, folded reports).
 
 Runs in a worker thread (the scheduler's hourly job, via asyncio.to_thread) on its own SQLite
 connection: the store's connection belongs to the event loop. Every statement removes at most
@@ -24,6 +25,13 @@ _FORGET_TEXT = ("UPDATE seen SET title = NULL, summary = NULL WHERE (feed_id, it
                 "(SELECT feed_id, item_id FROM seen WHERE title IS NOT NULL AND seen_at < ?1 LIMIT ?2)")
 _OUTBOX = ("DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox WHERE created < ?1 "
            "AND state NOT IN ('pending', 'held') LIMIT ?2)")
+# the story index: identities, grouped items, first messages and folded reports past retention
+_STORIES = tuple(
+    f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {time} < ?1 LIMIT ?2)"
+    for table, key, time in (("identities", "ident", "seen_at"), ("stories", "item_key", "seen_at"),
+                             ("story_reports", "alert_id", "created")))
+_STORY_MESSAGES = ("DELETE FROM story_messages WHERE (destination, story) IN (SELECT destination, "
+                   "story FROM story_messages WHERE created < ?1 LIMIT ?2)")
 _ALERT_RULES = ("DELETE FROM alert_rules WHERE (alert_id, rule_id) IN (SELECT alert_id, rule_id "
                 "FROM alert_rules WHERE created < ?1 LIMIT ?2)")
 
@@ -46,6 +54,8 @@ def prune_state(path: str | Path, now: float, retention: float, *, chunk: int = 
         _chunked(db, _FORGET_TEXT, (cutoff,), chunk, halt)
         _chunked(db, _OUTBOX, (cutoff,), chunk, halt)
         _chunked(db, _ALERT_RULES, (cutoff,), chunk, halt)
+        for sql in (*_STORIES, _STORY_MESSAGES):
+            _chunked(db, sql, (cutoff,), chunk, halt)
         return gone
     finally:
         db.close()

@@ -103,4 +103,39 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alert_rules_by_rule ON alert_rules(rule_id, created);
     CREATE INDEX seen_by_feed_time ON seen(feed_id, seen_at)
     """,
+    # 6: stories. An item's identities (canonical link, guid) make the same item from another
+    # feed a duplicate; its story and signature are the grouping index (pruned with the items);
+    # a story's first message per destination (its platform reference, for threads and edits)
+    # and the later reports folded under it.
+    """
+    CREATE TABLE identities (
+        ident TEXT PRIMARY KEY,
+        item_key TEXT NOT NULL,
+        seen_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX identities_by_time ON identities(seen_at);
+    CREATE TABLE stories (
+        item_key TEXT PRIMARY KEY,
+        story TEXT NOT NULL,
+        seen_at REAL NOT NULL,
+        signature TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX stories_by_time ON stories(seen_at);
+    CREATE TABLE story_messages (
+        destination TEXT NOT NULL,
+        story TEXT NOT NULL,
+        alert_id TEXT NOT NULL,        -- the first alert of the story here
+        ref TEXT,                      -- its platform id once sent (Slack ts, Telegram message id)
+        created REAL NOT NULL,
+        PRIMARY KEY (destination, story)
+    ) WITHOUT ROWID;
+    CREATE TABLE story_reports (
+        alert_id TEXT PRIMARY KEY,     -- a later report's outbox row
+        destination TEXT NOT NULL,
+        story TEXT NOT NULL,
+        source TEXT NOT NULL,
+        created REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX story_reports_by_story ON story_reports(destination, story)
+    """,
 )

@@ -14,9 +14,12 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Notifier, no_record
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ class SendGate:
     def wrap(self, notifier: Notifier) -> Notifier:
         return GatedNotifier(notifier, self)
 
-    async def through(self, sending: Awaitable[None]) -> None:
+    async def through(self, sending: Awaitable[T]) -> T:
         if self.closed:  # wait here until the delivery pass is cancelled: the row stays pending
             close = getattr(sending, "close", None)
             if close is not None:
@@ -75,7 +78,7 @@ class SendGate:
         self.in_flight += 1
         self._idle.clear()
         try:
-            await sending
+            return await sending
         finally:
             self.in_flight -= 1
             if not self.in_flight:
@@ -98,9 +101,16 @@ class GatedNotifier:
         self.inner = inner
         self.name = inner.name
         self.gate = gate
+        self.stories = getattr(inner, "stories", None)   # how a story's later reports go
 
-    async def send(self, alert: Alert) -> None:
-        await self.gate.through(self.inner.send(alert))
+    async def send(self, alert: Alert) -> str | None:
+        return await self.gate.through(self.inner.send(alert))
+
+    async def send_later(self, alert: Alert, ref: str | None) -> None:
+        await self.gate.through(self.inner.send_later(alert, ref))  # type: ignore[attr-defined]
+
+    async def edit_first(self, ref: str, first: Alert, sources: Sequence[str]) -> None:
+        await self.gate.through(self.inner.edit_first(ref, first, sources))  # type: ignore[attr-defined]
 
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         await self.gate.through(self.inner.send_digest(alerts, accepted))

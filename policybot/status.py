@@ -1,4 +1,5 @@
-"""`status`: feeds, outbox per destination, alerts per rule, subscriptions. Never a secret.
+"""`status`: feeds, outbox per destination (with the later reports of a story folded, not
+posted, where the platform can neither thread nor edit), alerts per rule, subscriptions. Never a secret.
 
 Every cell may hold outside text (a feed's error, a chat's /watch text): `cell` drops its
 control characters and escape sequences and keeps it on one line, so `status` prints it as
@@ -65,7 +66,7 @@ def outbox_rows(app: App) -> list[list[str]]:
         blocked = dest_states.get(dest, {}).get("blocked_until")
         limited = f"until {_when(blocked)}" if blocked and blocked > now else "-"
         rows.append([dest, *(str(counts.get((dest, s), 0)) for s in
-                             ("sent", "pending", "held", "failed", "expired")),
+                             ("sent", "pending", "held", "failed", "expired", "folded")),
                      limited, (errors.get(dest) or "-")[:120]])
     return rows
 
@@ -94,8 +95,8 @@ def print_status(app: App, out: TextIO) -> None:
            [[s.feed_id, _when(s.since), "yes" if s.reported else "not yet", s.message] for s in spots]
            or [["-", "-", "-", "none"]])
     out.write("\nOutbox by destination:\n")
-    _table(out, ["destination", "sent", "pending", "held", "failed", "expired", "rate-limited",
-                 "last error"], outbox_rows(app))
+    _table(out, ["destination", "sent", "pending", "held", "failed", "expired", "folded",
+                 "rate-limited", "last error"], outbox_rows(app))
     per_rule = app.store.alerts_per_rule()
     out.write("\nAlerts per rule:\n")
     _table(out, ["rule", "alerts"], [[r, str(n)] for r, n in sorted(per_rule.items())] or [["-", "0"]])

@@ -20,6 +20,7 @@ from policybot.consoleviews import ConsoleViewsMixin
 from policybot.model import Alert, Item
 from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
+from policybot.stories.storage import StoriesMixin, StoryRecord
 from policybot.subscriptions import SubscriptionsMixin
 
 BUSY_TIMEOUT_MS = 5000   # how long a write waits for another connection's lock
@@ -56,7 +57,7 @@ class OutboxRow:
     last_error: str | None
 
 
-class Store(SubscriptionsMixin, ConsoleViewsMixin):
+class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
     """One connection, used from the event loop thread only (calls are short)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -166,8 +167,9 @@ class Store(SubscriptionsMixin, ConsoleViewsMixin):
         return set(item_ids) - known
 
     def commit_poll(self, feed_id: str, items: Iterable[Item], present: Sequence[str],
-                    alerts: Iterable[Alert], feed_values: dict[str, Any], now: float) -> int:
-        """Mark `items` seen, enqueue `alerts`, update the feed row: one transaction.
+                    alerts: Iterable[Alert], feed_values: dict[str, Any], now: float,
+                    stories: StoryRecord | None = None) -> int:
+        """Mark `items` seen, enqueue `alerts`, record their stories, update the feed row: one transaction.
         Returns how many alerts were newly enqueued."""
         added = 0
         self.flush_feeds()
@@ -184,6 +186,8 @@ class Store(SubscriptionsMixin, ConsoleViewsMixin):
                                 f"item_id IN ({marks})", (now, feed_id, *chunk))
             for alert in alerts:
                 added += self._enqueue(alert, now)
+            if stories is not None:
+                self.record_stories(stories, now)
             self._upsert_feed(feed_id, feed_values)
         self._remember(before, feed_values)
         return added

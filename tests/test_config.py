@@ -71,7 +71,7 @@ colour: blue
 """)
     assert errors_of(path) == [
         f"{path}:13: config: unknown key 'colour' (expected: storage, rules, defaults, feeds, "
-        "destinations, telegram, slack, delivery, ops, metrics, health, fetch, console)",
+        "destinations, telegram, slack, delivery, ops, metrics, health, fetch, console, stories)",
         f"{path}:3: defaults: 'every': expected a duration such as 30s, 10m, 8h or 1d, got 'soon'",
         f"{path}:12: destination 'console': unknown type 'consle' (expected: console, slack, telegram)",
         f"{path}:8: feed 'a': unknown key 'evry' (expected: id, url, every, tags, backfill, title) "
@@ -166,3 +166,21 @@ slack: {app_token: "${APP}", bot_token: "${BOT}"}
 """)
     config = load_config(path, env={"HOOK": "https://hooks/x", "TG": "1:abc", "APP": "xapp-1", "BOT": "xoxb-1"})
     assert sorted(config.secrets()) == ["1:abc", "https://hooks/x", "xapp-1", "xoxb-1"]
+
+
+def test_stories_window_off_and_bounds(tmp_path: Path) -> None:
+    from policybot.config import MAX_STORY_WINDOW
+    from policybot.errors import ConfigError
+    path = tmp_path / "config.yaml"
+    for text, window in (("", 72 * 3600.0), ("stories: {window: 24h}\n", 24 * 3600.0),
+                         ("stories: off\n", None)):
+        path.write_text(text, encoding="utf-8")
+        assert load_config(path, env={}).stories_window == window
+    for text, error in (("stories: {window: 8d}\n", f"at most {MAX_STORY_WINDOW / 86400:.0f}d"),
+                        ("stories: yes\n", "expected {window: DURATION} or off"),
+                        ("stories: {windw: 1h}\n", "unknown key 'windw'")):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError) as info:
+            load_config(path, env={})
+        assert f"{path}:1: stories" in str(info.value) or f"{path}:1:" in str(info.value)
+        assert error in str(info.value)

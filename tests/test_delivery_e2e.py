@@ -132,7 +132,7 @@ def test_an_absurd_retry_after_pauses_destination_and_feed_within_bounds(
     status = bot(config, "status")
     assert status.returncode == 0, status.stderr
     line = next(x for x in status.stdout.splitlines() if x.strip().startswith("bot "))
-    assert re.search(r"\bbot\s+0\s+2\s+0\s+0\s+0\s+until ", line), line
+    assert re.search(r"\bbot\s+0\s+2\s+0\s+0\s+0\s+0\s+until ", line), line
     def times(line: str) -> list[datetime]:
         stamps = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", line)
         return [datetime.strptime(s, "%Y-%m-%d %H:%M UTC").replace(tzinfo=UTC) for s in stamps]

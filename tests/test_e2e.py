@@ -181,8 +181,9 @@ def test_test_rules_json_lines(world: dict[str, Any], tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines == [
-        {"id": "x1", "title": "稀土出口管制新规", "rules": ["rare-earth-export"], "terms": ["稀土", "出口管制"]},
-        {"id": "x2", "title": "Weather", "rules": [], "terms": []},
+        {"id": "x1", "title": "稀土出口管制新规", "rules": ["rare-earth-export"], "terms": ["稀土", "出口管制"],
+         "story": "x1"},
+        {"id": "x2", "title": "Weather", "rules": [], "terms": [], "story": "x2"},
     ]
 
 

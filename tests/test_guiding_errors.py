@@ -95,7 +95,7 @@ destinations:
   desk: {type: slack, webhook_url: "https://hooks.example/x", chanel: C0123ABCD}
 """) == [
         "2: config: unknown key 'every' (expected: storage, rules, defaults, feeds, destinations, "
-        "telegram, slack, delivery, ops, metrics, health, fetch, console) "
+        "telegram, slack, delivery, ops, metrics, health, fetch, console, stories) "
         "(did you mean to put 'every' under 'defaults:'?)",
         "8: destination 'desk': unknown key 'chanel' (expected: type, webhook_url, token, "
         "channel, chat_id, api_url, rate) (did you mean 'channel'?)",

@@ -10,6 +10,7 @@ from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Clock, no_record, utcnow
 from policybot.render import console_digest, console_message
+from policybot.render_story import console_also
 
 
 class ConsoleNotifier:
@@ -28,6 +29,16 @@ class ConsoleNotifier:
 
     async def send(self, alert: Alert) -> None:
         self._write(alert.notice or console_message(alert, self.clock()))
+
+    stories = "line"   # a later report is one line; nothing to edit
+
+    async def send_later(self, alert: Alert, ref: str | None) -> None:
+        stream = self.stream if self.stream is not None else sys.stdout
+        try:
+            stream.write(console_also(alert) + "\n")
+            stream.flush()
+        except (OSError, ValueError) as exc:
+            raise DeliveryError(f"console: cannot write: {exc}", retryable=True) from None
 
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         if alerts:

@@ -24,6 +24,7 @@ from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
 from policybot.render_slack import SLACK_SECTION_MAX, slack_digest_parts, slack_message
+from policybot.render_story import slack_first_updated, slack_reply
 from policybot.retry_after import retry_after
 
 log = logging.getLogger(__name__)
@@ -67,15 +68,15 @@ class _SlackBase:
                 timeout=aiohttp.ClientTimeout(total=self.timeout))
         return self._session
 
-    async def _post(self, text: str, blocks: Blocks) -> None:
+    async def _post(self, text: str, blocks: Blocks) -> str | None:
         raise NotImplementedError
 
-    async def send(self, alert: Alert) -> None:
+    async def send(self, alert: Alert) -> str | None:
+        """Post one alert; returns the message's ts when the platform tells it (bot token)."""
         if alert.notice is not None:
             text = alert.notice[:SLACK_SECTION_MAX]
-            await self._post(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
-            return
-        await self._post(*slack_message(alert, self.clock()))
+            return await self._post(text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+        return await self._post(*slack_message(alert, self.clock()))
 
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         parts = slack_digest_parts(alerts, self.clock())
@@ -96,7 +97,7 @@ class SlackWebhookNotifier(_SlackBase):
         super().__init__(name, [webhook_url], clock, timeout)
         self.webhook_url = webhook_url
 
-    async def _post(self, text: str, blocks: Blocks) -> None:
+    async def _post(self, text: str, blocks: Blocks) -> str | None:
         client = AsyncWebhookClient(
             self.webhook_url, timeout=max(1, int(self.timeout)), session=self._open(),
             retry_handlers=[], logger=logging.getLogger(SDK_LOG))
@@ -107,7 +108,7 @@ class SlackWebhookNotifier(_SlackBase):
         except NETWORK_ERRORS as exc:
             raise self._network(exc) from None
         if resp.status_code == 200:
-            return
+            return None
         body = (resp.body or "").strip()[:300] or f"HTTP {resp.status_code}"
         if resp.status_code == 429:
             raise self._fail(f"rate limited: {body}", retryable=True,
@@ -131,15 +132,36 @@ class SlackBotNotifier(_SlackBase):
             token=self.token, base_url=self.api_url, timeout=max(1, int(self.timeout)),
             session=self._open(), retry_handlers=[], logger=logging.getLogger(SDK_LOG))
 
-    async def _post(self, text: str, blocks: Blocks) -> None:
+    async def _post(self, text: str, blocks: Blocks, **extra: str) -> str | None:
         try:
-            await self._client().chat_postMessage(
+            resp = await self._client().chat_postMessage(
                 channel=self.channel, text=text, blocks=blocks, unfurl_links=False,
-                unfurl_media=False)
+                unfurl_media=False, **extra)
         except SlackApiError as exc:
             raise self._api_error(exc, "chat.postMessage") from None
         except NETWORK_ERRORS as exc:
             raise self._unreachable(exc, "chat.postMessage") from None
+        except SlackClientError as exc:
+            raise self._fail(f"client error: {exc}", retryable=False) from None
+        ts = resp.get("ts")
+        return str(ts) if ts else None
+
+    stories = "thread"   # later reports of a story go in the first message's thread
+
+    async def send_later(self, alert: Alert, ref: str | None) -> None:
+        """A later report of a story: a reply in the first message's thread."""
+        text, blocks = slack_reply(alert)
+        await self._post(text, blocks, **({"thread_ts": ref} if ref else {}))
+
+    async def edit_first(self, ref: str, first: Alert, sources: Sequence[str]) -> None:
+        """The first message of a story, edited to name the outlets that also reported it."""
+        text, blocks = slack_first_updated(first, sources, self.clock())
+        try:
+            await self._client().chat_update(channel=self.channel, ts=ref, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            raise self._api_error(exc, "chat.update") from None
+        except NETWORK_ERRORS as exc:
+            raise self._unreachable(exc, "chat.update") from None
         except SlackClientError as exc:
             raise self._fail(f"client error: {exc}", retryable=False) from None
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -35,6 +35,7 @@ from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
 from policybot.render import telegram_digest_parts, telegram_message
+from policybot.render_story import telegram_first_updated, telegram_reply
 from policybot.retry_after import clamp_wait
 
 log = logging.getLogger(__name__)
@@ -114,18 +115,41 @@ class TelegramNotifier:
             return f"; {api_url_hint('telegram', called)}"
         return ""
 
-    async def _post(self, text: str) -> None:
+    async def _post(self, text: str, reply_to: str | None = None) -> str | None:
+        """Send one message; returns its message id. A reply (to a story's first message)
+        goes without notification and still goes if the first message was deleted."""
+        extra: dict[str, object] = {}
+        if reply_to:
+            extra = {"reply_parameters": ReplyParameters(int(reply_to), allow_sending_without_reply=True),
+                     "disable_notification": True}
         try:
             bot = await self._ready()
-            await bot.send_message(chat_id=self.chat_id, text=text, parse_mode=ParseMode.HTML,
-                                   link_preview_options=NO_PREVIEW)
+            sent = await bot.send_message(chat_id=self.chat_id, text=text, parse_mode=ParseMode.HTML,
+                                          link_preview_options=NO_PREVIEW, **extra)
         except TelegramError as exc:
             raise self._fail(exc) from None
         except (OverflowError, ValueError) as exc:  # PTB reading an absurd retry_after (inf, nan)
             raise self._fail(RuntimeError(f"unreadable answer: {exc}")) from None
+        return str(sent.message_id) if getattr(sent, "message_id", None) is not None else None
 
-    async def send(self, alert: Alert) -> None:
-        await self._post(alert.notice or telegram_message(alert, self.clock()))
+    async def send(self, alert: Alert) -> str | None:
+        return await self._post(alert.notice or telegram_message(alert, self.clock()))
+
+    stories = "thread"   # later reports of a story reply to its first message
+
+    async def send_later(self, alert: Alert, ref: str | None) -> None:
+        await self._post(telegram_reply(alert), ref)
+
+    async def edit_first(self, ref: str, first: Alert, sources: Sequence[str]) -> None:
+        text = telegram_first_updated(first, sources, self.clock())
+        try:
+            bot = await self._ready()
+            await bot.edit_message_text(text, chat_id=self.chat_id, message_id=int(ref),
+                                        parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+        except TelegramError as exc:
+            raise self._fail(exc) from None
+        except (OverflowError, ValueError) as exc:
+            raise self._fail(RuntimeError(f"unreadable answer: {exc}")) from None
 
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         parts = telegram_digest_parts(alerts, self.clock())

@@ -394,6 +394,7 @@ class SlackFake:
         self.socket_mode.loop = self.server.loop
         self.requests: list[Request] = []
         self.posted: dict[str, list[dict[str, Any]]] = {}
+        self.updates: list[dict[str, Any]] = []   # chat.update calls accepted, in order
         self._failures: list[Failure] = []
         self.post_arrived = threading.Event()     # a message post reached the fake (maybe still slow)
 
@@ -420,6 +421,15 @@ class SlackFake:
         with self.lock:
             return list(self.posted.get(target, []))
 
+    def replies(self, target: str, ts: str) -> list[dict[str, Any]]:
+        """Messages posted in the thread of message `ts` (their thread_ts)."""
+        return [m for m in self.messages(target) if m.get("thread_ts") == ts]
+
+    def updated(self, target: str) -> list[dict[str, Any]]:
+        """chat.update calls accepted for a channel (each: channel, ts, text, blocks)."""
+        with self.lock:
+            return [u for u in self.updates if u["channel"] == target]
+
     def all_messages(self) -> list[dict[str, Any]]:
         with self.lock:
             return [m for msgs in self.posted.values() for m in msgs]
@@ -436,6 +446,7 @@ class SlackFake:
         app = web.Application()
         app.router.add_post("/api/chat.postMessage", self._post_message)
         app.router.add_route("*", "/api/auth.test", self._auth_test)
+        app.router.add_post("/api/chat.update", self._update)
         app.router.add_post("/webhook/{name:.+}", self._webhook)
         self.socket_mode.add_routes(app)
         return app
@@ -494,6 +505,34 @@ class SlackFake:
             return web.json_response({"ok": False, "error": error})
         return web.json_response(self._accept(str(args["channel"]), args))
 
+    async def _update(self, request: web.Request) -> web.Response:
+        """chat.update: the message `ts` of `channel`, posted by this bot, gets new text/blocks.
+        Errors as Slack words them: message_not_found, cant_update_message, no_text ..."""
+        args = await self._args(request)
+        if args is None:
+            return web.json_response({"ok": False, "error": "invalid_json"})
+        failure = self._take_failure()
+        if failure and (failure.status or failure.error):
+            return self._api_failure(failure)
+        token = self._token(request, args)
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        error = "not_authed" if not token else "invalid_auth" if token not in self.tokens \
+            else "channel_not_found" if channel not in self.channels \
+            else self._check_content(args)
+        with self.lock:
+            self.requests.append(Request("chat.update", args, dict(request.headers)))
+            target = next((m for m in self.posted.get(channel, []) if m.get("ts") == ts), None)
+            if error is None and target is None:
+                error = "message_not_found" if ts else "invalid_arguments"
+            if error:
+                return web.json_response({"ok": False, "error": error})
+            target.update(text=args.get("text", ""), blocks=args.get("blocks", []), edited=True)
+            self.updates.append({"channel": channel, "ts": ts, "text": args.get("text", ""),
+                                 "blocks": args.get("blocks", [])})
+        return web.json_response({"ok": True, "channel": channel, "ts": ts,
+                                  "text": args.get("text", ""),
+                                  "message": {"text": args.get("text", ""), "bot_id": "B0FAKE0001"}})
+
     def _api_failure(self, failure: Failure) -> web.Response:
         headers = _retry_after(failure)
         status = failure.status or 200
@@ -529,8 +568,8 @@ class SlackFake:
     def _accept(self, target: str, args: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             msgs = self.posted.setdefault(target, [])
-            msgs.append(dict(args))
-            ts = f"{1700000000 + len(self.requests):010d}.{len(msgs):06d}"
+            ts = f"{1700000000 + len(self.requests):010d}.{len(msgs) + 1:06d}"
+            msgs.append({**args, "ts": ts})
         message = {"type": "message", "text": args.get("text", ""), "ts": ts,
                    "bot_id": "B0FAKE0001", "blocks": args.get("blocks", [])}
         return {"ok": True, "channel": target, "ts": ts, "message": message}

@@ -138,6 +138,7 @@ class TelegramFake:
         self.lock = self.server.lock
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.sent: dict[int, list[dict[str, Any]]] = {}
+        self.edited: list[dict[str, Any]] = []
         self.commands: list[dict[str, Any]] = []
         self.members: dict[tuple[int, int], str] = {}   # (chat, user) -> status
         self._updates: list[dict[str, Any]] = []
@@ -259,12 +260,70 @@ class TelegramFake:
             return _error(400, "Bad Request: message text is empty")
         if u16(text) > MAX_LEN:
             return _error(400, "Bad Request: message is too long")
+        reply_to, error = self._reply_target(chat["id"], params)
+        if error:
+            return _error(400, error)
         with self.lock:
             msgs = self.sent.setdefault(chat["id"], [])
-            msgs.append({"text": text, "html": source, "entities": entities, "params": params})
+            msgs.append({"text": text, "html": source, "entities": entities, "params": params,
+                         "reply_to": reply_to,
+                         "silent": str(params.get("disable_notification", "")).lower() == "true"})
             message_id = len(msgs)
         return _ok({"message_id": message_id, "date": int(time.time()), "chat": chat,
                     "from": BOT, "text": text, "entities": entities})
+
+    def _reply_target(self, chat_id: int, params: dict[str, Any]) -> tuple[int | None, str | None]:
+        """The message replied to (reply_parameters or the older reply_to_message_id)."""
+        raw = params.get("reply_parameters")
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                return None, "Bad Request: can't parse reply parameters JSON object"
+        if isinstance(raw, dict):
+            target, lenient = _int(raw.get("message_id")), bool(raw.get("allow_sending_without_reply"))
+        elif params.get("reply_to_message_id") is not None:
+            target = _int(params.get("reply_to_message_id"))
+            lenient = str(params.get("allow_sending_without_reply", "")).lower() == "true"
+        else:
+            return None, None
+        with self.lock:
+            exists = 1 <= target <= len(self.sent.get(chat_id, []))
+        if not exists and not lenient:
+            return None, "Bad Request: message to be replied not found"
+        return (target if exists else None), None
+
+    def edits(self, chat_id: int | str) -> list[dict[str, Any]]:
+        """editMessageText calls accepted for a chat: {message_id, text, html}."""
+        with self.lock:
+            return [e for e in self.edited if e["chat_id"] == _int(chat_id)]
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> web.Response:  # noqa: N802
+        chat_id, message_id = _int(params.get("chat_id")), _int(params.get("message_id"))
+        if chat_id not in self.chats:
+            return _error(400, "Bad Request: chat not found")
+        source = str(params.get("text", ""))
+        try:
+            text, entities = (parse_html(source) if str(params.get("parse_mode", "")).upper()
+                              == "HTML" else (source, []))
+        except ParseError as exc:
+            return _error(400, f"Bad Request: can't parse entities: {exc}")
+        if u16(text) > MAX_LEN:
+            return _error(400, "Bad Request: MESSAGE_TOO_LONG")
+        with self.lock:
+            msgs = self.sent.get(chat_id, [])
+            if not 1 <= message_id <= len(msgs):
+                return _error(400, "Bad Request: message to edit not found")
+            msg = msgs[message_id - 1]
+            if msg["html"] == source:
+                return _error(400, "Bad Request: message is not modified: specified new message "
+                                   "content and reply markup are exactly the same as a current "
+                                   "content and reply markup of the message")
+            msg.update(text=text, html=source, entities=entities)
+            self.edited.append({"chat_id": chat_id, "message_id": message_id, "text": text,
+                                "html": source})
+        return _ok({"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()),
+                    "chat": self.chats[chat_id], "from": BOT, "text": text, "entities": entities})
 
     async def _m_setMyCommands(self, params: dict[str, Any]) -> web.Response:  # noqa: N802
         commands = params.get("commands")

@@ -1,0 +1,89 @@
+"""Story grouping: 10,000 items of a day grouped against the window, beside matching them.
+
+    python -m bench bench_stories
+
+Items: the labelled story and relevance sets (tests/data/shared/eval/), recombined into
+N_ITEMS items (a title and a summary of different items of the same language, a number
+changed, so that most are distinct and some are near copies) spread over 24 hours. The
+baseline is the starter rules' engine matching those items; the figure is the grouping (each
+item's signature, its candidates from the window's index, the decision) of the same items
+in time order, with an empty window at the start. Both are the best of ROUNDS passes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from policybot.matching.engine import Engine
+from policybot.matching.rules import load_rules
+from policybot.model import Item, Match
+from policybot.stories.features import signature
+from policybot.stories.group import Candidate, decide
+from policybot.stories.window import Window
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL = ROOT / "tests" / "data" / "shared" / "eval"
+N_ITEMS = 10_000
+ROUNDS = 3
+LIMIT = 2.0      # the issue's bound: grouping costs at most 2x the matching
+
+
+def items(n: int = N_ITEMS, seed: int = 12) -> list[Item]:
+    rows = [json.loads(line) for name in ("stories-dev.jsonl", "relevance-dev.jsonl")
+            for line in (EVAL / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rng = random.Random(seed)
+    start = datetime(2025, 7, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        a, b = rng.choice(rows), rng.choice(rows)
+        title = a["title"].replace("2", str(rng.randint(2, 9)), 1)
+        when = start + timedelta(seconds=86400 * i / n)
+        out.append(Item("bench", f"i{i}", title, f"https://bench.example/{i}",
+                        f"{a['summary']} {b['summary'][:200]}", "", when))
+    return out
+
+
+def best(fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def group_all(batch: list[Item], matches: list[tuple[Match, ...]]) -> int:
+    window = Window()
+    joined = 0
+    for item, found in zip(batch, matches, strict=True):
+        assert item.published is not None
+        sig = signature(item, found, item.published.timestamp())
+        decision = decide(sig, window.near(sig))
+        joined += decision.story is not None
+        window.add(Candidate(decision.story or item.key, sig))
+    return joined
+
+
+def main() -> None:
+    engine = Engine(load_rules([ROOT / "rules"]).rules)
+    batch = items()
+    matches = [engine.match(i) for i in batch]
+    matching = best(lambda: [engine.match(i) for i in batch])
+    grouping = best(lambda: group_all(batch, matches))
+    joined = group_all(batch, matches)
+    ratio = grouping / matching
+    print(f"   matching {len(batch):,} items (starter rules): {matching:.2f} s "
+          f"({len(batch) / matching:,.0f} items/s)")
+    print(f"   grouping the same items against the window:  {grouping:.2f} s "
+          f"({len(batch) / grouping:,.0f} items/s; {joined:,} joined a story)")
+    print(f"   grouping / matching: {ratio:.2f}x (bound {LIMIT:.0f}x) "
+          f"{'ok' if ratio <= LIMIT else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()

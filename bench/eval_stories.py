@@ -1,0 +1,144 @@
+"""`make eval`, story part: pairwise precision/recall (overall and inside sibling groups) and
+B-cubed F1 of the story grouping on the labelled set `stories-dev.jsonl` (STORIES.md).
+
+Items are grouped in `published` order, each against the earlier ones within the window, with
+the matches of the repository's starter rules (as the bot would). `--part holdout` keeps one
+sibling group in four (by a hash of its key), `tune` the others.
+
+    python -m bench.eval_stories [--data FILE] [--rules PATH] [--part tune|holdout] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+from pathlib import Path
+
+from policybot.matching.engine import Engine
+from policybot.matching.rules import load_rules
+from policybot.model import Item
+from policybot.stories.features import signature
+from policybot.stories.group import Candidate, decide
+from policybot.stories.window import Window
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "shared" / "eval" / "stories-dev.jsonl"
+RULES = ROOT / "rules"
+HOLDOUT_BUCKETS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    precision: float
+    recall: float
+    sibling_precision: float
+    sibling_pairs: int        # same-group different-story pairs the bot merged
+    bcubed_f1: float
+    items: int
+
+
+def load(path: Path, part: str | None = None) -> list[dict[str, str]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if part:
+        rows = [r for r in rows if _part(r["group"]) == part]
+    return sorted(rows, key=lambda r: r["published"])
+
+
+def _part(group: str) -> str:
+    return "holdout" if zlib.crc32(group.encode()) % HOLDOUT_BUCKETS == 0 else "tune"
+
+
+def cluster(rows: Sequence[dict[str, str]], engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
+    """Item id -> story id (its first item's id), item id -> the one-line decision."""
+    stories: dict[str, str] = {}
+    why: dict[str, str] = {}
+    recent = Window()
+    for row in rows:
+        when = datetime.fromisoformat(row["published"].replace("Z", "+00:00"))
+        item = Item(feed_id=row["source"], item_id=row["id"], title=row["title"], link=row["link"],
+                    summary=row["summary"], content="", published=when)
+        sig = signature(item, engine.match(item), when.timestamp(), row["source"])
+        decision = decide(sig, recent.near(sig))
+        story = decision.story or item.key
+        stories[row["id"]] = story
+        why[row["id"]] = decision.why
+        recent.add(Candidate(story, sig))
+    return stories, why
+
+
+def score(rows: Sequence[dict[str, str]], bot: dict[str, str]) -> Scores:
+    both = merged = true = 0
+    sib_merged = sib_bad = 0
+    for a, b in combinations(rows, 2):
+        same_bot = bot[a["id"]] == bot[b["id"]]
+        same_true = a["story"] == b["story"]
+        merged += same_bot
+        true += same_true
+        both += same_bot and same_true
+        if a["group"] == b["group"] and same_bot:
+            sib_merged += 1
+            sib_bad += not same_true
+    return Scores(both / merged if merged else 1.0, both / true if true else 1.0,
+                  1 - sib_bad / sib_merged if sib_merged else 1.0, sib_bad, _bcubed(rows, bot), len(rows))
+
+
+def _bcubed(rows: Sequence[dict[str, str]], bot: dict[str, str]) -> float:
+    ps, rs = [], []
+    for r in rows:
+        mine = {x["id"] for x in rows if bot[x["id"]] == bot[r["id"]]}
+        truth = {x["id"] for x in rows if x["story"] == r["story"]}
+        ps.append(len(mine & truth) / len(mine))
+        rs.append(len(mine & truth) / len(truth))
+    p, r = sum(ps) / len(ps), sum(rs) / len(rs)
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def report(name: str, s: Scores) -> str:
+    return (f"stories {name}: {s.items} items  pairwise precision {s.precision:.3f}  recall "
+            f"{s.recall:.3f}  |  inside sibling groups: precision {s.sibling_precision:.3f} "
+            f"({s.sibling_pairs} false merges)  |  B-cubed F1 {s.bcubed_f1:.3f}")
+
+
+def evaluate(data: Path = DATA, rules: Path = RULES, part: str | None = None) -> Scores:
+    rows = load(data, part)
+    bot, _ = cluster(rows, Engine(load_rules([rules]).rules))
+    return score(rows, bot)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.eval_stories")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--rules", type=Path, default=RULES)
+    parser.add_argument("--part", choices=("tune", "holdout"))
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    engine = Engine(load_rules([args.rules]).rules)
+    parts = [args.part] if args.part else [None, "tune", "holdout"]
+    for part in parts:
+        rows = load(args.data, part)
+        bot, why = cluster(rows, engine)
+        print(report(part or "all", score(rows, bot)))
+        if args.verbose and part is None:
+            _details(rows, bot, why)
+    return 0
+
+
+def _details(rows: Sequence[dict[str, str]], bot: dict[str, str], why: dict[str, str]) -> None:
+    first = {}
+    for r in rows:
+        first.setdefault(bot[r["id"]], r)
+    for r in rows:
+        lead = first[bot[r["id"]]]
+        mark = "" if lead["story"] == r["story"] else "  <<< FALSE MERGE"
+        if lead is not r or any(x["story"] == r["story"] and bot[x["id"]] != bot[r["id"]] for x in rows):
+            print(f"  {r['story'][:34]:34} {r['title'][:60]:60} | {why[r['id']]}{mark}")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

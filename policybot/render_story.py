@@ -1,0 +1,68 @@
+"""Pure: how a story's later reports look: the "also reported by" line of the first message,
+a thread reply (Slack) or reply (Telegram), and the console's one line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from policybot.model import Alert
+from policybot.render import (
+    TELEGRAM_MAX,
+    clean,
+    clip,
+    safe_url,
+    slack_escape,
+    telegram_message,
+    tg_escape,
+    utf16_len,
+)
+from policybot.render_slack import SlackMessage, slack_message
+
+ALSO_NAMES = 2          # outlets named in the "also reported by" line; the rest are counted
+REPLY_TITLE_MAX = 200   # characters of a later report's title
+
+
+def also_line(sources: Sequence[str]) -> str:
+    """'also reported by: Reuters, 财新 (+2)'."""
+    names = list(dict.fromkeys(clean(s) for s in sources if s))
+    more = f" (+{len(names) - ALSO_NAMES})" if len(names) > ALSO_NAMES else ""
+    return f"also reported by: {', '.join(names[:ALSO_NAMES])}{more}"
+
+
+def _title(alert: Alert) -> str:
+    return clip(clean(alert.item.title) or "(no title)", REPLY_TITLE_MAX)
+
+
+def console_also(alert: Alert) -> str:
+    return f"↳ also: {clean(alert.feed_title)} — {_title(alert)}"
+
+
+def slack_reply(alert: Alert) -> SlackMessage:
+    url = safe_url(alert.item.link)
+    title = slack_escape(_title(alert))
+    link = f"<{url.replace('&', '&amp;')}|{title}>" if url else title
+    text = f"↳ also: {slack_escape(clean(alert.feed_title))} — {link}"
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def slack_first_updated(first: Alert, sources: Sequence[str], now: datetime) -> SlackMessage:
+    text, blocks = slack_message(first, now)
+    line = slack_escape(also_line(sources))
+    extra = {"type": "context", "elements": [{"type": "mrkdwn", "text": line}]}
+    return f"{text} · {line}", [*blocks, extra]
+
+
+def telegram_reply(alert: Alert) -> str:
+    url = safe_url(alert.item.link)
+    title = f"<b>{tg_escape(_title(alert))}</b>"
+    link = f'<a href="{tg_escape(url).replace(chr(34), "&quot;")}">{title}</a>' if url else title
+    return f"↳ also: {tg_escape(clean(alert.feed_title))} — {link}"
+
+
+def telegram_first_updated(first: Alert, sources: Sequence[str], now: datetime) -> str:
+    """The first message with the line added; a message already at Telegram's limit keeps
+    its text (the reply still threads under it)."""
+    text = telegram_message(first, now)
+    longer = f"{text}\n<i>{tg_escape(also_line(sources))}</i>"
+    return longer if utf16_len(longer) <= TELEGRAM_MAX else text

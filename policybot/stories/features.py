@@ -1,0 +1,200 @@
+"""Pure: what story grouping compares of an item (its `Signature`).
+
+Concept tokens (English words lightly stemmed, Chinese words through the bilingual lexicon,
+Latin names inside Chinese text), numbers in a normal form (percentages, amounts, notice
+numbers, dates: `10%` = `10％`, `$300 billion` = `3000亿美元`, `9月1日` = `September 1`),
+the rules and entities the engine found, and the step cues of the title (a final vs a
+preliminary determination, entry into force, suspension, retaliation, a price move).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from policybot.model import Item, Match
+from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
+
+MAX_TEXT = 4000          # characters of title + summary looked at
+TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,40}$")   # " - Reuters", " | Caixin Global"
+
+# cue -> English stems / Chinese words in a title; a cue on one side only forbids a merge
+STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "in force": (("into force", "takes effect", "take effect", "took effect", "comes into effect",
+                  "enters into", "effective from", "kicks in", "kick in"), ("生效", "起施行", "正式实施")),
+    "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "reprieve",
+                    "exempt", "grace period", "truce"), ("暂停", "暂缓", "推迟", "豁免", "宽限", "休战")),
+    "final": (("final determination", "final ruling", "final duties", "final anti"), ("终裁",)),
+    "preliminary": (("preliminary",), ("初裁", "初步")),
+    "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
+                     "in response", "responds with"), ("反制", "报复", "回击", "对等回应", "反击")),
+    "market": (("price", "futures", "shares", "stocks", "surge", "soar", "plunge", "rall",
+                "tumble", "slump", "jump"), ("价格", "报价", "期货", "股价", "个股", "板块",
+                                                "走强", "走高", "大涨", "暴涨", "飙升", "大跌")),
+    "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
+}
+
+_WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_STOP = frozenset(
+    "a an the of to in on for and or by with from at as is are was were be been its it their "
+    "this that after over into than more new says said say will would could may might has have "
+    "had not no but about against up down out under amid while who which what when where how "
+    "first last also other some all two three per cent percent week day year years month "
+    "monday tuesday wednesday thursday friday saturday sunday s".split())
+_MONTHS = {m: i for i, names in enumerate(
+    ["jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
+     "aug august", "sep sept september", "oct october", "nov november", "dec december"], start=1)
+    for m in names.split()}
+_EN_SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9,
+             "million": 1e6, "mn": 1e6, "m": 1e6}
+_ZH_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4}
+_PCT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|个百分点|percentage point)")
+_EN_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(trillion|billion|million|tn|bn|mn|b|m)\b")
+_ZH_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿|亿|万)")
+_ZH_NOTICE = re.compile(r"(\d{4})年第\s*(\d+)\s*号")
+_EN_NOTICE = re.compile(r"(?:no\.|number|announcement)\s*(\d+)")
+_ZH_DATE = re.compile(r"(\d{1,2})月(\d{1,2})日")
+_EN_DATE = re.compile(r"\b([a-z]{3,9})\.?\s+(\d{1,2})\b|\b(\d{1,2})\s+([a-z]{3,9})\b")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+CONCEPTS = frozenset(ZH_CONCEPTS)
+_ZH_WORDS: dict[str, tuple[str, ...]] = {}
+for _concept, _words in ZH_CONCEPTS.items():
+    for _word in _words:
+        _ZH_WORDS[_word] = (*_ZH_WORDS.get(_word, ()), _concept)
+_ZH_RE = re.compile("|".join(sorted(_ZH_WORDS, key=len, reverse=True)))   # longest first
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """What grouping compares of one item. Stored with the item's story (the store's index)."""
+
+    key: str                       # the item's key (feed id, item id)
+    when: float                    # published (else first seen), UNIX seconds
+    lang: str                      # "en" | "zh"
+    source: str                    # outlet shown to people
+    title: str
+    tokens: frozenset[str]         # concept tokens of title + summary
+    title_tokens: frozenset[str]   # concept tokens of the title alone
+    numbers: frozenset[str]        # "pct:10", "amt:3e+11", "no:18", "date:9-1", "n:1100"
+    terms: frozenset[str]          # "rule:tariffs", "entity:$rare-earths"
+    cues: frozenset[str]           # step cues of the title
+    text_cues: frozenset[str]      # step cues anywhere in title + summary
+    keys: frozenset[str] = frozenset()   # specific tokens and strong numbers: what a join needs shared
+    weight: float = 0.0            # weight(tokens), weight(title_tokens): computed once
+    title_weight: float = 0.0
+    plain: frozenset[str] = frozenset()            # tokens without the Chinese bigrams
+    concepts: frozenset[str] = frozenset()         # tokens of the bilingual lexicon
+    title_concepts: frozenset[str] = frozenset()   # ... in the title
+
+
+GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much
+
+
+def weight(found: frozenset[str]) -> float:
+    return len(found) - (1.0 - GENERIC_WEIGHT) * len(found & GENERIC)
+
+
+def join_keys(found: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
+    """Specific concept tokens (not a state, an institution or a measure word; no Chinese
+    bigram) and numbers other than plain ones."""
+    return frozenset({t for t in found if t not in GENERIC and not t.startswith("zh:")}
+                     | {n for n in nums if not n.startswith("n:")})
+
+
+def fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).lower()
+    return text.replace("\u2019", "'").replace(",", "")  # 1,100 = 1100
+
+
+def clean_title(title: str) -> str:
+    """The title without a ` - Reuters` style outlet suffix."""
+    return TITLE_SUFFIX.sub("", title.strip())
+
+
+def signature(item: Item, matches: Sequence[Match], when: float, source: str = "") -> Signature:
+    title = clean_title(item.title)
+    whole = fold(f"{title}\n{item.summary}")
+    lang = "zh" if len(_CJK.findall(whole)) > 2 and _cjk_share(whole) > 0.2 else "en"
+    terms = {f"rule:{m.rule_id}" for m in matches}
+    terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
+    folded_title = fold(title)
+    in_title = frozenset(tokens(folded_title))
+    found, nums = in_title | tokens(fold(item.summary)), frozenset(numbers(whole))
+    return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
+                     title=title, tokens=found, keys=join_keys(found, nums),
+                     weight=weight(found), title_weight=weight(in_title),
+                     plain=frozenset(t for t in found if not t.startswith("zh:")),
+                     concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
+                     title_tokens=in_title, numbers=nums,
+                     terms=frozenset(terms), cues=frozenset(cues(folded_title)),
+                     text_cues=frozenset(cues(whole)))
+
+
+def _cjk_share(text: str) -> float:
+    cjk = sum(len(run) for run in _CJK.findall(text))
+    return cjk / max(1, len(text.replace(" ", "")))
+
+
+def tokens(text: str) -> set[str]:
+    out = set()
+    for word in _WORD.findall(text):
+        if word in _STOP or word.isdigit():
+            continue
+        out.add(EN_ALIASES.get(word) or _stem(word))
+    for word in _ZH_RE.findall(text):
+        out.update(_ZH_WORDS[word])
+    for run in _CJK.findall(text):
+        out.update(f"zh:{run[i:i + 2]}" for i in range(len(run) - 1))
+    return out
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def numbers(text: str) -> set[str]:
+    out = {f"pct:{num(m.group(1))}" for m in _PCT.finditer(text)}
+    out |= {f"amt:{_amount(m.group(1), _EN_SCALE[m.group(2)])}" for m in _EN_AMOUNT.finditer(text)}
+    out |= {f"amt:{_amount(m.group(1), _ZH_SCALE[m.group(2)])}" for m in _ZH_AMOUNT.finditer(text)}
+    out |= {f"no:{int(m.group(2))}" for m in _ZH_NOTICE.finditer(text)}
+    out |= {f"no:{int(m.group(1))}" for m in _EN_NOTICE.finditer(text)}
+    out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in _ZH_DATE.finditer(text)}
+    out |= set(_en_dates(text))
+    used = {v.split(":", 1)[1] for v in out}
+    for m in _NUMBER.finditer(text):
+        value = num(m.group(0))
+        if value not in used and not _year(value) and float(value) >= 10:
+            out.add(f"n:{value}")
+    return out
+
+
+def _en_dates(text: str) -> Iterable[str]:
+    for m in _EN_DATE.finditer(text):
+        name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        month = _MONTHS.get(name)
+        if month and 1 <= int(day) <= 31 and not (name == "may" and m.group(1) is None):
+            yield f"date:{month}-{int(day)}"
+
+
+def num(text: str) -> str:
+    value = float(text)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+def _amount(text: str, scale: float) -> str:
+    return f"{float(text) * scale:.2g}"
+
+
+def _year(value: str) -> bool:
+    return value.isdigit() and 1900 <= int(value) <= 2100
+
+
+def cues(title: str) -> set[str]:
+    return {cue for cue, (en, zh) in STEP_CUES.items()
+            if any(w in title for w in en) or any(w in title for w in zh)}

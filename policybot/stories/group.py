@@ -1,0 +1,150 @@
+"""Pure: which story an item joins, given the stories of the window (the store's index).
+
+An item joins the story of its most similar earlier item within the window when the two share
+enough (concept tokens of title and summary, numbers, the engine's rules and entities) and
+nothing forbids it: a step cue (final, in force, suspension, retaliation, a price move ...)
+in one title and not in the other means a different event, as do two different notice
+numbers or percentages in the titles. Otherwise the item starts a story of its own. Each
+decision is explained in one line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from policybot.stories.features import Signature, num, weight
+from policybot.stories.lexicon import GENERIC, SUBJECTS
+
+WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
+JOIN_SCORE = 0.8        # a candidate must score at least this to be joined
+MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
+RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
+LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
+MIN_SPECIFIC_CROSS = 3   # the same, across languages (fewer words can be compared)
+MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
+TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+MAX_SHOWN = 3            # shared terms named in an explanation, per kind
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    story: str               # the story id: the key of its first item
+    sig: Signature
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    story: str | None        # the story joined, None: the item starts its own
+    score: float
+    why: str                 # one line
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """0..1ish. 0 at once when the two share too few specific tokens and numbers (most pairs:
+    the cheap test comes first)."""
+    if len(a.keys & b.keys) < (MIN_SPECIFIC if a.lang == b.lang else MIN_SPECIFIC_CROSS):
+        return 0.0
+    shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
+    token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
+    title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
+    numbers = a.numbers & b.numbers
+    strong = len(numbers & a.keys)
+    terms = sum(1 for t in a.terms & b.terms if t.startswith("entity:"))
+    return 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(strong, 2) \
+        + 0.05 * min(len(numbers) - strong, 2) + 0.05 * min(terms, 2)
+
+
+def _overlap(a: Signature, b: Signature) -> tuple[frozenset[str], float, float, frozenset[str], float, float]:
+    """Shared tokens with the weights of both sides, then the same for the titles. Across
+    languages only what both could say counts: concepts of the lexicon and names."""
+    if a.lang == b.lang:
+        return (a.tokens & b.tokens, a.weight, b.weight,
+                a.title_tokens & b.title_tokens, a.title_weight, b.title_weight)
+    ta = a.plain if a.lang == "zh" else (a.plain & b.tokens) | a.concepts
+    tb = b.plain if b.lang == "zh" else (b.plain & a.tokens) | b.concepts
+    return (ta & tb, weight(ta), weight(tb), a.title_concepts & b.title_concepts,
+            weight(a.title_concepts), weight(b.title_concepts))
+
+
+def shared(a: Signature, b: Signature) -> dict[str, list[str]]:
+    """What the two share, by kind, for the explanation of a join."""
+    tokens = _overlap(a, b)[0]
+    return {"numbers": [_number(n) for n in sorted(a.numbers & b.numbers)],
+            "rules": [t.removeprefix("rule:") for t in sorted(a.terms & b.terms) if t.startswith("rule:")],
+            "terms": [t.removeprefix("entity:") for t in sorted(a.terms & b.terms)
+                      if t.startswith("entity:")],
+            "tokens": sorted((t for t in tokens if not t.startswith("zh:")),
+                             key=lambda t: (t in GENERIC, t))}
+
+
+def blocked(a: Signature, b: Signature) -> str | None:
+    """Why `a` and `b` cannot be one event, or None."""
+    one_side = (a.cues - b.text_cues) | (b.cues - a.text_cues) if LENIENT_CUES else a.cues ^ b.cues
+    if one_side:
+        return f"'{sorted(one_side)[0]}' in one report only"
+    sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
+    if sa - b.tokens and sb - a.tokens:
+        return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    na, nb = _title_numbers(a.title), _title_numbers(b.title)
+    if a.lang == b.lang and na and nb and not na & nb:   # "notice 1" and "notice 2": two acts
+        return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
+    for kind in ("no:", "pct:"):
+        na = {n for n in a.numbers if n.startswith(kind)}
+        nb = {n for n in b.numbers if n.startswith(kind)}
+        if na and nb and not na & nb:
+            return f"different {kind[:-1]} {sorted(na)[0][len(kind):]} vs {sorted(nb)[0][len(kind):]}"
+    return None
+
+
+def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
+    """The story `sig` joins among `candidates` (earlier items, any order), with why: the story
+    of its most similar item, unless any related item of that story forbids the merge."""
+    best: dict[str, tuple[float, Candidate]] = {}
+    vetoes: dict[str, tuple[float, Candidate, str]] = {}
+    for cand in candidates[-MAX_CANDIDATES:]:
+        if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
+            continue
+        score = similarity(sig, cand.sig)
+        if score < RELATED_SCORE:
+            continue
+        reason = blocked(sig, cand.sig)
+        if reason is not None:
+            if cand.story not in vetoes or score > vetoes[cand.story][0]:
+                vetoes[cand.story] = (score, cand, reason)
+        elif score >= JOIN_SCORE and (cand.story not in best or score > best[cand.story][0]):
+            best[cand.story] = (score, cand)
+    joinable = [b for story, b in best.items() if story not in vetoes]
+    if joinable:
+        score, cand = max(joinable, key=lambda b: b[0])
+        why = _shared(shared(sig, cand.sig))
+        return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
+    if vetoes:
+        score, cand, reason = max(vetoes.values(), key=lambda v: v[0])
+        return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
+    return Decision(None, 0.0, "new (nothing similar in the window)")
+
+
+def _title_numbers(title: str) -> set[str]:
+    """The numbers of a title but years, in one form (`1,100` = `1100`)."""
+    found = {num(m.group(0)) for m in TITLE_NUMBER.finditer(title.replace(",", ""))}
+    return {n for n in found if not (n.isdigit() and 1900 <= int(n) <= 2100)}
+
+
+def _number(value: str) -> str:
+    kind, _, text = value.partition(":")
+    if kind == "pct":
+        return f"{text}%"
+    if kind == "no":
+        return f"No. {text}"
+    if kind == "date":
+        month, _, day = text.partition("-")
+        return f"{int(month):02d}-{int(day):02d}"
+    return text
+
+
+def _shared(shared: dict[str, list[str]]) -> str:
+    parts = [f"{kind} {', '.join(values[:MAX_SHOWN])}" for kind, values in shared.items() if values]
+    return "shared: " + "; ".join(parts) if parts else "shared: little"

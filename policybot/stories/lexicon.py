@@ -1,0 +1,82 @@
+"""A small bilingual vocabulary of trade-policy concepts: Chinese words -> the English concept
+token the English side produces. General words only (states, institutions, measures, goods):
+story grouping uses them to compare an English and a Chinese report of one event."""
+
+from __future__ import annotations
+
+# concept -> Chinese spellings (Simplified; the text is folded before lookup)
+ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
+    # states and blocs
+    "us": ("美国", "美方", "美财政部", "美商务部", "美对", "美拟", "美将", "美铜", "华盛顿", "美国防部"),
+    "china": ("中国", "中方", "我国", "北京", "对华", "中美"),
+    "japan": ("日本", "日方", "日韩"), "korea": ("韩国", "韩方", "首尔", "日韩"),
+    "eu": ("欧盟", "欧委会", "欧洲委员会", "布鲁塞尔"), "germany": ("德国", "柏林"),
+    "uk": ("英国", "伦敦"), "netherlands": ("荷兰",), "russia": ("俄罗斯", "俄方", "俄"),
+    "brazil": ("巴西",), "canada": ("加拿大",), "mexico": ("墨西哥",), "india": ("印度",),
+    "congo": ("刚果",), "australia": ("澳大利亚",), "taiwan": ("台湾",), "france": ("法国",),
+    "indonesia": ("印尼", "印度尼西亚"), "vietnam": ("越南",), "iran": ("伊朗",),
+    # institutions and people
+    "treasury": ("财政部",), "commerce": ("商务部",), "customs": ("海关",),
+    "pentagon": ("五角大楼", "国防部"), "court": ("法院",), "cabinet": ("内阁", "国务院"),
+    "trump": ("特朗普",), "biden": ("拜登",), "senate": ("参议院",), "congress": ("国会",),
+    "regulator": ("监管",), "president": ("总统",), "ministry": ("部长", "外交部"),
+    # measures
+    "tariff": ("关税", "加征", "加税", "征税", "税率"), "sanction": ("制裁",),
+    "export": ("出口",), "import": ("进口", "输美"), "control": ("管制",),
+    "licence": ("许可", "批准", "获批"), "ban": ("禁令", "禁止", "禁"),
+    "list": ("清单", "名单"), "entity": ("实体",), "whitelist": ("白名单", "白色清单"),
+    "unreliable": ("不可靠",), "investigation": ("调查", "立案"), "antidumping": ("反倾销",),
+    "antitrust": ("反垄断", "垄断"), "remove": ("移出", "解除", "除名", "剔除"),
+    "block": ("否决", "叫停", "阻止"), "sell": ("出售", "剥离"), "acquisition": ("收购", "并购"),
+    "stake": ("入股", "股东", "持股"), "agreement": ("协议", "协定", "联合声明"),
+    "talks": ("会谈", "谈判", "磋商"), "suspend": ("暂停", "暂缓"), "delay": ("推迟", "延迟"),
+    "exemption": ("豁免",), "currency": ("汇率", "货币"), "manipulator": ("操纵",),
+    "appeal": ("上诉",), "order": ("行政令", "命令", "下令"), "rule": ("规则", "法规", "规定"),
+    "security": ("安全",), "retaliation": ("反制", "报复", "回击", "对等"),
+    # goods
+    "chip": ("芯片", "半导体", "晶圆"), "rareearth": ("稀土",), "magnet": ("磁体", "永磁", "磁材"),
+    "gallium": ("镓",), "germanium": ("锗",), "antimony": ("锑",), "tungsten": ("钨",),
+    "copper": ("铜",), "aluminium": ("铝",), "cobalt": ("钴",), "steel": ("钢",),
+    "lithium": ("锂",), "graphite": ("石墨",), "coal": ("煤炭",), "lng": ("液化天然气",),
+    "soybean": ("大豆",), "car": ("汽车", "车企", "电动车", "电动汽车"), "solar": ("光伏", "太阳能"),
+    "lithography": ("光刻",), "photoresist": ("光刻胶",), "ai": ("人工智能",),
+    "quantum": ("量子",), "price": ("价格", "报价", "价"), "shares": ("股价", "个股", "板块"),
+}
+
+# English spellings that fold onto a concept token (the rest of English: light stemming)
+EN_ALIASES: dict[str, str] = {
+    "u.s.": "us", "usa": "us", "america": "us", "american": "us", "washington": "us",
+    "chinese": "china", "beijing": "china", "japanese": "japan", "tokyo": "japan",
+    "korean": "korea", "seoul": "korea", "european": "eu", "brussels": "eu", "german": "germany",
+    "berlin": "germany", "britain": "uk", "british": "uk", "dutch": "netherlands",
+    "russian": "russia", "brazilian": "brazil", "congolese": "congo", "drc": "congo",
+    "tariffs": "tariff", "duties": "tariff", "duty": "tariff", "levy": "tariff", "levies": "tariff",
+    "sanctions": "sanction", "exports": "export", "imports": "import", "controls": "control",
+    "curbs": "control", "curb": "control", "license": "licence", "licenses": "licence",
+    "licences": "licence", "permits": "licence", "permit": "licence", "approval": "licence",
+    "whitelist": "whitelist", "white": "whitelist", "probe": "investigation",
+    "investigation": "investigation", "anti-dumping": "antidumping", "delist": "remove",
+    "delists": "remove", "lifts": "remove", "lift": "remove", "removes": "remove",
+    "removing": "remove", "removal": "remove", "blocks": "block", "vetoes": "block",
+    "veto": "block", "takeover": "acquisition", "purchase": "acquisition", "divest": "sell",
+    "divestment": "sell", "deal": "agreement", "pact": "agreement", "statement": "agreement",
+    "suspends": "suspend", "pause": "suspend", "pauses": "suspend", "delays": "delay",
+    "postpone": "delay", "postpones": "delay", "exempt": "exemption", "exempts": "exemption",
+    "chips": "chip", "semiconductor": "chip", "semiconductors": "chip", "wafer": "chip",
+    "rare": "rareearth", "magnets": "magnet", "aluminum": "aluminium", "cars": "car",
+    "automakers": "car", "carmakers": "car", "vehicles": "car", "ev": "car", "evs": "car",
+    "stock": "shares", "prices": "price", "executive": "order", "pentagon": "pentagon",
+    "defense": "pentagon", "retaliatory": "retaliation", "countermeasures": "retaliation",
+}
+
+# concepts every other report carries: they count little in a similarity
+GENERIC = frozenset(
+    "us china japan korea eu uk russia commerce treasury customs cabinet ministry president "
+    "regulator tariff sanction export import control licence list entity investigation "
+    "agreement talks rule order security trump biden price shares".split())
+# what a report is about (a state, a good): two titles about different ones are two events
+SUBJECTS = frozenset(
+    "japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
+    "taiwan france indonesia vietnam iran rareearth magnet gallium germanium antimony tungsten "
+    "copper aluminium cobalt steel lithium graphite coal lng soybean car solar lithography "
+    "photoresist quantum".split())

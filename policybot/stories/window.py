@@ -1,0 +1,54 @@
+"""The window of recent stories as an inverted index, so grouping an item compares it with the
+few items that share something specific with it (a name, a good, a number), not with every
+item of the last days. Pure data structure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, deque
+from collections.abc import Iterable
+
+from policybot.stories.features import Signature
+from policybot.stories.group import MIN_SPECIFIC, MIN_SPECIFIC_CROSS, Candidate
+
+MAX_POSTING = 64      # items remembered per key: the newest; a key in more items says little
+MAX_NEAR = 8          # candidates an item is compared with: those sharing the most keys
+MAX_KEYS = 16         # an item's rarest keys looked up in the index
+MIN_SHARED = min(MIN_SPECIFIC, MIN_SPECIFIC_CROSS)   # fewer shared keys can never join
+
+
+class Window:
+    def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
+        self._items: dict[int, Candidate] = {}
+        self._postings: dict[str, deque[int]] = {}
+        self._next = 0
+        for cand in candidates:
+            self.add(cand)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, cand: Candidate) -> None:
+        self._items[self._next] = cand
+        for key in cand.sig.keys:
+            self._postings.setdefault(key, deque(maxlen=MAX_POSTING)).append(self._next)
+        self._next += 1
+
+    def near(self, sig: Signature) -> list[Candidate]:
+        """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
+        newest first among equals), oldest first."""
+        counts: Counter[int] = Counter()
+        lists = [ids for ids in map(self._postings.get, sig.keys) if ids]
+        for ids in sorted(lists, key=len)[:MAX_KEYS]:   # the rarest keys say the most
+            counts.update(ids)
+        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
+        return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
+
+    def prune(self, before: float) -> None:
+        """Forget the items older than `before` (their postings go as they are met)."""
+        old = [i for i, c in self._items.items() if c.sig.when < before]
+        for i in old:
+            del self._items[i]
+        if old:
+            for key in [k for k, ids in self._postings.items() if all(i not in self._items for i in ids)]:
+                del self._postings[key]

@@ -1,0 +1,162 @@
+"""Stories, the pure parts: canonical links, features, the grouping decision, and its
+precision on the labelled dev set (STORIES.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bench import eval_stories
+from policybot.model import Item
+from policybot.stories import group
+from policybot.stories.canon import MAX_UNWRAP, canonical_link, identity_keys
+from policybot.stories.features import clean_title, fold, numbers, signature
+from policybot.stories.group import Candidate, blocked, decide
+from policybot.stories.stage import group_items
+
+NOW = datetime(2025, 7, 3, 12, tzinfo=UTC)
+
+
+def item(key: str, title: str, summary: str = "", hours: float = 0.0, link: str | None = None) -> Item:
+    return Item("f", key, title, link or f"https://news.example/{key}", summary, "",
+                NOW - timedelta(hours=hours))
+
+
+@pytest.mark.parametrize(("link", "canon"), [
+    ("HTTPS://WWW.Reuters.COM:443/a/b?utm_source=rss&id=3&fbclid=x#top", "https://www.reuters.com/a/b?id=3"),
+    ("https://ft.example/x?gclid=1&utm_medium=email&UTM_campaign=y", "https://ft.example/x"),
+    ("http://a.example:8080/p?page=2&q=1", "http://a.example:8080/p?page=2&q=1"),
+    ("https://news.google.com/rss/articles/CBM?url=https%3A%2F%2Fwww.ft.example%2Fc%2F1%3Futm_source%3Dgn&hl=en",
+     "https://www.ft.example/c/1"),
+    ("https://l.facebook.com/l.php?u=https%3A%2F%2Fa.example%2Fstory&h=AT0", "https://a.example/story"),
+    ("https://a.example", "https://a.example/"),
+    ("mailto:x@example.com", "mailto:x@example.com"),
+])
+def test_canonical_links(link: str, canon: str) -> None:
+    assert canonical_link(link) == canon
+
+
+def test_redirector_layers_are_bounded() -> None:
+    link = "https://final.example/a"
+    for _ in range(MAX_UNWRAP + 2):
+        link = f"https://news.google.com/x?url={link.replace(':', '%3A').replace('/', '%2F')}"
+    assert canonical_link(link).startswith("https://news.google.com/")
+
+
+def test_identity_keys_guid_and_link() -> None:
+    assert identity_keys("urn:x:1", "https://a.example/p?utm_source=x") == (
+        "link:https://a.example/p", "guid:urn:x:1")
+    assert identity_keys("https://a.example/p#c", "https://a.example/p") == ("link:https://a.example/p",)
+
+
+def test_numbers_are_the_same_across_languages() -> None:
+    en = numbers(fold("impose 10% tariff on $300 billion of goods from September 1 under No. 18"))
+    zh = numbers(fold("9月1日起对3000亿美元商品加征10％关税 公告2025年第18号"))
+    assert {"pct:10", "amt:3e+11", "date:9-1", "no:18"} <= en & zh
+
+
+def test_outlet_suffix_is_dropped() -> None:
+    assert clean_title("US lifts sanctions on Rusal - Reuters") == "US lifts sanctions on Rusal"
+    assert clean_title("Trade-war - a primer") == "Trade-war"
+
+
+def _sig(it: Item) -> group.Signature:
+    return signature(it, [], it.published.timestamp() if it.published else 0.0)
+
+
+def test_final_after_preliminary_is_a_different_story() -> None:
+    pre = _sig(item("p", "EU sets preliminary anti-dumping duties of 24.6% on Chinese gallium wafers",
+                    "Preliminary duties on gallium arsenide wafers from China.", hours=30))
+    final = _sig(item("f", "EU sets final anti-dumping duties of 24.6% on Chinese gallium wafers",
+                      "Definitive duties on gallium arsenide wafers from China."))
+    assert blocked(pre, final) == "'final' in one report only"
+    decision = decide(final, [Candidate("p", pre)])
+    assert decision.story is None and "blocked by 'final'" in decision.why
+
+
+def test_english_and_chinese_reports_join_and_explain_why() -> None:
+    en = _sig(item("a", "China imposes export controls on gallium and germanium from August 1 - Reuters",
+                   "The commerce ministry will control gallium and germanium exports from August 1 "
+                   "under announcement No. 23 of 2025; exporters need licences.", hours=3))
+    zh = _sig(item("c", "商务部 海关总署公告2025年第23号 关于对镓、锗相关物项实施出口管制的公告",
+                   "决定自2025年8月1日起对镓、锗相关物项实施出口管制，出口经营者应申请出口许可。"))
+    decision = decide(zh, [Candidate("a", en)])
+    assert decision.story == "a"
+    assert decision.why.startswith("joins a (shared: numbers 08-01, No. 23; tokens gallium, germanium")
+
+
+def test_outside_the_window_nothing_joins() -> None:
+    old = _sig(item("a", "China imposes export controls on gallium and germanium from August 1",
+                    "Announcement No. 23: gallium and germanium export controls from August 1.", hours=80))
+    new = _sig(item("b", "China imposes export controls on gallium and germanium from August 1",
+                    "Announcement No. 23: gallium and germanium export controls from August 1."))
+    assert decide(new, [Candidate("a", old)]).story is None
+    assert decide(new, [Candidate("a", old)], window=100 * 3600).story == "a"
+
+
+def test_group_items_copies_join_their_original_and_off_means_alone() -> None:
+    items = [item("a", "Gallium curbs", link="https://a.example/x"),
+             item("b", "Gallium curbs (copy)", link="https://A.example/x?utm_source=feed#top")]
+    assert group_items(items, [[], []]) == [("a", "new (nothing similar in the window)"),
+                                            ("a", "same item as a (same link or guid)")]
+    assert [s for s, _ in group_items(items, [[], []], None)] == ["a", "a"]
+
+
+def test_dev_set_precision_floor() -> None:
+    """False merges are the worse error: precision on the dev set (and inside sibling groups)
+    stays at or above 0.97, on the tuned and on the held-out groups."""
+    for part in (None, "tune", "holdout"):
+        scores = eval_stories.evaluate(part=part)
+        assert scores.precision >= 0.97, (part, scores)
+        assert scores.sibling_precision >= 0.97, (part, scores)
+        assert scores.recall > 0.05, (part, scores)   # it does group: not everything alone
+
+
+def test_scores_count_pairs_and_bcubed() -> None:
+    rows = [{"id": "1", "story": "s", "group": "g"}, {"id": "2", "story": "s", "group": "g"},
+            {"id": "3", "story": "t", "group": "g"}]
+    merged = eval_stories.score(rows, {"1": "x", "2": "x", "3": "x"})
+    assert (round(merged.precision, 3), merged.recall, merged.sibling_pairs) == (0.333, 1.0, 2)
+    alone = eval_stories.score(rows, {"1": "1", "2": "2", "3": "3"})
+    assert (alone.precision, alone.recall) == (1.0, 0.0)
+
+
+def test_window_bounds_postings_and_candidates() -> None:
+    from policybot.stories.window import MAX_NEAR, MAX_POSTING, Window
+    window = Window()
+    base = _sig(item("x", "Gallium germanium antimony curbs No. 23 from August 1", "gallium germanium"))
+    for n in range(MAX_POSTING + 50):
+        window.add(Candidate(f"s{n}", base))
+    assert all(len(ids) <= MAX_POSTING for ids in window._postings.values())
+    near = window.near(base)
+    assert len(near) == MAX_NEAR and near[-1].story == f"s{MAX_POSTING + 49}"   # the newest
+    window.prune(base.when + 1)
+    assert len(window) == 0 and window.near(base) == []
+
+
+def test_window_looks_up_the_rarest_keys() -> None:
+    from dataclasses import replace
+
+    from policybot.stories.window import MAX_KEYS, MAX_POSTING, Window
+    common = frozenset(f"common{n}" for n in range(5))
+    rare = frozenset(f"rare{n}" for n in range(MAX_KEYS))
+    base = _sig(item("x", "Gallium curbs"))
+    window = Window()
+    for n in range(MAX_POSTING):            # the common keys' posting lists are full
+        window.add(Candidate(f"c{n}", replace(base, keys=common)))
+    window.add(Candidate("rare", replace(base, keys=rare)))
+    near = window.near(replace(base, keys=common | rare))
+    assert [c.story for c in near] == ["rare"]     # the common keys were not looked up
+
+
+def test_titles_that_differ_in_their_numbers_are_two_acts() -> None:
+    """"notice 1" and "notice 2" (and 25% vs 30%) share every word but are different acts;
+    a year both carry is no such number."""
+    first = _sig(item("a", "Rare earth export control notice 1", "Rare earth export control notice."))
+    second = _sig(item("b", "Rare earth export control notice 2", "Rare earth export control notice.", 1))
+    assert blocked(first, second) == "numbers 1 vs 2 in the titles"
+    assert decide(second, [Candidate("a", first)]).story is None
+    same_year = _sig(item("c", "Rare earth export control notice 2025", "Rare earth export control notice.", 2))
+    assert blocked(_sig(item("d", "Rare earth export control notice", "Rare earth export control notice.")),
+                   same_year) is None
