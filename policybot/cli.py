@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from policybot import __version__, commands
+from policybot import __version__
 from policybot.errors import PolicybotError
 from policybot.notify.base import RedactingFilter
 
@@ -60,6 +60,8 @@ def setup_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    from policybot import commands  # after parsing: `--version` and `--help` load no command
+
     handler = {
         "run": commands.run, "once": commands.once, "check": commands.check,
         "test-rules": commands.test_rules, "status": commands.status,
