@@ -6,7 +6,8 @@ import importlib
 import sys
 import time
 
-BENCHES = ("bench.bench_startup", "bench.bench_parse", "bench.bench_engine", "bench.bench_feeds", "bench.bench_prune")
+BENCHES = ("bench.bench_startup", "bench.bench_parse", "bench.bench_engine", "bench.bench_feeds",
+           "bench.bench_prune")
 
 
 def main(argv: list[str]) -> int:

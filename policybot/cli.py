@@ -7,7 +7,6 @@ else is a bug and prints a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -15,7 +14,6 @@ from collections.abc import Sequence
 
 from policybot import __version__
 from policybot.errors import PolicybotError
-from policybot.notify.base import RedactingFilter
 
 log = logging.getLogger("policybot")
 
@@ -48,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(verbose: bool) -> None:
+    from policybot.notify.base import RedactingFilter
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
@@ -60,6 +60,8 @@ def setup_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    import asyncio
+
     from policybot import commands  # after parsing: `--version` and `--help` load no command
 
     handler = {

@@ -5,14 +5,16 @@ to Simplified (出口許可 is 出口许可), and turns hyphens, dashes and runs
 space. Curly apostrophes become `'` so "List’s" is a possessive like "List's".
 
 Speed: almost every character maps to exactly one character, so the bulk of the work is one
-`str.translate` with a table (NFKC + case fold + OpenCC's character-level t2s). Building it
-takes about 50 ms, so a copy ships in fold_tables.json and is used when it was made from the
-same Unicode data, OpenCC dictionaries and folding rules as this environment has (`python -m
-policybot.matching.normalize` rewrites it; tests/test_startup.py checks it against a fresh
-build); otherwise the table is built at import, as before. Only the rare characters whose folding changes length (…, ß, ﬁ, combining marks,
-characters outside the BMP) and runs of spaces go through a slower path that records an
-edit; `Normalized.span` maps a normalised span back through those edits. OpenCC's t2s phrase
-table (乾淨 -> 干净) is applied afterwards; every phrase keeps its length, so no edit is needed.
+`str.translate` with a table (NFKC + case fold + OpenCC's character-level t2s). Only the rare
+characters whose folding changes length (…, ß, ﬁ, combining marks, characters outside the
+BMP) and runs of spaces go through a slower path that records an edit; `Normalized.span` maps
+a normalised span back through those edits. OpenCC's t2s phrase table (乾淨 -> 干净) is applied
+afterwards; every phrase keeps its length, so no edit is needed.
+
+Start-up: building the tables takes about 50 ms, so a copy ships in fold_tables.json and is used
+when it was made from the same Unicode data, OpenCC dictionaries and folding rules as this
+environment has (`python -m policybot.matching.normalize` rewrites it; tests/test_startup.py
+checks it against a fresh build); otherwise the tables are built at import, as before.
 """
 
 from __future__ import annotations
