@@ -168,16 +168,23 @@ class ParserPool(Executor):
     """Worker processes for parse_feed, one per core. Processes start on the first parse and
     are started by forkserver, so they never inherit the bot's threads or sockets. When a
     worker dies (the OS killed it for memory), the feeds it was parsing record an error and
-    the next parse gets a fresh pool."""
+    the next parse gets a fresh pool. Nothing is made before the first parse (a cycle of 304s
+    starts no process), and the fork server imports the parser once for all its workers."""
+
+    PRELOAD = ("__main__", "policybot.feeds.parse")
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        self._pool = self._new()
+        self._pool: ProcessPoolExecutor | None = None
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(self.PRELOAD))
+        return ProcessPoolExecutor(self.workers, mp_context=context)
 
     def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        if self._pool is None:
+            self._pool = self._new()
         try:
             return self._pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:
@@ -187,7 +194,8 @@ class ParserPool(Executor):
             return self._pool.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def backoff(failures: int, every: float, rng: random.Random | None = None) -> float:

@@ -36,6 +36,11 @@ _SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig|session", re.IGNOREC
 _USERINFO = re.compile(r"//[^/@\s]+@")
 MAX_CACHE_AGE = 86400.0   # a Cache-Control max-age longer than a day is read as a day
 MAX_FEED_RETRY_AFTER = 6 * 3600.0   # a feed's Retry-After beyond 6 h (our own longest backoff) is read as 6 h
+# Politeness: requests in flight at once, in all and to one host (scheme://host:port). Four per
+# host, as browsers allow six: a publisher with several feeds is polled in one round of requests
+# rather than two, and no one host sees more than four at a time.
+MAX_CONNECTIONS = 50
+PER_HOST = 4
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -51,8 +56,8 @@ class Fetcher:
         total_timeout: float = 30.0,
         max_redirects: int = 5,
         user_agent: str = USER_AGENT,
-        max_connections: int = 50,
-        per_host: int = 2,
+        max_connections: int = MAX_CONNECTIONS,
+        per_host: int = PER_HOST,
         read_timeout: float = 20.0,
         allow_private_redirects: bool = False,
         is_internal: AddressCheck = addresses.is_internal,
