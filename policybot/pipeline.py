@@ -176,6 +176,7 @@ class ParserPool(Executor):
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
+        self._shut = False
 
     def _new(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
@@ -183,6 +184,8 @@ class ParserPool(Executor):
         return ProcessPoolExecutor(self.workers, mp_context=context)
 
     def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        if self._shut:
+            raise RuntimeError("cannot schedule new futures after shutdown")
         if self._pool is None:
             self._pool = self._new()
         try:
@@ -194,6 +197,7 @@ class ParserPool(Executor):
             return self._pool.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shut = True
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
