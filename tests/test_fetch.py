@@ -264,7 +264,7 @@ async def test_default_caps_four_requests_per_host(feed_server: FeedServer) -> N
         await fetcher.close()
     assert all(r.body == FEED for r in results)
     assert feed_server.peak_in_flight == PER_HOST == 4
-    assert MAX_CONNECTIONS == 50  # the global cap, tested with a small value in test_scale.py
+    assert MAX_CONNECTIONS == 100  # the global cap, tested with a small value in test_scale.py
 
 
 async def test_a_shared_session_is_used_and_left_open(feed_server: FeedServer) -> None:

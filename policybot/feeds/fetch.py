@@ -36,10 +36,11 @@ _SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig|session", re.IGNOREC
 _USERINFO = re.compile(r"//[^/@\s]+@")
 MAX_CACHE_AGE = 86400.0   # a Cache-Control max-age longer than a day is read as a day
 MAX_FEED_RETRY_AFTER = 6 * 3600.0   # a feed's Retry-After beyond 6 h (our own longest backoff) is read as 6 h
-# Politeness: requests in flight at once, in all and to one host (scheme://host:port). Four per
-# host, as browsers allow six: a publisher with several feeds is polled in one round of requests
-# rather than two, and no one host sees more than four at a time.
-MAX_CONNECTIONS = 50
+# Requests in flight at once, in all (a bound on our own sockets, far below the usual 1,024 open
+# files) and to one host (scheme://host:port: politeness). Four per host, as browsers allow six:
+# a publisher with several feeds is polled in one round of requests rather than two, and no
+# host sees more than four at a time.
+MAX_CONNECTIONS = 100
 PER_HOST = 4
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
