@@ -7,7 +7,7 @@ import sys
 import time
 
 BENCHES = ("bench.bench_startup", "bench.bench_parse", "bench.bench_engine", "bench.bench_feeds",
-           "bench.bench_prune")
+           "bench.bench_reader", "bench.bench_prune")
 
 
 def main(argv: list[str]) -> int:
