@@ -20,14 +20,16 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from policybot.errors import FetchError, ParseError
 from policybot.feeds.fetch import Fetcher, cache_max_age
-from policybot.feeds.parse import ParsedFeed, parse_feed
 from policybot.feeds.text import one_line
 from policybot.model import Alert, Feed, FetchResult, Item, Match, alert_key
 from policybot.store import FeedState, Store
+
+if TYPE_CHECKING:
+    from policybot.feeds.parse import ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,8 @@ class Poller:
 
     async def _parse(self, feed: Feed, result: FetchResult) -> ParsedFeed:
         loop = asyncio.get_running_loop()
+        from policybot.feeds.parse import parse_feed  # feedparser: loaded when a body needs it
+
         job = partial(parse_feed, feed.id, result.body, result.headers, result.url)
         try:
             return await loop.run_in_executor(self.executor, job)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from policybot.matching import normalize
 from policybot.store import Store
+from tests.fakes.feed_server import FeedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PLATFORM = {"telegram", "slack_sdk", "apscheduler", "policybot.chat", "policybot.scheduler",
@@ -81,6 +82,17 @@ def test_once_with_console_destinations_loads_no_chat_client_nor_scheduler(tmp_p
     assert "China restricts gallium exports" in proc.stdout    # the alert, on the console
     assert "policybot.app" in modules
     assert not modules & PLATFORM, modules & PLATFORM
+
+
+def test_a_cycle_of_304s_loads_no_feed_parser(tmp_path: Path, feed_server: FeedServer) -> None:
+    console_config(tmp_path, url=feed_server.add("notices", FEED.encode(), etag=True))
+    modules, proc = imported(tmp_path, "once", "--config", "config.yaml")
+    assert proc.returncode == 0 and "feedparser" in modules, proc.stderr[-2000:]
+    modules, proc = imported(tmp_path, "once", "--config", "config.yaml")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "if-none-match" in feed_server.requests[-1].headers  # the second run got a 304 ...
+    assert "feedparser" not in modules                  # ... and never loaded the parser
+    assert not modules & PLATFORM
 
 
 def test_version_loads_no_command(tmp_path: Path) -> None:
