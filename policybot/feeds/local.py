@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 from policybot.errors import FetchError
 from policybot.model import FetchResult
@@ -27,6 +26,8 @@ def is_local(url: str, scheme: str | None = None) -> bool:
 
 
 async def read_file(url: str, max_bytes: int) -> FetchResult:
+    from urllib.request import url2pathname  # (urllib.request loads http.client and email)
+
     path = Path(url2pathname(urlsplit(url).path)) if url.lower().startswith("file:") else Path(url)
     try:
         body = await asyncio.to_thread(_read_small, path, max_bytes)
