@@ -60,8 +60,6 @@ def setup_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
-    import asyncio
-
     from policybot import commands  # after parsing: `--version` and `--help` load no command
 
     handler = {
@@ -70,7 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "send-test": commands.send_test,
     }[args.command]
     try:
-        return asyncio.run(handler(args))
+        result = handler(args)
+        if isinstance(result, int):  # check, status: no event loop, no asyncio import
+            return result
+        import asyncio
+
+        return asyncio.run(result)
     except PolicybotError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(line, file=sys.stderr)  # noqa: T201 - the CLI's one-line error contract

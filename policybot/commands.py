@@ -1,4 +1,6 @@
-"""The CLI's subcommands. Each takes the parsed arguments and returns an exit code."""
+"""The CLI's subcommands. Each takes the parsed arguments and returns an exit code; the ones
+that need the event loop are coroutines (cli.main runs them), `check` and `status` are plain
+functions, so they start without importing asyncio."""
 
 from __future__ import annotations
 
@@ -105,7 +107,7 @@ async def once(args: argparse.Namespace) -> int:
     return 0
 
 
-async def check(args: argparse.Namespace) -> int:
+def check(args: argparse.Namespace) -> int:
     config = load(args)
     feeds = {f.id: f.tags for f in config.feeds}
     try:
@@ -158,7 +160,7 @@ async def send_test(args: argparse.Namespace) -> int:
     return 0
 
 
-async def status(args: argparse.Namespace) -> int:
+def status(args: argparse.Namespace) -> int:
     config = load(args)
     if not config.storage_path.exists():
         note = noted_fault(config.storage_path)     # left by a bot whose state file went away

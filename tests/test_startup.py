@@ -55,6 +55,7 @@ def test_check_on_a_console_config_loads_no_platform_and_no_http_client(tmp_path
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ok: 1 feed" in proc.stdout
     assert "policybot.matching.rules" in modules          # the harness does see our imports
+    assert "asyncio" not in modules                       # no event loop either
     assert not modules & (PLATFORM | HTTP | {"feedparser"}), modules & (PLATFORM | HTTP | {"feedparser"})
 
 
@@ -66,7 +67,7 @@ def test_status_and_test_rules_on_a_file_load_no_platform_and_no_http_client(tmp
     modules, proc = imported(tmp_path, "status", "--config", "config.yaml")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "notices" in proc.stdout
-    assert not modules & (PLATFORM | HTTP)
+    assert not modules & (PLATFORM | HTTP | {"asyncio"})
     modules, proc = imported(tmp_path, "test-rules", "--config", "config.yaml", "feed.xml", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads(proc.stdout.splitlines()[0])["rules"] == ["gallium"]

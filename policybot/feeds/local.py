@@ -5,7 +5,6 @@ Apart from fetch.py so that `test-rules` on a file starts without importing aioh
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +25,7 @@ def is_local(url: str, scheme: str | None = None) -> bool:
 
 
 async def read_file(url: str, max_bytes: int) -> FetchResult:
+    import asyncio  # here: `check` imports this module and runs no event loop
     from urllib.request import url2pathname  # (urllib.request loads http.client and email)
 
     path = Path(url2pathname(urlsplit(url).path)) if url.lower().startswith("file:") else Path(url)
