@@ -17,17 +17,14 @@ from typing import TYPE_CHECKING
 from policybot.config import Config, load_config
 from policybot.configread import parse_duration
 from policybot.destinations import missing_env_errors, used_destinations
-from policybot.dryrun import dry_run, explained
 from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
 from policybot.feeds.local import MAX_BYTES, is_local, read_file
-from policybot.matching.explain import explain
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
 from policybot.statedir import storage_errors
 from policybot.statelock import StateLock
-from policybot.status import print_status
 from policybot.store import Store, noted_fault
 
 if TYPE_CHECKING:
@@ -167,6 +164,8 @@ def status(args: argparse.Namespace) -> int:
         print(f"State: {note}" if note else  # noqa: T201
               f"no state yet at {config.storage_path}: run `python bot.py once` first")
         return 0
+    from policybot.status import print_status
+
     state = _State(config, Store(config.storage_path))
     try:
         text = io.StringIO()
@@ -193,6 +192,8 @@ async def test_rules(args: argparse.Namespace) -> int:
     unknown = [r for r in args.rule or () if r not in book.rules_by_id]
     if unknown:
         raise RuleError(f"test-rules: unknown rule '{unknown[0]}' (rules: {', '.join(book.rules_by_id)})")
+    from policybot.dryrun import dry_run, explained
+
     items = await _gather_items(args, config)
     matched = 0
     color = sys.stdout.isatty() and not args.json
@@ -216,6 +217,8 @@ async def test_rules(args: argparse.Namespace) -> int:
 
 def _explain(book: RuleBook, item: Item, only: Sequence[str] | None) -> list[str]:
     """--explain: one line per rule (the --rule ones only, if given), as matching/explain says."""
+    from policybot.matching.explain import explain
+
     assert book.engine is not None
     lines = explain(book.engine, item)
     return [line for line, rule in zip(lines, book.engine.rules, strict=True)
