@@ -6,9 +6,8 @@ import importlib
 import sys
 import time
 
-BENCHES = ("bench.bench_parse", "bench.bench_engine", "bench.bench_feeds", "bench.bench_prune",
-           "bench.bench_console",
-           "bench.bench_stories")
+BENCHES = ("bench.bench_startup", "bench.bench_parse", "bench.bench_engine", "bench.bench_feeds",
+           "bench.bench_reader", "bench.bench_prune", "bench.bench_console", "bench.bench_stories")
 
 
 def main(argv: list[str]) -> int:

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from policybot.config import Config, DestinationConfig
 from policybot.delivery import Delivery, DrainReport, RateLimiter
-from policybot.envfile import unset_env
+from policybot.destinations import missing_env_errors, used_destinations
 from policybot.errors import ConfigError, RuleError
 from policybot.feeds.fetch import Fetcher
 from policybot.health import report_blind_spots
@@ -42,28 +42,6 @@ TELEGRAM_BOT_RATE = 30.0
 # From this many feeds up, parsing goes to a process pool (one worker per core); below it a
 # thread is faster (the pool's start-up outweighs a few parses). Measured: bench/bench_feeds.py.
 POOL_MIN_FEEDS = 32
-
-
-def used_destinations(config: Config, rules: Sequence[Rule]) -> set[str]:
-    used = set(config.defaults.notify) | set(config.ops)
-    for rule in rules:
-        used.update(rule.notify or ())
-    return used
-
-
-def missing_env_errors(config: Config, used: set[str]) -> list[str]:
-    """An unset ${VAR} is an error where a used destination, or a chat section (telegram:,
-    slack: are in use whenever they are present), needs it."""
-    errors = []
-    for dest in sorted(used):
-        spec = config.destinations.get(dest)
-        if spec and spec.missing_env:
-            errors.append(f"{config.path}:{spec.line}: destination '{dest}': "
-                          f"{unset_env(spec.missing_env)}")
-    for name, chat in (("telegram", config.telegram), ("slack", config.slack)):
-        if chat is not None and chat.missing_env:
-            errors.append(f"{config.path}:{chat.line}: {name}: {unset_env(chat.missing_env)}")
-    return errors
 
 
 class App:

@@ -7,15 +7,13 @@ else is a bug and prints a traceback.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
-from policybot import __version__, commands
+from policybot import __version__
 from policybot.errors import PolicybotError
-from policybot.notify.base import RedactingFilter
 
 log = logging.getLogger("policybot")
 
@@ -48,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def setup_logging(verbose: bool) -> None:
+    from policybot.notify.base import RedactingFilter
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
@@ -60,13 +60,20 @@ def setup_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    from policybot import commands  # after parsing: `--version` and `--help` load no command
+
     handler = {
         "run": commands.run, "once": commands.once, "check": commands.check,
         "test-rules": commands.test_rules, "status": commands.status,
         "send-test": commands.send_test,
     }[args.command]
     try:
-        return asyncio.run(handler(args))
+        result = handler(args)
+        if isinstance(result, int):  # check, status: no event loop, no asyncio import
+            return result
+        import asyncio
+
+        return asyncio.run(result)
     except PolicybotError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print(line, file=sys.stderr)  # noqa: T201 - the CLI's one-line error contract

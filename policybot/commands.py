@@ -1,4 +1,6 @@
-"""The CLI's subcommands. Each takes the parsed arguments and returns an exit code."""
+"""The CLI's subcommands. Each takes the parsed arguments and returns an exit code; the ones
+that need the event loop are coroutines (cli.main runs them), `check` and `status` are plain
+functions, so they start without importing asyncio."""
 
 from __future__ import annotations
 
@@ -8,30 +10,33 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from policybot import render
-from policybot.app import App, missing_env_errors, used_destinations
 from policybot.config import Config, load_config
 from policybot.configread import parse_duration
-from policybot.dryrun import dry_run, explained, stories_summary
+from policybot.destinations import missing_env_errors, used_destinations
 from policybot.errors import ConfigError, DeliveryError, PolicybotError, RuleError
-from policybot.feeds.fetch import Fetcher
-from policybot.feeds.parse import items_from_jsonl, parse_feed
-from policybot.matching.explain import explain
+from policybot.feeds.local import MAX_BYTES, is_local, read_file
 from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
-from policybot.notify import build_notifier
 from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
-from policybot.scheduler import Service
-from policybot.shutdown import StopSignals
 from policybot.statedir import storage_errors
 from policybot.statelock import StateLock
-from policybot.status import print_status
 from policybot.store import Store, noted_fault
 from policybot.stories.group import WINDOW
 from policybot.stories.stage import group_items
+
+if TYPE_CHECKING:
+    from policybot.app import App
+    from policybot.feeds.fetch import Fetcher
+
+# Start-up: each command imports only what it uses. The App (aiohttp, the parser pool), the
+# scheduler and chat clients (APScheduler, python-telegram-bot, slack-sdk) and feedparser are
+# imported inside the commands that need them, so `check`, `status` and `test-rules` on a file
+# start without them (tests/test_startup.py checks which modules each one loads).
 
 log = logging.getLogger("policybot")
 
@@ -54,6 +59,8 @@ def load_writable(args: argparse.Namespace) -> Config:
 
 
 async def _started(config: Config) -> App:
+    from policybot.app import App
+
     app = App(config)
     try:
         app.load_rules()
@@ -64,6 +71,9 @@ async def _started(config: Config) -> App:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from policybot.scheduler import Service
+    from policybot.shutdown import StopSignals
+
     signals = StopSignals().install()  # first of all: a Ctrl-C during start-up counts too
     try:
         config = load_writable(args)
@@ -96,7 +106,7 @@ async def once(args: argparse.Namespace) -> int:
     return 0
 
 
-async def check(args: argparse.Namespace) -> int:
+def check(args: argparse.Namespace) -> int:
     config = load(args)
     feeds = {f.id: f.tags for f in config.feeds}
     try:
@@ -123,6 +133,10 @@ async def send_test(args: argparse.Namespace) -> int:
     config = load(args)
     if errors := storage_errors(config):
         raise ConfigError(errors)
+    from policybot import render
+    from policybot.app import App
+    from policybot.notify import build_notifier
+
     app = App(config)
     try:
         spec = app.destination_config(args.destination)
@@ -145,21 +159,31 @@ async def send_test(args: argparse.Namespace) -> int:
     return 0
 
 
-async def status(args: argparse.Namespace) -> int:
+def status(args: argparse.Namespace) -> int:
     config = load(args)
     if not config.storage_path.exists():
         note = noted_fault(config.storage_path)     # left by a bot whose state file went away
         print(f"State: {note}" if note else  # noqa: T201
               f"no state yet at {config.storage_path}: run `python bot.py once` first")
         return 0
-    app = App(config)
+    from policybot.status import print_status
+
+    state = _State(config, Store(config.storage_path))
     try:
         text = io.StringIO()
-        print_status(app, text)
+        print_status(state, text)
         sys.stdout.write(redact(text.getvalue(), config.secrets()))  # ${VAR} in feed URLs too
     finally:
-        await app.close()
+        state.store.close()
     return 0
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What `status` reads: the config and the store (no App: no HTTP client, no parser pool)."""
+
+    config: Config
+    store: Store
 
 
 # test-rules -----------------------------------------------------------------------------
@@ -170,6 +194,8 @@ async def test_rules(args: argparse.Namespace) -> int:
     unknown = [r for r in args.rule or () if r not in book.rules_by_id]
     if unknown:
         raise RuleError(f"test-rules: unknown rule '{unknown[0]}' (rules: {', '.join(book.rules_by_id)})")
+    from policybot.dryrun import dry_run, explained, stories_summary
+
     items = await _gather_items(args, config)
     color = sys.stdout.isatty() and not args.json
     all_matches = [[m for m in book.match(item) if not args.rule or m.rule_id in args.rule]
@@ -195,6 +221,8 @@ async def test_rules(args: argparse.Namespace) -> int:
 
 def _explain(book: RuleBook, item: Item, only: Sequence[str] | None) -> list[str]:
     """--explain: one line per rule (the --rule ones only, if given), as matching/explain says."""
+    from policybot.matching.explain import explain
+
     assert book.engine is not None
     lines = explain(book.engine, item)
     return [line for line, rule in zip(lines, book.engine.rules, strict=True)
@@ -221,22 +249,33 @@ async def _gather_items(args: argparse.Namespace, config: Config | None) -> list
             items += store.recent_items(utcnow().timestamp() - since)
         finally:
             store.close()
-    fetcher = Fetcher(allow_private_redirects=bool(config and config.fetch.allow_private_redirects))
+    fetcher: list[Fetcher] = []  # made for the first URL only: files need no HTTP client
     try:
         for source in args.sources:
-            items += await _items_from(source, fetcher)
+            items += await _items_from(source, config, fetcher)
     finally:
-        await fetcher.close()
+        for made in fetcher:
+            await made.close()
     if not args.sources and not args.since:
         raise ConfigError("test-rules: give a feed URL, a feed file, a JSON Lines file, or --since")
     return items
 
 
-async def _items_from(source: str, fetcher: Fetcher) -> list[Item]:
+async def _items_from(source: str, config: Config | None, fetcher: list[Fetcher]) -> list[Item]:
+    from policybot.feeds.parse import items_from_jsonl, parse_feed
+
     path = Path(source)
     if path.suffix in (".jsonl", ".ndjson") or (path.is_file() and _looks_jsonl(path)):
         return items_from_jsonl(path.read_text(encoding="utf-8"), path.stem, source)
-    result = await fetcher.fetch(source)
+    if is_local(source):
+        result = await read_file(source, MAX_BYTES)
+    else:
+        if not fetcher:
+            from policybot.feeds.fetch import Fetcher
+
+            private = bool(config and config.fetch.allow_private_redirects)
+            fetcher.append(Fetcher(allow_private_redirects=private))
+        result = await fetcher[0].fetch(source)
     return list(parse_feed(path.stem if path.exists() else source, result.body,
                            result.headers, result.url).items)
 

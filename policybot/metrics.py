@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
-from typing import TypeVar
-
-from aiohttp import web
+from typing import TYPE_CHECKING, TypeVar
 
 from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Notifier, no_record
 from policybot.pipeline import PollResult
 from policybot.store import Store
+
+if TYPE_CHECKING:  # the server is imported when `run` starts it: `once` needs no aiohttp.web
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -174,6 +175,8 @@ class MetricsServer:
         self._runner: web.AppRunner | None = None
 
     async def start(self, port: int, host: str = DEFAULT_HOST) -> int:
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
@@ -190,9 +193,13 @@ class MetricsServer:
             self._runner = None
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         return web.Response(body=self.render().encode(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _healthz(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         problem = self.health()
         if problem:
             return web.Response(status=503, text=problem + "\n")

@@ -20,15 +20,17 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from policybot.errors import FetchError, ParseError
 from policybot.feeds.fetch import Fetcher, cache_max_age
-from policybot.feeds.parse import ParsedFeed, parse_feed
 from policybot.feeds.text import one_line
 from policybot.model import Alert, Feed, FetchResult, Item, Match, alert_key
 from policybot.store import FeedState, Store
 from policybot.stories.stage import StoryIndex, StoryPoll
+
+if TYPE_CHECKING:
+    from policybot.feeds.parse import ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,8 @@ class Poller:
 
     async def _parse(self, feed: Feed, result: FetchResult) -> ParsedFeed:
         loop = asyncio.get_running_loop()
+        from policybot.feeds.parse import parse_feed  # feedparser: loaded when a body needs it
+
         job = partial(parse_feed, feed.id, result.body, result.headers, result.url)
         try:
             return await loop.run_in_executor(self.executor, job)
@@ -181,16 +185,26 @@ class ParserPool(Executor):
     """Worker processes for parse_feed, one per core. Processes start on the first parse and
     are started by forkserver, so they never inherit the bot's threads or sockets. When a
     worker dies (the OS killed it for memory), the feeds it was parsing record an error and
-    the next parse gets a fresh pool."""
+    the next parse gets a fresh pool. Nothing is made before the first parse (a cycle of 304s
+    starts no process), and the fork server imports the parser once for all its workers."""
+
+    PRELOAD = ("__main__", "policybot.feeds.parse")
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
-        self._pool = self._new()
+        self._pool: ProcessPoolExecutor | None = None
+        self._shut = False
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(self.PRELOAD))
+        return ProcessPoolExecutor(self.workers, mp_context=context)
 
     def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        if self._shut:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        if self._pool is None:
+            self._pool = self._new()
         try:
             return self._pool.submit(fn, *args, **kwargs)
         except BrokenProcessPool:
@@ -200,7 +214,9 @@ class ParserPool(Executor):
             return self._pool.submit(fn, *args, **kwargs)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+        self._shut = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def backoff(failures: int, every: float, rng: random.Random | None = None) -> float:

@@ -9,7 +9,7 @@ text and the table stays a table.
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from policybot.feeds.text import strip_controls
 from policybot.health import blind_spots
@@ -17,7 +17,17 @@ from policybot.notify.base import utcnow
 from policybot.render import utc_stamp
 
 if TYPE_CHECKING:
-    from policybot.app import App
+    from policybot.config import Config
+    from policybot.store import Store
+
+
+class App(Protocol):
+    """What status reads (the App has both; `status` passes just these, without building one)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def store(self) -> Store: ...
 
 
 def _when(ts: float | None) -> str:

@@ -13,7 +13,15 @@ import aiohttp
 import pytest
 
 from policybot.errors import FetchError, ParseError
-from policybot.feeds.fetch import MAX_CACHE_AGE, MAX_FEED_RETRY_AFTER, Fetcher, cache_max_age, redact
+from policybot.feeds.fetch import (
+    MAX_CACHE_AGE,
+    MAX_CONNECTIONS,
+    MAX_FEED_RETRY_AFTER,
+    PER_HOST,
+    Fetcher,
+    cache_max_age,
+    redact,
+)
 from policybot.feeds.parse import parse_feed
 from policybot.retry_after import MAX_RETRY_AFTER, retry_after
 from tests.botproc import wait_until
@@ -245,6 +253,18 @@ async def test_per_host_connection_cap(feed_server: FeedServer) -> None:
         await fetcher.close()
     assert all(r.body == FEED for r in results)
     assert feed_server.peak_in_flight == 2
+
+
+async def test_default_caps_four_requests_per_host(feed_server: FeedServer) -> None:
+    feed_server.add("slow", FEED, delay=0.2)
+    fetcher = Fetcher()
+    try:
+        results = await asyncio.gather(*(fetcher.fetch(feed_server.url("slow")) for _ in range(PER_HOST + 3)))
+    finally:
+        await fetcher.close()
+    assert all(r.body == FEED for r in results)
+    assert feed_server.peak_in_flight == PER_HOST == 4
+    assert MAX_CONNECTIONS == 100  # the global cap, tested with a small value in test_scale.py
 
 
 async def test_a_shared_session_is_used_and_left_open(feed_server: FeedServer) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from policybot.app import POOL_MIN_FEEDS, App
 from policybot.config import load_config
-from policybot.feeds.fetch import Fetcher
+from policybot.feeds.fetch import PER_HOST, Fetcher
 from policybot.pipeline import ParserPool
 from policybot.scheduler import Service
 from tests.fakes.feed_server import FeedServer, rss
@@ -45,8 +45,8 @@ class CountingExecutor(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
-async def test_500_feeds_on_one_host_never_exceed_two_connections(tmp_path: Path,
-                                                                  feed_server: FeedServer) -> None:
+async def test_500_feeds_on_one_host_never_exceed_the_per_host_cap(tmp_path: Path,
+                                                                    feed_server: FeedServer) -> None:
     urls = {f"f{n}": feed_server.add(f"f{n}", rss(f"Gallium {n}", base=f"https://e.gov/{n}/"), delay=0.002)
             for n in range(500)}
     app = make_app(tmp_path, urls)
@@ -58,7 +58,7 @@ async def test_500_feeds_on_one_host_never_exceed_two_connections(tmp_path: Path
     assert [r.status for r in results] == ["new"] * 500
     assert sum(r.alerts for r in results) == 500
     assert len(feed_server.requests) == 500
-    assert feed_server.peak_in_flight <= 2
+    assert feed_server.peak_in_flight <= PER_HOST
 
 
 async def test_global_cap_across_hosts(tmp_path: Path, feed_server: FeedServer) -> None:
@@ -190,6 +190,23 @@ async def test_parser_pool_only_for_several_feeds_and_closed_with_the_app(tmp_pa
     await many.close()
     with pytest.raises(RuntimeError):
         many.executor.submit(len, "x")
+
+
+async def test_a_cycle_of_304s_starts_no_parser_process(tmp_path: Path, feed_server: FeedServer) -> None:
+    urls = {f"f{n}": feed_server.add(f"f{n}", rss(f"Gallium {n}", base=f"https://e.gov/{n}/"), etag=True)
+            for n in range(POOL_MIN_FEEDS)}
+    first = make_app(tmp_path, urls)
+    try:
+        assert {r.status for r in await first.poll_all()} == {"new"}
+        assert first.executor._pool is not None  # type: ignore[union-attr]  # parsed: workers ran
+    finally:
+        await first.close()
+    again = make_app(tmp_path, urls)  # as the next `once` does: a fresh process, same state
+    try:
+        assert {r.status for r in await again.poll_all()} == {"not-modified"}
+        assert again.executor._pool is None  # type: ignore[union-attr]  # nothing to parse, no process
+    finally:
+        await again.close()
 
 
 async def test_prune_job_forgets_items_gone_from_their_feed(tmp_path: Path, feed_server: FeedServer) -> None:

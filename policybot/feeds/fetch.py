@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -21,6 +19,7 @@ from multidict import CIMultiDictProxy
 from policybot.errors import FetchError
 from policybot.feeds import addresses
 from policybot.feeds.addresses import AddressCheck, GuardedResolver, PrivateAddressError, RecordingResolver
+from policybot.feeds.local import MAX_BYTES, is_local, mb, read_file
 from policybot.feeds.text import one_line, strip_controls
 from policybot.model import FetchResult
 from policybot.retry_after import retry_after
@@ -37,6 +36,12 @@ _SECRET_PARAM = re.compile(r"token|key|secret|pass|auth|sig|session", re.IGNOREC
 _USERINFO = re.compile(r"//[^/@\s]+@")
 MAX_CACHE_AGE = 86400.0   # a Cache-Control max-age longer than a day is read as a day
 MAX_FEED_RETRY_AFTER = 6 * 3600.0   # a feed's Retry-After beyond 6 h (our own longest backoff) is read as 6 h
+# Requests in flight at once, in all (a bound on our own sockets, far below the usual 1,024 open
+# files) and to one host (scheme://host:port: politeness). Four per host, as browsers allow six:
+# a publisher with several feeds is polled in one round of requests rather than two, and no
+# host sees more than four at a time.
+MAX_CONNECTIONS = 100
+PER_HOST = 4
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -47,13 +52,13 @@ class Fetcher:
         self,
         *,
         session: aiohttp.ClientSession | None = None,
-        max_bytes: int = 10 * 2**20,
+        max_bytes: int = MAX_BYTES,
         connect_timeout: float = 10.0,
         total_timeout: float = 30.0,
         max_redirects: int = 5,
         user_agent: str = USER_AGENT,
-        max_connections: int = 50,
-        per_host: int = 2,
+        max_connections: int = MAX_CONNECTIONS,
+        per_host: int = PER_HOST,
         read_timeout: float = 20.0,
         allow_private_redirects: bool = False,
         is_internal: AddressCheck = addresses.is_internal,
@@ -91,8 +96,8 @@ class Fetcher:
             scheme = urlsplit(url).scheme.lower()
         except ValueError as exc:
             raise FetchError(f"fetch failed: {redact(url)}: invalid URL: {exc}") from None
-        if scheme in ("", "file") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
-            return await _read_file(url, self._max_bytes)
+        if is_local(url, scheme):
+            return await read_file(url, self._max_bytes)
         if scheme not in ("http", "https"):
             raise FetchError(f"fetch failed: {redact(url)}: unsupported URL scheme {scheme!r}")
         where = f"fetch failed: {redact(url)}"
@@ -263,7 +268,7 @@ def _redirect_target(resp: aiohttp.ClientResponse, url: str, original: str) -> s
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int, url: str) -> bytes:
     """The (decompressed) body, aborting as soon as it passes max_bytes."""
-    too_big = FetchError(f"fetch failed: {redact(url)}: response larger than {_mb(max_bytes)}")
+    too_big = FetchError(f"fetch failed: {redact(url)}: response larger than {mb(max_bytes)}")
     if resp.content_length is not None and resp.content_length > max_bytes:
         raise too_big  # declared too big (compressed sizes only grow when inflated)
     chunks: list[bytes] = []
@@ -286,25 +291,6 @@ def _status_error(status: int, reason: str, headers: dict[str, str], url: str) -
         suffix = f" (retry after {wait:g} s)" if wait is not None else ""
         return FetchError(where + suffix, status=status, retry_after=wait)
     return FetchError(where, status=status)
-
-
-async def _read_file(url: str, max_bytes: int) -> FetchResult:
-    path = Path(url2pathname(urlsplit(url).path)) if url.lower().startswith("file:") else Path(url)
-    try:
-        body = await asyncio.to_thread(_read_small, path, max_bytes)
-    except FileNotFoundError:
-        raise FetchError(f"fetch failed: {path}: no such file") from None
-    except OSError as exc:
-        raise FetchError(f"fetch failed: {path}: {exc.strerror or exc}") from None
-    return FetchResult(url=str(path), status=200, body=body, headers={})
-
-
-def _read_small(path: Path, max_bytes: int) -> bytes:
-    with path.open("rb") as handle:
-        body = handle.read(max_bytes + 1)
-    if len(body) > max_bytes:
-        raise OSError(0, f"file larger than {_mb(max_bytes)}")
-    return body
 
 
 def _lower(headers: CIMultiDictProxy[str]) -> dict[str, str]:
@@ -331,7 +317,3 @@ def _scrub(text: str) -> str:
     """Remove user:password@ from any URL an exception message may quote, and the control
     characters a server may have put in it."""
     return one_line(_USERINFO.sub("//***@", text))
-
-
-def _mb(n: int) -> str:
-    return f"{n / 2**20:g} MB" if n >= 2**20 else f"{n} bytes"

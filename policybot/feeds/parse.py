@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import charset_normalizer
 import feedparser
 
 from policybot.errors import ParseError
@@ -137,6 +136,8 @@ def _better_codec(body: bytes, headers: dict[str, str], result: Any) -> str | No
 def _guess_codec(body: bytes) -> str:
     if body.startswith(codecs.BOM_UTF8):
         return "utf-8"  # a BOM outranks any statistics, even over invalid bytes after it
+    import charset_normalizer  # rarely needed: loaded on the first body whose encoding is unclear
+
     best = charset_normalizer.from_bytes(body).best()
     return best.encoding if best is not None else ""
 

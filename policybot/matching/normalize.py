@@ -5,15 +5,23 @@ to Simplified (出口許可 is 出口许可), and turns hyphens, dashes and runs
 space. Curly apostrophes become `'` so "List’s" is a possessive like "List's".
 
 Speed: almost every character maps to exactly one character, so the bulk of the work is one
-`str.translate` with a table built at import (NFKC + case fold + OpenCC's character-level
-t2s). Only the rare characters whose folding changes length (…, ß, ﬁ, combining marks,
-characters outside the BMP) and runs of spaces go through a slower path that records an
-edit; `Normalized.span` maps a normalised span back through those edits. OpenCC's t2s phrase
-table (乾淨 -> 干净) is applied afterwards; every phrase keeps its length, so no edit is needed.
+`str.translate` with a table (NFKC + case fold + OpenCC's character-level t2s). Only the rare
+characters whose folding changes length (…, ß, ﬁ, combining marks, characters outside the
+BMP) and runs of spaces go through a slower path that records an edit; `Normalized.span` maps
+a normalised span back through those edits. OpenCC's t2s phrase table (乾淨 -> 干净) is applied
+afterwards; every phrase keeps its length, so no edit is needed.
+
+Start-up: building the tables takes about 50 ms, so a copy ships in fold_tables.json and is used
+when it was made from the same Unicode data, OpenCC dictionaries and folding rules as this
+environment has (`python -m policybot.matching.normalize` rewrites it; tests/test_startup.py
+checks it against a fresh build); otherwise the tables are built at import, as before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
 import re
 import unicodedata
 from bisect import bisect_right
@@ -101,7 +109,42 @@ def _build() -> tuple[dict[int, str], str, dict[str, str]]:
     return table, "".join(complex_chars), phrases
 
 
-_TABLE, _COMPLEX, _PHRASES = _build()
+SHIPPED = Path(__file__).with_name("fold_tables.json")
+
+
+def _tables_key() -> str:
+    """What the tables are made of: Unicode version, OpenCC's t2s dictionaries, our folding."""
+    digest = hashlib.sha256(f"{DASHES}|{APOSTROPHES}|{unicodedata.unidata_version}".encode())
+    spec = importlib.util.find_spec("opencc")
+    if spec is None or spec.origin is None:
+        return "no-opencc"
+    folder = Path(spec.origin).parent / "dictionary"
+    for name in ("TSCharacters.txt", "TSPhrases.txt"):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _tables() -> tuple[dict[int, str], str, dict[str, str]]:
+    """The shipped tables when they fit this environment, else a fresh build."""
+    try:
+        shipped = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        shipped = {}
+    if shipped.get("key") != _tables_key():
+        return _build()
+    table = dict(zip(map(ord, shipped["from"]), shipped["to"], strict=True))
+    return table, shipped["complex"], shipped["phrases"]
+
+
+def write_tables(path: Path = SHIPPED) -> None:
+    table, complex_chars, phrases = _build()
+    keys = sorted(table)
+    data = {"key": _tables_key(), "from": "".join(map(chr, keys)), "to": "".join(table[k] for k in keys),
+            "complex": complex_chars, "phrases": phrases}
+    path.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+_TABLE, _COMPLEX, _PHRASES = _tables()
 _SPACE_LIKE = "".join(sorted({c for c in map(chr, range(0x3000 + 1)) if c.isspace()} | set(DASHES)))
 _SPECIAL_RE = re.compile(
     "[" + re.escape(_COMPLEX) + "\U00010000-\U0010ffff]+"
@@ -208,3 +251,7 @@ def _phrases(text: str) -> str:
 def normalize_term(term: str) -> str:
     """The normal form of a rule term: like text, without spaces at either end."""
     return normalize(term).text.strip()
+
+
+if __name__ == "__main__":
+    write_tables()
