@@ -10,7 +10,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.test_e2e import RULES, TG_TOKEN, feed, rss_item
+from tests.test_e2e import TG_TOKEN, feed, rss_item
+from tests.test_e2e_access import write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PERSON = 424242
@@ -18,15 +19,7 @@ PERSON = 424242
 
 def test_subscribe_from_telegram_while_running(tmp_path: Path, feed_server: Any, telegram_api: Any) -> None:
     url = feed_server.add("f", feed(rss_item("a1", "Rare earth export control tightened", timedelta(hours=1))))
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "r.yaml").write_text(RULES.replace("    notify: [hook, bot, me]\n", ""))
-    (tmp_path / "config.yaml").write_text(f"""\
-storage: {{path: state.db}}
-rules: rules/
-delivery: {{interval: 1s}}
-feeds: [{{id: f, url: "{url}", every: 1s}}]
-telegram: {{token: "${{TELEGRAM_BOT_TOKEN}}", allow: [{PERSON}], api_url: "{telegram_api.url}"}}
-""")
+    write_config(tmp_path, url, telegram_api.url, PERSON)
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TG_TOKEN}
     proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run", "--config", "config.yaml"],
                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
