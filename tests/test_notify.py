@@ -8,8 +8,6 @@ import io
 import json
 import logging
 import socket
-import time
-from collections.abc import Callable
 
 import pytest
 from aiohttp import ClientSession
@@ -25,18 +23,12 @@ from policybot.notify.base import RedactingFilter, redact
 from policybot.notify.console import ConsoleNotifier
 from policybot.notify.slack import SlackBotNotifier, SlackWebhookNotifier
 from policybot.notify.telegram import TelegramNotifier
+from tests.botproc import wait_until
 from tests.fakes import slack_api as sf
 from tests.fakes import telegram_api as tf
 from tests.test_render import NOW, make_alert, many_alerts
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def closed_port_url() -> str:
