@@ -19,11 +19,12 @@ from policybot.stories.features import Signature, num, weight
 from policybot.stories.lexicon import GENERIC, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
-JOIN_SCORE = 0.8        # a candidate must score at least this to be joined
+JOIN_SCORE = 0.3        # a candidate of the same language must score at least this to be joined
+JOIN_SCORE_CROSS = 0.8  # the same across languages (fewer, coarser words compared: scores run higher)
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
-MIN_SPECIFIC_CROSS = 3   # the same, across languages (fewer words can be compared)
+MIN_SPECIFIC_CROSS = 1   # the same, across languages (fewer words can be compared)
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
@@ -114,7 +115,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         if reason is not None:
             if cand.story not in vetoes or score > vetoes[cand.story][0]:
                 vetoes[cand.story] = (score, cand, reason)
-        elif score >= JOIN_SCORE and (cand.story not in best or score > best[cand.story][0]):
+        elif score >= _threshold(sig, cand.sig) and (cand.story not in best or score > best[cand.story][0]):
             best[cand.story] = (score, cand)
     joinable = [b for story, b in best.items() if story not in vetoes]
     if joinable:
@@ -125,6 +126,10 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         score, cand, reason = max(vetoes.values(), key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
+
+
+def _threshold(a: Signature, b: Signature) -> float:
+    return JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
 
 
 def _title_numbers(title: str) -> set[str]:
