@@ -141,6 +141,7 @@ def _cjk_share(text: str) -> float:
 def tokens(text: str) -> set[str]:
     out = set()
     for word in _WORD.findall(text):
+        word = word.removesuffix("'s").rstrip("'")   # "japan's" = "japan"
         if word in _STOP or word.isdigit():
             continue
         out.add(EN_ALIASES.get(word) or _stem(word))

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from policybot.stories.features import Signature, num, weight
-from policybot.stories.lexicon import GENERIC, SUBJECTS
+from policybot.stories.lexicon import GENERIC, MEASURES, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
-JOIN_SCORE = 0.3        # a candidate of the same language must score at least this to be joined
+JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
 JOIN_SCORE_CROSS = 0.8  # the same across languages (fewer, coarser words compared: scores run higher)
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
@@ -89,6 +89,9 @@ def blocked(a: Signature, b: Signature) -> str | None:
     sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    ma, mb = a.title_tokens & MEASURES, b.title_tokens & MEASURES
+    if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
+        return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
     if a.lang == b.lang and na and nb and not na & nb:   # "notice 1" and "notice 2": two acts
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"

@@ -80,3 +80,5 @@ SUBJECTS = frozenset(
     "taiwan france indonesia vietnam iran rareearth magnet gallium germanium antimony tungsten "
     "copper aluminium cobalt steel lithium graphite coal lng soybean car solar lithography "
     "photoresist quantum".split())
+# the kind of measure a title names: two titles naming only different kinds are two acts
+MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust".split())
