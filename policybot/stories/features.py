@@ -13,11 +13,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from policybot.model import Item, Match
 from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
 
 MAX_TEXT = 4000          # characters of title + summary looked at
+WORD_CACHE = 1 << 16     # English words whose concept token is remembered
 TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,40}$")   # " - Reuters", " | Caixin Global"
 
 # cue -> English stems / Chinese words in a title; a cue on one side only forbids a merge
@@ -36,6 +38,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
 }
 
+_CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
+                 for cue, (en, zh) in STEP_CUES.items())
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(
@@ -116,13 +120,14 @@ def clean_title(title: str) -> str:
 
 def signature(item: Item, matches: Sequence[Match], when: float, source: str = "") -> Signature:
     title = clean_title(item.title)
-    whole = fold(f"{title}\n{item.summary}")
+    folded_title = fold(title)
+    folded_summary = fold(item.summary[:max(0, MAX_TEXT - len(title))])
+    whole = f"{folded_title}\n{folded_summary}"
     lang = "zh" if len(_CJK.findall(whole)) > 2 and _cjk_share(whole) > 0.2 else "en"
     terms = {f"rule:{m.rule_id}" for m in matches}
     terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
-    folded_title = fold(title)
     in_title = frozenset(tokens(folded_title))
-    found, nums = in_title | tokens(fold(item.summary)), frozenset(numbers(whole))
+    found, nums = in_title | tokens(folded_summary), frozenset(numbers(whole))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found, keys=join_keys(found, nums),
                      weight=weight(found), title_weight=weight(in_title),
@@ -139,17 +144,24 @@ def _cjk_share(text: str) -> float:
 
 
 def tokens(text: str) -> set[str]:
-    out = set()
-    for word in _WORD.findall(text):
-        word = word.removesuffix("'s").rstrip("'")   # "japan's" = "japan"
-        if word in _STOP or word.isdigit():
-            continue
-        out.add(EN_ALIASES.get(word) or _stem(word))
+    out = {_concept(word) for word in set(_WORD.findall(text))}
+    out.discard("")
+    if _CJK.search(text) is None:     # English only: the Chinese passes would find nothing
+        return out
     for word in _ZH_RE.findall(text):
         out.update(_ZH_WORDS[word])
     for run in _CJK.findall(text):
         out.update(f"zh:{run[i:i + 2]}" for i in range(len(run) - 1))
     return out
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def _concept(word: str) -> str:
+    """The concept token of an English word, "" for a stop word (memoised: words recur)."""
+    word = word.removesuffix("'s").rstrip("'")   # "japan's" = "japan"
+    if word in _STOP or word.isdigit():
+        return ""
+    return EN_ALIASES.get(word) or _stem(word)
 
 
 def _stem(word: str) -> str:
@@ -197,5 +209,4 @@ def _year(value: str) -> bool:
 
 
 def cues(title: str) -> set[str]:
-    return {cue for cue, (en, zh) in STEP_CUES.items()
-            if any(w in title for w in en) or any(w in title for w in zh)}
+    return {cue for cue, pattern in _CUE_RES if pattern.search(title)}
