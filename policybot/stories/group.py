@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from policybot.stories.features import Signature, num, weight
 from policybot.stories.lexicon import GENERIC, MEASURES, SUBJECTS
@@ -27,6 +28,7 @@ LENIENT_CUES = False     # a title's cue blocks only when the other report never
 MIN_SPECIFIC_CROSS = 1   # the same, across languages (fewer words can be compared)
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 
 
@@ -105,40 +107,48 @@ def blocked(a: Signature, b: Signature) -> str | None:
 
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
     """The story `sig` joins among `candidates` (earlier items, any order), with why: the story
-    of its most similar item, unless any related item of that story forbids the merge."""
-    best: dict[str, tuple[float, Candidate]] = {}
-    vetoes: dict[str, tuple[float, Candidate, str]] = {}
+    of its most similar item, unless any related item of that story forbids the merge. The
+    vetoes are looked for story by story, best first: most items join the first."""
+    related: dict[str, list[tuple[float, Candidate]]] = {}
     for cand in candidates[-MAX_CANDIDATES:]:
         if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
             continue
         score = similarity(sig, cand.sig)
-        if score < RELATED_SCORE:
-            continue
-        reason = blocked(sig, cand.sig)
-        if reason is not None:
-            if cand.story not in vetoes or score > vetoes[cand.story][0]:
-                vetoes[cand.story] = (score, cand, reason)
-        elif score >= _threshold(sig, cand.sig) and (cand.story not in best or score > best[cand.story][0]):
-            best[cand.story] = (score, cand)
-    joinable = [b for story, b in best.items() if story not in vetoes]
-    if joinable:
-        score, cand = max(joinable, key=lambda b: b[0])
-        why = _shared(shared(sig, cand.sig))
-        return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
+        if score >= RELATED_SCORE:
+            related.setdefault(cand.story, []).append((score, cand))
+    ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
+                     if score >= _threshold(sig, cand.sig)), key=lambda b: -b[0])
+    tried: set[str] = set()
+    for score, cand in ranked:
+        if cand.story not in tried and _veto(sig, related[cand.story]) is None:
+            why = _shared(shared(sig, cand.sig))
+            return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
+        tried.add(cand.story)
+    vetoes = [v for scored in related.values() if (v := _veto(sig, scored)) is not None]
     if vetoes:
-        score, cand, reason = max(vetoes.values(), key=lambda v: v[0])
+        score, cand, reason = max(vetoes, key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
+
+
+def _veto(sig: Signature, scored: list[tuple[float, Candidate]]) -> tuple[float, Candidate, str] | None:
+    """The most similar item of a story that forbids joining it, with why."""
+    for score, cand in sorted(scored, key=lambda s: -s[0]):
+        reason = blocked(sig, cand.sig)
+        if reason is not None:
+            return score, cand, reason
+    return None
 
 
 def _threshold(a: Signature, b: Signature) -> float:
     return JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
 
 
-def _title_numbers(title: str) -> set[str]:
+@lru_cache(maxsize=TITLE_CACHE)
+def _title_numbers(title: str) -> frozenset[str]:
     """The numbers of a title but years, in one form (`1,100` = `1100`)."""
     found = {num(m.group(0)) for m in TITLE_NUMBER.finditer(title.replace(",", ""))}
-    return {n for n in found if not (n.isdigit() and 1900 <= int(n) <= 2100)}
+    return frozenset(n for n in found if not (n.isdigit() and 1900 <= int(n) <= 2100))
 
 
 def _number(value: str) -> str:
