@@ -128,14 +128,15 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
     in_title = frozenset(tokens(folded_title))
     found, nums = in_title | tokens(folded_summary), frozenset(numbers(whole))
+    text_cues = frozenset(cues(whole))     # a title's cues are among them
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found, keys=join_keys(found, nums),
                      weight=weight(found), title_weight=weight(in_title),
                      plain=frozenset(t for t in found if not t.startswith("zh:")),
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=frozenset(cues(folded_title)),
-                     text_cues=frozenset(cues(whole)))
+                     terms=frozenset(terms), cues=frozenset(cues(folded_title) if text_cues else ()),
+                     text_cues=text_cues)
 
 
 def _cjk_share(text: str) -> float:
@@ -174,10 +175,11 @@ def _stem(word: str) -> str:
 def numbers(text: str) -> set[str]:
     out = {f"pct:{num(m.group(1))}" for m in _PCT.finditer(text)}
     out |= {f"amt:{_amount(m.group(1), _EN_SCALE[m.group(2)])}" for m in _EN_AMOUNT.finditer(text)}
-    out |= {f"amt:{_amount(m.group(1), _ZH_SCALE[m.group(2)])}" for m in _ZH_AMOUNT.finditer(text)}
-    out |= {f"no:{int(m.group(2))}" for m in _ZH_NOTICE.finditer(text)}
     out |= {f"no:{int(m.group(1))}" for m in _EN_NOTICE.finditer(text)}
-    out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in _ZH_DATE.finditer(text)}
+    if _CJK.search(text) is not None:    # the Chinese forms need Chinese text
+        out |= {f"amt:{_amount(m.group(1), _ZH_SCALE[m.group(2)])}" for m in _ZH_AMOUNT.finditer(text)}
+        out |= {f"no:{int(m.group(2))}" for m in _ZH_NOTICE.finditer(text)}
+        out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in _ZH_DATE.finditer(text)}
     out |= set(_en_dates(text))
     used = {v.split(":", 1)[1] for v in out}
     for m in _NUMBER.finditer(text):
