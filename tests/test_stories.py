@@ -160,3 +160,15 @@ def test_titles_that_differ_in_their_numbers_are_two_acts() -> None:
     same_year = _sig(item("c", "Rare earth export control notice 2025", "Rare earth export control notice.", 2))
     assert blocked(_sig(item("d", "Rare earth export control notice", "Rare earth export control notice.")),
                    same_year) is None
+
+
+def test_a_date_in_a_title_is_no_act_number() -> None:
+    """"8月1日起" or "from August 1" dates a notice; it is not a second notice's number."""
+    notice = _sig(item("a", "商务部公告2023年第23号 镓锗出口管制", "商务部公告2023年第23号，镓锗出口管制。"))
+    dated = _sig(item("b", "镓锗出口管制8月1日起实施", "商务部公告2023年第23号，镓锗出口管制8月1日起实施。", 1))
+    assert blocked(notice, dated) is None
+    en = _sig(item("c", "Gallium controls notice 23", "Gallium controls notice 23."))
+    en_dated = _sig(item("d", "Gallium controls from August 1", "Gallium controls notice 23.", 1))
+    assert blocked(en, en_dated) is None
+    other = _sig(item("e", "Gallium controls notice 24", "Gallium controls notice 24.", 1))
+    assert blocked(en, other) is not None

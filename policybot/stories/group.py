@@ -28,6 +28,8 @@ LENIENT_CUES = False     # a title's cue blocks only when the other report never
 MIN_SPECIFIC_CROSS = 1   # the same, across languages (fewer words can be compared)
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+                        r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 
@@ -147,7 +149,8 @@ def _threshold(a: Signature, b: Signature) -> float:
 @lru_cache(maxsize=TITLE_CACHE)
 def _title_numbers(title: str) -> frozenset[str]:
     """The numbers of a title but years, in one form (`1,100` = `1100`)."""
-    found = {num(m.group(0)) for m in TITLE_NUMBER.finditer(title.replace(",", ""))}
+    title = TITLE_DATE.sub(" ", title.replace(",", ""))    # "8月1日" is a date, not an act's number
+    found = {num(m.group(0)) for m in TITLE_NUMBER.finditer(title)}
     return frozenset(n for n in found if not (n.isdigit() and 1900 <= int(n) <= 2100))
 
 
