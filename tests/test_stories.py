@@ -105,12 +105,13 @@ def test_group_items_copies_join_their_original_and_off_means_alone() -> None:
 
 def test_dev_set_precision_floor() -> None:
     """False merges are the worse error: precision on the dev set (and inside sibling groups)
-    stays at or above 0.97, on the tuned and on the held-out groups."""
+    stays at or above 0.97, on the tuned and on the held-out groups, and recall does not fall
+    back below 0.30 (it was 0.12 before language-aware thresholds)."""
     for part in (None, "tune", "holdout"):
         scores = eval_stories.evaluate(part=part)
         assert scores.precision >= 0.97, (part, scores)
         assert scores.sibling_precision >= 0.97, (part, scores)
-        assert scores.recall > 0.05, (part, scores)   # it does group: not everything alone
+        assert scores.recall >= 0.30, (part, scores)   # 0.40 overall, 0.35 tune, 0.55 holdout
 
 
 def test_scores_count_pairs_and_bcubed() -> None:
@@ -172,3 +173,17 @@ def test_a_date_in_a_title_is_no_act_number() -> None:
     assert blocked(en, en_dated) is None
     other = _sig(item("e", "Gallium controls notice 24", "Gallium controls notice 24.", 1))
     assert blocked(en, other) is not None
+
+
+def test_titles_naming_different_measures_are_two_stories() -> None:
+    """A tariff truce and an entity-list suspension under it share the day, the deal and the
+    90 days, but are two stories (STORIES.md: measures of different kinds)."""
+    truce = _sig(item("a", "Trump hails reset after Geneva tariff truce for 90 days",
+                      "The US and China suspend most tariffs for 90 days under the Geneva deal."))
+    listing = _sig(item("b", "China suspends unreliable entity measures for 90 days under Geneva deal",
+                        "China suspends unreliable entity list measures for 90 days under the Geneva deal.", 1))
+    assert blocked(truce, listing) == "measures tariff vs unreliable in the titles"
+    assert decide(listing, [Candidate("a", truce)]).story is None
+    again = _sig(item("c", "Geneva tariff truce: US and China cut tariffs for 90 days",
+                      "The US and China suspend most tariffs for 90 days under the Geneva deal.", 2))
+    assert blocked(truce, again) is None
