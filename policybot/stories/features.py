@@ -101,11 +101,10 @@ def weight(found: frozenset[str]) -> float:
     return len(found) - (1.0 - GENERIC_WEIGHT) * len(found & GENERIC)
 
 
-def join_keys(found: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
-    """Specific concept tokens (not a state, an institution or a measure word; no Chinese
-    bigram) and numbers other than plain ones."""
-    return frozenset({t for t in found if t not in GENERIC and not t.startswith("zh:")}
-                     | {n for n in nums if not n.startswith("n:")})
+def join_keys(plain: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
+    """Specific concept tokens (of `plain`, the tokens without Chinese bigrams: not a state,
+    an institution or a measure word) and numbers other than plain ones."""
+    return (plain - GENERIC) | frozenset(n for n in nums if not n.startswith("n:"))
 
 
 def fold(text: str) -> str:
@@ -126,13 +125,14 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     lang = "zh" if len(_CJK.findall(whole)) > 2 and _cjk_share(whole) > 0.2 else "en"
     terms = {f"rule:{m.rule_id}" for m in matches}
     terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
-    in_title = frozenset(tokens(folded_title))
-    found, nums = in_title | tokens(folded_summary), frozenset(numbers(whole))
+    (title_words, title_pairs), (words, pairs) = _tokens(folded_title), _tokens(folded_summary)
+    in_title, plain = frozenset(title_words | title_pairs), frozenset(title_words | words)
+    found, nums = plain | title_pairs | pairs, frozenset(numbers(whole))
     text_cues = frozenset(cues(whole))     # a title's cues are among them
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
-                     title=title, tokens=found, keys=join_keys(found, nums),
+                     title=title, tokens=found, keys=join_keys(plain, nums),
                      weight=weight(found), title_weight=weight(in_title),
-                     plain=frozenset(t for t in found if not t.startswith("zh:")),
+                     plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
                      terms=frozenset(terms), cues=frozenset(cues(folded_title) if text_cues else ()),
@@ -145,15 +145,20 @@ def _cjk_share(text: str) -> float:
 
 
 def tokens(text: str) -> set[str]:
+    words, pairs = _tokens(text)
+    return words | pairs
+
+
+def _tokens(text: str) -> tuple[set[str], set[str]]:
+    """Concept tokens (English words, Chinese words of the lexicon), then Chinese bigrams."""
     out = {_concept(word) for word in set(_WORD.findall(text))}
     out.discard("")
     if _CJK.search(text) is None:     # English only: the Chinese passes would find nothing
-        return out
+        return out, set()
     for word in _ZH_RE.findall(text):
         out.update(_ZH_WORDS[word])
-    for run in _CJK.findall(text):
-        out.update(f"zh:{run[i:i + 2]}" for i in range(len(run) - 1))
-    return out
+    pairs = {f"zh:{run[i:i + 2]}" for run in _CJK.findall(text) for i in range(len(run) - 1)}
+    return out, pairs
 
 
 @lru_cache(maxsize=WORD_CACHE)
