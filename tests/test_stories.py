@@ -106,12 +106,12 @@ def test_group_items_copies_join_their_original_and_off_means_alone() -> None:
 def test_dev_set_precision_floor() -> None:
     """False merges are the worse error: precision on the dev set (and inside sibling groups)
     stays at or above 0.97, on the tuned and on the held-out groups, and recall does not fall
-    back below 0.30 (it was 0.12 before language-aware thresholds)."""
+    back below 0.35 (it was 0.12 before language-aware thresholds)."""
     for part in (None, "tune", "holdout"):
         scores = eval_stories.evaluate(part=part)
         assert scores.precision >= 0.97, (part, scores)
         assert scores.sibling_precision >= 0.97, (part, scores)
-        assert scores.recall >= 0.30, (part, scores)   # 0.40 overall, 0.35 tune, 0.55 holdout
+        assert scores.recall >= 0.35, (part, scores)   # 0.47 overall, 0.42 tune, 0.59 holdout
 
 
 def test_scores_count_pairs_and_bcubed() -> None:
@@ -187,3 +187,20 @@ def test_titles_naming_different_measures_are_two_stories() -> None:
     again = _sig(item("c", "Geneva tariff truce: US and China cut tariffs for 90 days",
                       "The US and China suspend most tariffs for 90 days under the Geneva deal.", 2))
     assert blocked(truce, again) is None
+
+
+def test_much_shared_evidence_joins_despite_a_low_score() -> None:
+    """Two long reports that share STRONG_SHARED names (and say much else each) are one story;
+    with one name fewer they stay apart at a low score; a veto still forbids the join."""
+    names = ["Rusal", "Deripaska", "EuroSibEnergo", "Mnuchin", "Glencore", "Vekselberg", "Krasnoyarsk",
+             "Sayanogorsk"][:group.STRONG_SHARED]
+    filler_a = " ".join(f"alpha{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40))
+    filler_b = " ".join(f"beta{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40))
+    first = _sig(item("a", "Treasury lifts curbs", f"{' '.join(names)} {filler_a}", hours=5))
+    second = _sig(item("b", "Relief for the smelter group", f"{' '.join(names)} {filler_b}"))
+    assert group.similarity(second, first) < group.JOIN_SCORE
+    assert decide(second, [Candidate("a", first)]).story == "a"
+    fewer = _sig(item("c", "Relief for the smelter group", f"{' '.join(names[:-1])} {filler_b}"))
+    assert decide(fewer, [Candidate("a", first)]).story is None
+    paused = _sig(item("d", "Relief for the smelter group paused", f"{' '.join(names)} {filler_b}"))
+    assert decide(paused, [Candidate("a", first)]).why.startswith("new (closest a: blocked by 'suspension'")

@@ -26,6 +26,8 @@ MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
 MIN_SPECIFIC_CROSS = 1   # the same, across languages (fewer words can be compared)
+STRONG_SHARED = 8        # shared specific tokens + strong numbers that join whatever the score
+STRONG_SHARED_CROSS = 4  # ... across languages
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
@@ -116,10 +118,10 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
             continue
         score = similarity(sig, cand.sig)
-        if score >= RELATED_SCORE:
+        if score >= RELATED_SCORE or _strong(sig, cand.sig):
             related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if score >= _threshold(sig, cand.sig)), key=lambda b: -b[0])
+                     if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
     tried: set[str] = set()
     for score, cand in ranked:
         if cand.story not in tried and _veto(sig, related[cand.story]) is None:
@@ -140,6 +142,12 @@ def _veto(sig: Signature, scored: list[tuple[float, Candidate]]) -> tuple[float,
         if reason is not None:
             return score, cand, reason
     return None
+
+
+def _strong(a: Signature, b: Signature) -> bool:
+    """So much specific evidence shared (names, goods, numbers) that a low score, from long
+    texts saying much else, does not matter."""
+    return len(a.keys & b.keys) >= (STRONG_SHARED if a.lang == b.lang else STRONG_SHARED_CROSS)
 
 
 def _threshold(a: Signature, b: Signature) -> float:
