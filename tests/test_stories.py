@@ -111,7 +111,7 @@ def test_dev_set_precision_floor() -> None:
         scores = eval_stories.evaluate(part=part)
         assert scores.precision >= 0.97, (part, scores)
         assert scores.sibling_precision >= 0.97, (part, scores)
-        assert scores.recall >= 0.35, (part, scores)   # 0.47 overall, 0.42 tune, 0.59 holdout
+        assert scores.recall >= 0.35, (part, scores)   # 0.48 overall, 0.44 tune, 0.59 holdout
 
 
 def test_scores_count_pairs_and_bcubed() -> None:
@@ -204,3 +204,11 @@ def test_much_shared_evidence_joins_despite_a_low_score() -> None:
     assert decide(fewer, [Candidate("a", first)]).story is None
     paused = _sig(item("d", "Relief for the smelter group paused", f"{' '.join(names)} {filler_b}"))
     assert decide(paused, [Candidate("a", first)]).why.startswith("new (closest a: blocked by 'suspension'")
+
+
+def test_a_date_after_another_number_is_still_found() -> None:
+    """"levies from 25 March": the word before the day does not hide the date (only month
+    names start a date)."""
+    assert "date:3-25" in numbers(fold("levies 25 March"))
+    assert "date:8-1" in numbers(fold("duty 25 from Aug. 1"))
+    assert not any(n.startswith("date:") for n in numbers(fold("tariff 25 percent on 300 items")))

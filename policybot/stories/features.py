@@ -61,7 +61,8 @@ _ZH_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿|亿|万)")
 _ZH_NOTICE = re.compile(r"(\d{4})年第\s*(\d+)\s*号")
 _EN_NOTICE = re.compile(r"(?:no\.|number|announcement)\s*(\d+)")
 _ZH_DATE = re.compile(r"(\d{1,2})月(\d{1,2})日")
-_EN_DATE = re.compile(r"\b([a-z]{3,9})\.?\s+(\d{1,2})\b|\b(\d{1,2})\s+([a-z]{3,9})\b")
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))   # month names only: fast
+_EN_DATE = re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})\b|\b(\d{{1,2}})\s+({_MONTH_NAMES})\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 CONCEPTS = frozenset(ZH_CONCEPTS)
 _ZH_WORDS: dict[str, tuple[str, ...]] = {}
