@@ -106,12 +106,12 @@ def test_group_items_copies_join_their_original_and_off_means_alone() -> None:
 def test_dev_set_precision_floor() -> None:
     """False merges are the worse error: precision on the dev set (and inside sibling groups)
     stays at or above 0.97, on the tuned and on the held-out groups, and recall does not fall
-    back below 0.35 (it was 0.12 before language-aware thresholds)."""
+    back below 0.50 (it was 0.12 before language-aware thresholds)."""
     for part in (None, "tune", "holdout"):
         scores = eval_stories.evaluate(part=part)
         assert scores.precision >= 0.97, (part, scores)
         assert scores.sibling_precision >= 0.97, (part, scores)
-        assert scores.recall >= 0.35, (part, scores)   # 0.48 overall, 0.44 tune, 0.59 holdout
+        assert scores.recall >= 0.50, (part, scores)   # 0.61 overall, 0.57 tune, 0.69 holdout
 
 
 def test_scores_count_pairs_and_bcubed() -> None:
@@ -212,3 +212,16 @@ def test_a_date_after_another_number_is_still_found() -> None:
     assert "date:3-25" in numbers(fold("levies 25 March"))
     assert "date:8-1" in numbers(fold("duty 25 from Aug. 1"))
     assert not any(n.startswith("date:") for n in numbers(fold("tariff 25 percent on 300 items")))
+
+
+def test_reports_close_in_time_need_less_to_join() -> None:
+    """An English and a short Chinese report sharing one good: one story when hours apart,
+    two when more than CLOSE apart (siblings are mostly days apart)."""
+    zh = _sig(item("b", "日本首次批准向韩国出口光刻胶", "日本首次批准向韩国出口光刻胶。"))
+    assert zh.lang == "zh"    # two runs of Chinese are Chinese
+    for hours, joins in ((5, True), (group.CLOSE / 3600 + 18, False)):
+        en = _sig(item("a", "Japan approves first photoresist shipment to South Korea",
+                       "Japan approved the first export of photoresist, a chip material, to South Korea.",
+                       hours=hours))
+        assert group.JOIN_SCORE_CROSS * group.CLOSE_FACTOR <= group.similarity(zh, en) < group.JOIN_SCORE_CROSS
+        assert (decide(zh, [Candidate("a", en)]).story == "a") is joins, hours

@@ -26,6 +26,8 @@ MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
 MIN_SPECIFIC_CROSS = 1   # the same, across languages (fewer words can be compared)
+CLOSE = 12 * 3600.0      # reports this close in time ...
+CLOSE_FACTOR = 0.7       # ... need this share of the join score
 STRONG_SHARED = 8        # shared specific tokens + strong numbers that join whatever the score
 STRONG_SHARED_CROSS = 4  # ... across languages
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
@@ -151,7 +153,10 @@ def _strong(a: Signature, b: Signature) -> bool:
 
 
 def _threshold(a: Signature, b: Signature) -> float:
-    return JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
+    """The score a join needs: lower for reports close in time (most reports of one event come
+    within hours, its sibling events days apart)."""
+    base = JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
+    return base * CLOSE_FACTOR if abs(a.when - b.when) <= CLOSE else base
 
 
 @lru_cache(maxsize=TITLE_CACHE)
