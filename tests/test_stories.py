@@ -106,12 +106,12 @@ def test_group_items_copies_join_their_original_and_off_means_alone() -> None:
 def test_dev_set_precision_floor() -> None:
     """False merges are the worse error: precision on the dev set (and inside sibling groups)
     stays at or above 0.97, on the tuned and on the held-out groups, and recall does not fall
-    back below 0.50 (it was 0.12 before language-aware thresholds)."""
+    back below 0.55 (it was 0.12 before language-aware thresholds)."""
     for part in (None, "tune", "holdout"):
         scores = eval_stories.evaluate(part=part)
         assert scores.precision >= 0.97, (part, scores)
         assert scores.sibling_precision >= 0.97, (part, scores)
-        assert scores.recall >= 0.50, (part, scores)   # 0.61 overall, 0.57 tune, 0.69 holdout
+        assert scores.recall >= 0.55, (part, scores)   # 0.64 overall, 0.62 tune, 0.71 holdout
 
 
 def test_scores_count_pairs_and_bcubed() -> None:

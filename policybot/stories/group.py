@@ -60,7 +60,7 @@ def similarity(a: Signature, b: Signature) -> float:
     token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
     title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
     numbers = a.numbers & b.numbers
-    strong = len(numbers & a.keys)
+    strong = sum(1 for n in numbers & a.keys if not n.startswith("n:"))   # plain numbers: weak
     terms = sum(1 for t in a.terms & b.terms if t.startswith("entity:"))
     return 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(strong, 2) \
         + 0.05 * min(len(numbers) - strong, 2) + 0.05 * min(terms, 2)
