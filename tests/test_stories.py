@@ -225,3 +225,15 @@ def test_reports_close_in_time_need_less_to_join() -> None:
                        hours=hours))
         assert group.JOIN_SCORE_CROSS * group.CLOSE_FACTOR <= group.similarity(zh, en) < group.JOIN_SCORE_CROSS
         assert (decide(zh, [Candidate("a", en)]).story == "a") is joins, hours
+
+
+def test_a_shared_plain_number_is_evidence_across_languages() -> None:
+    """"23 Chinese entities" and "23家中国实体": the number is the only specific thing the two
+    share (the rest are states and measure words); with 24 in one of them, no join."""
+    en = _sig(item("a", "US adds 23 Chinese entities to its Entity List",
+                   "The Commerce Department added 23 Chinese companies to the Entity List.", hours=3))
+    zh = _sig(item("b", "美方将23家中国实体列入实体清单", "美国商务部将23家中国实体列入实体清单。"))
+    assert zh.keys == {"n:23"}
+    assert decide(zh, [Candidate("a", en)]).story == "a"
+    other = _sig(item("c", "美方将24家中国实体列入实体清单", "美国商务部将24家中国实体列入实体清单。"))
+    assert decide(other, [Candidate("a", en)]).story is None
