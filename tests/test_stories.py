@@ -111,7 +111,7 @@ def test_dev_set_precision_floor() -> None:
         scores = eval_stories.evaluate(part=part)
         assert scores.precision >= 0.97, (part, scores)
         assert scores.sibling_precision >= 0.97, (part, scores)
-        assert scores.recall >= 0.55, (part, scores)   # 0.64 overall, 0.62 tune, 0.71 holdout
+        assert scores.recall >= 0.55, (part, scores)   # 0.63 overall, 0.62 tune, 0.67 holdout
 
 
 def test_scores_count_pairs_and_bcubed() -> None:
@@ -215,25 +215,29 @@ def test_a_date_after_another_number_is_still_found() -> None:
 
 
 def test_reports_close_in_time_need_less_to_join() -> None:
-    """An English and a short Chinese report sharing one good: one story when hours apart,
-    two when more than CLOSE apart (siblings are mostly days apart)."""
-    zh = _sig(item("b", "日本首次批准向韩国出口光刻胶", "日本首次批准向韩国出口光刻胶。"))
+    """An English and a short Chinese report sharing a good and a company: one story when hours
+    apart, two when more than CLOSE apart (siblings are mostly days apart)."""
+    zh = _sig(item("b", "日本首次批准向三星出口光刻胶", "日本首次批准向三星出口光刻胶。"))
     assert zh.lang == "zh"    # two runs of Chinese are Chinese
     for hours, joins in ((5, True), (group.CLOSE / 3600 + 18, False)):
-        en = _sig(item("a", "Japan approves first photoresist shipment to South Korea",
-                       "Japan approved the first export of photoresist, a chip material, to South Korea.",
+        en = _sig(item("a", "Japan approves first photoresist shipment to Samsung",
+                       "Japan approved the first export of photoresist, a chip material, to Samsung.",
                        hours=hours))
         assert group.JOIN_SCORE_CROSS * group.CLOSE_FACTOR <= group.similarity(zh, en) < group.JOIN_SCORE_CROSS
         assert (decide(zh, [Candidate("a", en)]).story == "a") is joins, hours
 
 
 def test_a_shared_plain_number_is_evidence_across_languages() -> None:
-    """"23 Chinese entities" and "23家中国实体": the number is the only specific thing the two
-    share (the rest are states and measure words); with 24 in one of them, no join."""
-    en = _sig(item("a", "US adds 23 Chinese entities to its Entity List",
-                   "The Commerce Department added 23 Chinese companies to the Entity List.", hours=3))
-    zh = _sig(item("b", "美方将23家中国实体列入实体清单", "美国商务部将23家中国实体列入实体清单。"))
-    assert zh.keys == {"n:23"}
+    """"23 Chinese entities" and "23家中国实体": the number is, with SMIC, what the two share
+    (the rest are states and measure words); with 24 in one of them, no join (one shared key
+    across languages is too little: "rare earth export control" in two titles is not enough)."""
+    en = _sig(item("a", "US adds 23 Chinese entities including SMIC to its Entity List",
+                   "The Commerce Department added 23 Chinese companies, SMIC among them, to the Entity List.",
+                   hours=3))
+    zh = _sig(item("b", "美方将23家中国实体列入实体清单 含中芯国际", "美国商务部将23家中国实体列入实体清单，中芯国际在列。"))
+    assert zh.keys == {"n:23", "smic"}
     assert decide(zh, [Candidate("a", en)]).story == "a"
-    other = _sig(item("c", "美方将24家中国实体列入实体清单", "美国商务部将24家中国实体列入实体清单。"))
+    other = _sig(item("c", "美方将24家中国实体列入实体清单 含中芯国际", "美国商务部将24家中国实体列入实体清单，中芯国际在列。"))
     assert decide(other, [Candidate("a", en)]).story is None
+    thin = _sig(item("d", "商务部：对稀土相关物项实施出口管制", ""))
+    assert decide(_sig(item("e", "Rare earth export control", "rare earth", 1)), [Candidate("d", thin)]).story is None
