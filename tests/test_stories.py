@@ -105,12 +105,13 @@ def test_group_items_copies_join_their_original_and_off_means_alone() -> None:
 
 def test_dev_set_precision_floor() -> None:
     """False merges are the worse error: precision on the dev set (and inside sibling groups)
-    stays at or above 0.97, on the tuned and on the held-out groups."""
+    stays at or above 0.97, on the tuned and on the held-out groups, and recall does not fall
+    back below 0.55 (it was 0.12 before language-aware thresholds)."""
     for part in (None, "tune", "holdout"):
         scores = eval_stories.evaluate(part=part)
         assert scores.precision >= 0.97, (part, scores)
         assert scores.sibling_precision >= 0.97, (part, scores)
-        assert scores.recall > 0.05, (part, scores)   # it does group: not everything alone
+        assert scores.recall >= 0.55, (part, scores)   # 0.63 overall, 0.62 tune, 0.67 holdout
 
 
 def test_scores_count_pairs_and_bcubed() -> None:
@@ -160,3 +161,83 @@ def test_titles_that_differ_in_their_numbers_are_two_acts() -> None:
     same_year = _sig(item("c", "Rare earth export control notice 2025", "Rare earth export control notice.", 2))
     assert blocked(_sig(item("d", "Rare earth export control notice", "Rare earth export control notice.")),
                    same_year) is None
+
+
+def test_a_date_in_a_title_is_no_act_number() -> None:
+    """"8月1日起" or "from August 1" dates a notice; it is not a second notice's number."""
+    notice = _sig(item("a", "商务部公告2023年第23号 镓锗出口管制", "商务部公告2023年第23号，镓锗出口管制。"))
+    dated = _sig(item("b", "镓锗出口管制8月1日起实施", "商务部公告2023年第23号，镓锗出口管制8月1日起实施。", 1))
+    assert blocked(notice, dated) is None
+    en = _sig(item("c", "Gallium controls notice 23", "Gallium controls notice 23."))
+    en_dated = _sig(item("d", "Gallium controls from August 1", "Gallium controls notice 23.", 1))
+    assert blocked(en, en_dated) is None
+    other = _sig(item("e", "Gallium controls notice 24", "Gallium controls notice 24.", 1))
+    assert blocked(en, other) is not None
+
+
+def test_titles_naming_different_measures_are_two_stories() -> None:
+    """A tariff truce and an entity-list suspension under it share the day, the deal and the
+    90 days, but are two stories (STORIES.md: measures of different kinds)."""
+    truce = _sig(item("a", "Trump hails reset after Geneva tariff truce for 90 days",
+                      "The US and China suspend most tariffs for 90 days under the Geneva deal."))
+    listing = _sig(item("b", "China suspends unreliable entity measures for 90 days under Geneva deal",
+                        "China suspends unreliable entity list measures for 90 days under the Geneva deal.", 1))
+    assert blocked(truce, listing) == "measures tariff vs unreliable in the titles"
+    assert decide(listing, [Candidate("a", truce)]).story is None
+    again = _sig(item("c", "Geneva tariff truce: US and China cut tariffs for 90 days",
+                      "The US and China suspend most tariffs for 90 days under the Geneva deal.", 2))
+    assert blocked(truce, again) is None
+
+
+def test_much_shared_evidence_joins_despite_a_low_score() -> None:
+    """Two long reports that share STRONG_SHARED names (and say much else each) are one story;
+    with one name fewer they stay apart at a low score; a veto still forbids the join."""
+    names = ["Rusal", "Deripaska", "EuroSibEnergo", "Mnuchin", "Glencore", "Vekselberg", "Krasnoyarsk",
+             "Sayanogorsk"][:group.STRONG_SHARED]
+    filler_a = " ".join(f"alpha{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40))
+    filler_b = " ".join(f"beta{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(40))
+    first = _sig(item("a", "Treasury lifts curbs", f"{' '.join(names)} {filler_a}", hours=5))
+    second = _sig(item("b", "Relief for the smelter group", f"{' '.join(names)} {filler_b}"))
+    assert group.similarity(second, first) < group.JOIN_SCORE
+    assert decide(second, [Candidate("a", first)]).story == "a"
+    fewer = _sig(item("c", "Relief for the smelter group", f"{' '.join(names[:-1])} {filler_b}"))
+    assert decide(fewer, [Candidate("a", first)]).story is None
+    paused = _sig(item("d", "Relief for the smelter group paused", f"{' '.join(names)} {filler_b}"))
+    assert decide(paused, [Candidate("a", first)]).why.startswith("new (closest a: blocked by 'suspension'")
+
+
+def test_a_date_after_another_number_is_still_found() -> None:
+    """"levies from 25 March": the word before the day does not hide the date (only month
+    names start a date)."""
+    assert "date:3-25" in numbers(fold("levies 25 March"))
+    assert "date:8-1" in numbers(fold("duty 25 from Aug. 1"))
+    assert not any(n.startswith("date:") for n in numbers(fold("tariff 25 percent on 300 items")))
+
+
+def test_reports_close_in_time_need_less_to_join() -> None:
+    """An English and a short Chinese report sharing a good and a company: one story when hours
+    apart, two when more than CLOSE apart (siblings are mostly days apart)."""
+    zh = _sig(item("b", "日本首次批准向三星出口光刻胶", "日本首次批准向三星出口光刻胶。"))
+    assert zh.lang == "zh"    # two runs of Chinese are Chinese
+    for hours, joins in ((5, True), (group.CLOSE / 3600 + 18, False)):
+        en = _sig(item("a", "Japan approves first photoresist shipment to Samsung",
+                       "Japan approved the first export of photoresist, a chip material, to Samsung.",
+                       hours=hours))
+        assert group.JOIN_SCORE_CROSS * group.CLOSE_FACTOR <= group.similarity(zh, en) < group.JOIN_SCORE_CROSS
+        assert (decide(zh, [Candidate("a", en)]).story == "a") is joins, hours
+
+
+def test_a_shared_plain_number_is_evidence_across_languages() -> None:
+    """"23 Chinese entities" and "23家中国实体": the number is, with SMIC, what the two share
+    (the rest are states and measure words); with 24 in one of them, no join (one shared key
+    across languages is too little: "rare earth export control" in two titles is not enough)."""
+    en = _sig(item("a", "US adds 23 Chinese entities including SMIC to its Entity List",
+                   "The Commerce Department added 23 Chinese companies, SMIC among them, to the Entity List.",
+                   hours=3))
+    zh = _sig(item("b", "美方将23家中国实体列入实体清单 含中芯国际", "美国商务部将23家中国实体列入实体清单，中芯国际在列。"))
+    assert zh.keys == {"n:23", "smic"}
+    assert decide(zh, [Candidate("a", en)]).story == "a"
+    other = _sig(item("c", "美方将24家中国实体列入实体清单 含中芯国际", "美国商务部将24家中国实体列入实体清单，中芯国际在列。"))
+    assert decide(other, [Candidate("a", en)]).story is None
+    thin = _sig(item("d", "商务部：对稀土相关物项实施出口管制", ""))
+    assert decide(_sig(item("e", "Rare earth export control", "rare earth", 1)), [Candidate("d", thin)]).story is None

@@ -13,11 +13,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from policybot.model import Item, Match
 from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
 
 MAX_TEXT = 4000          # characters of title + summary looked at
+WORD_CACHE = 1 << 16     # English words whose concept token is remembered
 TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,40}$")   # " - Reuters", " | Caixin Global"
 
 # cue -> English stems / Chinese words in a title; a cue on one side only forbids a merge
@@ -36,6 +38,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
 }
 
+_CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
+                 for cue, (en, zh) in STEP_CUES.items())
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(
@@ -57,7 +61,8 @@ _ZH_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿|亿|万)")
 _ZH_NOTICE = re.compile(r"(\d{4})年第\s*(\d+)\s*号")
 _EN_NOTICE = re.compile(r"(?:no\.|number|announcement)\s*(\d+)")
 _ZH_DATE = re.compile(r"(\d{1,2})月(\d{1,2})日")
-_EN_DATE = re.compile(r"\b([a-z]{3,9})\.?\s+(\d{1,2})\b|\b(\d{1,2})\s+([a-z]{3,9})\b")
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))   # month names only: fast
+_EN_DATE = re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})\b|\b(\d{{1,2}})\s+({_MONTH_NAMES})\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 CONCEPTS = frozenset(ZH_CONCEPTS)
 _ZH_WORDS: dict[str, tuple[str, ...]] = {}
@@ -97,11 +102,10 @@ def weight(found: frozenset[str]) -> float:
     return len(found) - (1.0 - GENERIC_WEIGHT) * len(found & GENERIC)
 
 
-def join_keys(found: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
-    """Specific concept tokens (not a state, an institution or a measure word; no Chinese
-    bigram) and numbers other than plain ones."""
-    return frozenset({t for t in found if t not in GENERIC and not t.startswith("zh:")}
-                     | {n for n in nums if not n.startswith("n:")})
+def join_keys(plain: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
+    """Specific concept tokens (of `plain`, the tokens without Chinese bigrams: not a state,
+    an institution or a measure word) and the numbers ("23 entities" = "23家实体")."""
+    return (plain - GENERIC) | nums
 
 
 def fold(text: str) -> str:
@@ -116,21 +120,24 @@ def clean_title(title: str) -> str:
 
 def signature(item: Item, matches: Sequence[Match], when: float, source: str = "") -> Signature:
     title = clean_title(item.title)
-    whole = fold(f"{title}\n{item.summary}")
-    lang = "zh" if len(_CJK.findall(whole)) > 2 and _cjk_share(whole) > 0.2 else "en"
+    folded_title = fold(title)
+    folded_summary = fold(item.summary[:max(0, MAX_TEXT - len(title))])
+    whole = f"{folded_title}\n{folded_summary}"
+    lang = "zh" if _cjk_share(whole) > 0.2 else "en"
     terms = {f"rule:{m.rule_id}" for m in matches}
     terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
-    folded_title = fold(title)
-    in_title = frozenset(tokens(folded_title))
-    found, nums = in_title | tokens(fold(item.summary)), frozenset(numbers(whole))
+    (title_words, title_pairs), (words, pairs) = _tokens(folded_title), _tokens(folded_summary)
+    in_title, plain = frozenset(title_words | title_pairs), frozenset(title_words | words)
+    found, nums = plain | title_pairs | pairs, frozenset(numbers(whole))
+    text_cues = frozenset(cues(whole))     # a title's cues are among them
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
-                     title=title, tokens=found, keys=join_keys(found, nums),
+                     title=title, tokens=found, keys=join_keys(plain, nums),
                      weight=weight(found), title_weight=weight(in_title),
-                     plain=frozenset(t for t in found if not t.startswith("zh:")),
+                     plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=frozenset(cues(folded_title)),
-                     text_cues=frozenset(cues(whole)))
+                     terms=frozenset(terms), cues=frozenset(cues(folded_title) if text_cues else ()),
+                     text_cues=text_cues)
 
 
 def _cjk_share(text: str) -> float:
@@ -139,16 +146,29 @@ def _cjk_share(text: str) -> float:
 
 
 def tokens(text: str) -> set[str]:
-    out = set()
-    for word in _WORD.findall(text):
-        if word in _STOP or word.isdigit():
-            continue
-        out.add(EN_ALIASES.get(word) or _stem(word))
+    words, pairs = _tokens(text)
+    return words | pairs
+
+
+def _tokens(text: str) -> tuple[set[str], set[str]]:
+    """Concept tokens (English words, Chinese words of the lexicon), then Chinese bigrams."""
+    out = {_concept(word) for word in set(_WORD.findall(text))}
+    out.discard("")
+    if _CJK.search(text) is None:     # English only: the Chinese passes would find nothing
+        return out, set()
     for word in _ZH_RE.findall(text):
         out.update(_ZH_WORDS[word])
-    for run in _CJK.findall(text):
-        out.update(f"zh:{run[i:i + 2]}" for i in range(len(run) - 1))
-    return out
+    pairs = {f"zh:{run[i:i + 2]}" for run in _CJK.findall(text) for i in range(len(run) - 1)}
+    return out, pairs
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def _concept(word: str) -> str:
+    """The concept token of an English word, "" for a stop word (memoised: words recur)."""
+    word = word.removesuffix("'s").rstrip("'")   # "japan's" = "japan"
+    if word in _STOP or word.isdigit():
+        return ""
+    return EN_ALIASES.get(word) or _stem(word)
 
 
 def _stem(word: str) -> str:
@@ -161,10 +181,11 @@ def _stem(word: str) -> str:
 def numbers(text: str) -> set[str]:
     out = {f"pct:{num(m.group(1))}" for m in _PCT.finditer(text)}
     out |= {f"amt:{_amount(m.group(1), _EN_SCALE[m.group(2)])}" for m in _EN_AMOUNT.finditer(text)}
-    out |= {f"amt:{_amount(m.group(1), _ZH_SCALE[m.group(2)])}" for m in _ZH_AMOUNT.finditer(text)}
-    out |= {f"no:{int(m.group(2))}" for m in _ZH_NOTICE.finditer(text)}
     out |= {f"no:{int(m.group(1))}" for m in _EN_NOTICE.finditer(text)}
-    out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in _ZH_DATE.finditer(text)}
+    if _CJK.search(text) is not None:    # the Chinese forms need Chinese text
+        out |= {f"amt:{_amount(m.group(1), _ZH_SCALE[m.group(2)])}" for m in _ZH_AMOUNT.finditer(text)}
+        out |= {f"no:{int(m.group(2))}" for m in _ZH_NOTICE.finditer(text)}
+        out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in _ZH_DATE.finditer(text)}
     out |= set(_en_dates(text))
     used = {v.split(":", 1)[1] for v in out}
     for m in _NUMBER.finditer(text):
@@ -196,5 +217,4 @@ def _year(value: str) -> bool:
 
 
 def cues(title: str) -> set[str]:
-    return {cue for cue, (en, zh) in STEP_CUES.items()
-            if any(w in title for w in en) or any(w in title for w in zh)}
+    return {cue for cue, pattern in _CUE_RES if pattern.search(title)}

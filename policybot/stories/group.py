@@ -14,18 +14,27 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from policybot.stories.features import Signature, num, weight
-from policybot.stories.lexicon import GENERIC, SUBJECTS
+from policybot.stories.lexicon import GENERIC, MEASURES, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
-JOIN_SCORE = 0.8        # a candidate must score at least this to be joined
+JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
+JOIN_SCORE_CROSS = 0.8  # the same across languages (fewer, coarser words compared: scores run higher)
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
-MIN_SPECIFIC_CROSS = 3   # the same, across languages (fewer words can be compared)
+MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
+CLOSE = 12 * 3600.0      # reports this close in time ...
+CLOSE_FACTOR = 0.7       # ... need this share of the join score
+STRONG_SHARED = 8        # shared specific tokens + strong numbers that join whatever the score
+STRONG_SHARED_CROSS = 5  # ... across languages
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+                        r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
+TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 
 
@@ -51,7 +60,7 @@ def similarity(a: Signature, b: Signature) -> float:
     token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
     title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
     numbers = a.numbers & b.numbers
-    strong = len(numbers & a.keys)
+    strong = sum(1 for n in numbers & a.keys if not n.startswith("n:"))   # plain numbers: weak
     terms = sum(1 for t in a.terms & b.terms if t.startswith("entity:"))
     return 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(strong, 2) \
         + 0.05 * min(len(numbers) - strong, 2) + 0.05 * min(terms, 2)
@@ -88,6 +97,9 @@ def blocked(a: Signature, b: Signature) -> str | None:
     sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    ma, mb = a.title_tokens & MEASURES, b.title_tokens & MEASURES
+    if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
+        return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
     if a.lang == b.lang and na and nb and not na & nb:   # "notice 1" and "notice 2": two acts
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
@@ -101,36 +113,58 @@ def blocked(a: Signature, b: Signature) -> str | None:
 
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
     """The story `sig` joins among `candidates` (earlier items, any order), with why: the story
-    of its most similar item, unless any related item of that story forbids the merge."""
-    best: dict[str, tuple[float, Candidate]] = {}
-    vetoes: dict[str, tuple[float, Candidate, str]] = {}
+    of its most similar item, unless any related item of that story forbids the merge. The
+    vetoes are looked for story by story, best first: most items join the first."""
+    related: dict[str, list[tuple[float, Candidate]]] = {}
     for cand in candidates[-MAX_CANDIDATES:]:
         if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
             continue
         score = similarity(sig, cand.sig)
-        if score < RELATED_SCORE:
-            continue
-        reason = blocked(sig, cand.sig)
-        if reason is not None:
-            if cand.story not in vetoes or score > vetoes[cand.story][0]:
-                vetoes[cand.story] = (score, cand, reason)
-        elif score >= JOIN_SCORE and (cand.story not in best or score > best[cand.story][0]):
-            best[cand.story] = (score, cand)
-    joinable = [b for story, b in best.items() if story not in vetoes]
-    if joinable:
-        score, cand = max(joinable, key=lambda b: b[0])
-        why = _shared(shared(sig, cand.sig))
-        return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
+        if score >= RELATED_SCORE or _strong(sig, cand.sig):
+            related.setdefault(cand.story, []).append((score, cand))
+    ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
+                     if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
+    tried: set[str] = set()
+    for score, cand in ranked:
+        if cand.story not in tried and _veto(sig, related[cand.story]) is None:
+            why = _shared(shared(sig, cand.sig))
+            return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
+        tried.add(cand.story)
+    vetoes = [v for scored in related.values() if (v := _veto(sig, scored)) is not None]
     if vetoes:
-        score, cand, reason = max(vetoes.values(), key=lambda v: v[0])
+        score, cand, reason = max(vetoes, key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
 
 
-def _title_numbers(title: str) -> set[str]:
+def _veto(sig: Signature, scored: list[tuple[float, Candidate]]) -> tuple[float, Candidate, str] | None:
+    """The most similar item of a story that forbids joining it, with why."""
+    for score, cand in sorted(scored, key=lambda s: -s[0]):
+        reason = blocked(sig, cand.sig)
+        if reason is not None:
+            return score, cand, reason
+    return None
+
+
+def _strong(a: Signature, b: Signature) -> bool:
+    """So much specific evidence shared (names, goods, numbers) that a low score, from long
+    texts saying much else, does not matter."""
+    return len(a.keys & b.keys) >= (STRONG_SHARED if a.lang == b.lang else STRONG_SHARED_CROSS)
+
+
+def _threshold(a: Signature, b: Signature) -> float:
+    """The score a join needs: lower for reports close in time (most reports of one event come
+    within hours, its sibling events days apart)."""
+    base = JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
+    return base * CLOSE_FACTOR if abs(a.when - b.when) <= CLOSE else base
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _title_numbers(title: str) -> frozenset[str]:
     """The numbers of a title but years, in one form (`1,100` = `1100`)."""
-    found = {num(m.group(0)) for m in TITLE_NUMBER.finditer(title.replace(",", ""))}
-    return {n for n in found if not (n.isdigit() and 1900 <= int(n) <= 2100)}
+    title = TITLE_DATE.sub(" ", title.replace(",", ""))    # "8月1日" is a date, not an act's number
+    found = {num(m.group(0)) for m in TITLE_NUMBER.finditer(title)}
+    return frozenset(n for n in found if not (n.isdigit() and 1900 <= int(n) <= 2100))
 
 
 def _number(value: str) -> str:

@@ -41,6 +41,16 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "soybean": ("大豆",), "car": ("汽车", "车企", "电动车", "电动汽车"), "solar": ("光伏", "太阳能"),
     "lithography": ("光刻",), "photoresist": ("光刻胶",), "ai": ("人工智能",),
     "quantum": ("量子",), "price": ("价格", "报价", "价"), "shares": ("股价", "个股", "板块"),
+    "tellurium": ("碲",), "bismuth": ("铋",), "molybdenum": ("钼",), "indium": ("铟",),
+    "nickel": ("镍",), "uranium": ("铀",), "crude": ("原油",), "drone": ("无人机",),
+    "battery": ("电池",), "analog": ("模拟芯片",), "discrimination": ("歧视",),
+    # companies every trade-policy desk writes about
+    "nvidia": ("英伟达",), "huawei": ("华为",), "ascend": ("昇腾",), "rusal": ("俄铝",),
+    "asml": ("阿斯麦",), "bytedance": ("字节跳动",), "smic": ("中芯国际", "中芯"),
+    "samsung": ("三星",), "hynix": ("海力士",), "tsmc": ("台积电",), "micron": ("美光",),
+    "intel": ("英特尔",), "qualcomm": ("高通",), "apple": ("苹果",), "google": ("谷歌",),
+    "tesla": ("特斯拉",), "ford": ("福特",), "boeing": ("波音",), "nexperia": ("安世",),
+    "wingtech": ("闻泰",), "illumina": ("因美纳",), "deripaska": ("德里帕斯卡",),
 }
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
@@ -67,6 +77,9 @@ EN_ALIASES: dict[str, str] = {
     "automakers": "car", "carmakers": "car", "vehicles": "car", "ev": "car", "evs": "car",
     "stock": "shares", "prices": "price", "executive": "order", "pentagon": "pentagon",
     "defense": "pentagon", "retaliatory": "retaliation", "countermeasures": "retaliation",
+    "dumping": "antidumping", "anti-monopoly": "antitrust", "monopoly": "antitrust",
+    "anti-discrimination": "discrimination", "discriminatory": "discrimination",
+    "drones": "drone", "batteries": "battery",
 }
 
 # concepts every other report carries: they count little in a similarity
@@ -80,3 +93,5 @@ SUBJECTS = frozenset(
     "taiwan france indonesia vietnam iran rareearth magnet gallium germanium antimony tungsten "
     "copper aluminium cobalt steel lithium graphite coal lng soybean car solar lithography "
     "photoresist quantum".split())
+# the kind of measure a title names: two titles naming only different kinds are two acts
+MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust".split())

@@ -38,7 +38,7 @@ class Window:
         """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
         newest first among equals), oldest first."""
         counts: Counter[int] = Counter()
-        lists = [ids for ids in map(self._postings.get, sig.keys) if ids]
+        lists = [ids for ids in map(self._postings.get, sorted(sig.keys)) if ids]   # one order: runs agree
         for ids in sorted(lists, key=len)[:MAX_KEYS]:   # the rarest keys say the most
             counts.update(ids)
         found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
