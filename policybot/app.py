@@ -55,7 +55,7 @@ class App:
         if self._own_executor:
             executor = ParserPool()  # worker processes start on the first parse
         self.stream = stream or sys.stdout
-        self.store = Store(config.storage_path)
+        self.store = Store(config.storage)
         self.rules = RuleBook(config.rules_paths, destinations=config.destinations,
                               feeds={f.id: f.tags for f in config.feeds},
                               extra_rules=self.watch_rules)

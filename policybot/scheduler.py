@@ -119,7 +119,7 @@ class Service:
         with self._tracked():   # on stop: `_halt` ends the thread's work after its chunk
             store = self.app.store
             store.flush_feeds()
-            gone = await asyncio.to_thread(prune_state, store.path, utcnow().timestamp(),
+            gone = await asyncio.to_thread(prune_state, store.location, utcnow().timestamp(),
                                            self.app.config.retention, halt=self._halt)
             if gone:
                 log.info("pruned %d items gone from their feeds for longer than the retention", gone)
