@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from policybot.app import App
 from policybot.chat import CHAT_RETRY_SECONDS, ChatSupervisor, release_mutes
 from policybot.console.app import Console
+from policybot.leases import FEED_LEASE_FACTOR, HEARTBEAT_SECONDS
 from policybot.metrics import MetricsServer
 from policybot.notify.base import utcnow
 from policybot.prune import prune_state
@@ -84,12 +86,39 @@ class Service:
                                max_instances=1, coalesce=True, next_run_time=start)
         self.scheduler.add_job(release_mutes, "interval", seconds=MUTES_SECONDS, args=[self.app],
                                id="mutes", max_instances=1, coalesce=True)
+        if self.app.store.shared:
+            self.scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
+                                   id="heartbeat", max_instances=1, coalesce=True, next_run_time=start)
 
     async def poll(self, feed_id: str) -> None:
         with self._tracked():
+            if self.app.store.shared and not self._feed_lease(feed_id):
+                return
             result = await self.app.poll_feed(feed_id)
             if result.alerts:
                 await self.app.deliver()
+
+    def _feed_lease(self, feed_id: str) -> bool:
+        """Shared state: poll only a feed no other instance polled this cycle (its lease lasts
+        most of the feed's interval); its row is read afresh (another may have written it)."""
+        every = self.app.feed(feed_id).every
+        taken = self._lease(f"feed:{feed_id}", every * FEED_LEASE_FACTOR)
+        if taken:
+            self.app.store.forget_feed(feed_id)
+        return taken
+
+    def _lease(self, name: str, seconds: float) -> bool:
+        try:
+            return self.app.store.take_lease(name, self.app.instance, utcnow().timestamp(), seconds)
+        except sqlite3.Error as exc:
+            log.warning("%s skipped: state database: %s", name, exc)
+            return False
+
+    async def heartbeat(self) -> None:
+        try:
+            self.app.store.heartbeat(self.app.instance, utcnow().timestamp())
+        except sqlite3.Error as exc:
+            log.warning("heartbeat not recorded: state database: %s", exc)
 
     async def deliver(self) -> None:
         with self._tracked():
@@ -125,6 +154,8 @@ class Service:
                 log.info("pruned %d items gone from their feeds for longer than the retention", gone)
 
     async def check_health(self) -> None:
+        if self.app.store.shared and not self._lease("health", HEALTH_SECONDS * FEED_LEASE_FACTOR):
+            return    # another instance reports the blind spots this time
         self.app.check_health()
 
     def problem(self) -> str | None:
@@ -188,3 +219,13 @@ class Service:
         if self.console is not None:
             await self.console.stop()
         await self.chats.stop()
+        if self.app.store.shared:
+            self._leave()
+
+    def _leave(self) -> None:
+        """A clean stop hands this instance's jobs over at once (a killed one's expire)."""
+        try:
+            self.app.store.release_leases(self.app.instance)
+            self.app.store.forget_instance(self.app.instance)
+        except sqlite3.Error as exc:
+            log.warning("leases left to expire: state database: %s", exc)

@@ -21,6 +21,7 @@ from typing import Any
 from policybot.codec import alert_from_json, alert_to_json
 from policybot.consoleviews import ConsoleViewsMixin
 from policybot.dialect import POSTGRES, SQLITE, is_url
+from policybot.leases import LeasesMixin
 from policybot.model import Alert, Item
 from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
@@ -61,7 +62,7 @@ class OutboxRow:
     last_error: str | None
 
 
-class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
+class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
     """One connection, used from the event loop thread only (calls are short: SQLite is a
     local file, PostgreSQL a server on the local network; each statement is bounded by
     pgconn.STATEMENT_TIMEOUT_MS).
@@ -122,6 +123,11 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
             state = FeedState(id=feed_id) if row is None else _feed_state(row)
             self._feeds[feed_id] = state
         return state
+
+    def forget_feed(self, feed_id: str) -> None:
+        """Read the feed's row again next time (another instance may have written it)."""
+        self.flush_feeds()
+        self._feeds.pop(feed_id, None)
 
     def feed_states(self) -> list[FeedState]:
         self.flush_feeds()

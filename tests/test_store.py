@@ -143,3 +143,25 @@ def test_deferred_feed_writes_flush_together_and_in_order(state: str | Path) -> 
     store.update_feed_later("b", etag="b2")
     store.close()                              # closing flushes too
     assert Store(state).feed_state("b").etag == "b2"
+
+
+def test_a_lease_is_held_by_one_instance_until_it_expires(state: str | Path) -> None:
+    store = Store(state)
+    assert store.take_lease("feed:f", "a", 100.0, 30.0)
+    assert not store.take_lease("feed:f", "b", 110.0, 30.0)     # a holds it
+    assert store.take_lease("feed:f", "a", 120.0, 30.0)         # a renews: until 150
+    assert not store.take_lease("feed:f", "b", 149.0, 30.0)
+    assert store.take_lease("feed:f", "b", 150.0, 30.0)         # expired: b takes it over
+    assert store.leases(151.0) == {"feed:f": "b"}
+    store.release_leases("b")
+    assert store.take_lease("feed:f", "c", 152.0, 30.0)
+
+
+def test_instances_note_their_heartbeat(state: str | Path) -> None:
+    store = Store(state)
+    store.heartbeat("host1:42:ab12", 100.0)
+    store.heartbeat("host1:42:ab12", 110.0)
+    (one,) = store.instances()
+    assert (one.host, one.pid, one.started, one.heartbeat) == ("host1", 42, 100.0, 110.0)
+    store.forget_instance(one.id)
+    assert store.instances() == []
