@@ -18,6 +18,7 @@ from typing import Any
 
 DESTINATION_LEASE_SECONDS = 30.0   # a dead instance's destinations are drained by another after this
 LEADER_LEASE_SECONDS = 30.0        # ... and its Telegram poller taken over after this
+LEADER_RENEW_SECONDS = 10.0        # the Telegram poller renews its lease this often
 FEED_LEASE_FACTOR = 0.9            # a poll holds its feed for this share of the feed's interval
 HEARTBEAT_SECONDS = 10.0           # how often an instance says it is alive
 

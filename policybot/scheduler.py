@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from policybot.app import App
 from policybot.chat import CHAT_RETRY_SECONDS, ChatSupervisor, release_mutes
 from policybot.console.app import Console
-from policybot.leases import FEED_LEASE_FACTOR, HEARTBEAT_SECONDS
+from policybot.leases import FEED_LEASE_FACTOR, HEARTBEAT_SECONDS, LEADER_RENEW_SECONDS
 from policybot.metrics import MetricsServer
 from policybot.notify.base import utcnow
 from policybot.prune import prune_state
@@ -89,6 +89,8 @@ class Service:
         if self.app.store.shared:
             self.scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
                                    id="heartbeat", max_instances=1, coalesce=True, next_run_time=start)
+            self.scheduler.add_job(self.chats.lead, "interval", seconds=LEADER_RENEW_SECONDS,
+                                   id="leader", max_instances=1, coalesce=True, next_run_time=start)
 
     async def poll(self, feed_id: str) -> None:
         with self._tracked():
