@@ -19,7 +19,8 @@ from typing import Any
 DESTINATION_LEASE_SECONDS = 30.0   # a dead instance's destinations are drained by another after this
 LEADER_LEASE_SECONDS = 30.0        # ... and its Telegram poller taken over after this
 LEADER_RENEW_SECONDS = 10.0        # the Telegram poller renews its lease this often
-FEED_LEASE_FACTOR = 0.9            # a poll holds its feed for this share of the feed's interval
+FEED_LEASE_FACTOR = 0.9            # a poll done holds its feed for this share of its interval
+POLL_LEASE_SECONDS = 30.0          # a poll under way holds its feed this long (its poller may die)
 HEARTBEAT_SECONDS = 10.0           # how often an instance says it is alive
 
 _TAKE = ("INSERT INTO leases(name, holder, expires) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO "
@@ -53,6 +54,10 @@ class LeasesMixin:
         """Hold `name` until now + seconds; False when another live instance holds it."""
         cursor = self.db.execute(_TAKE, (name, holder, now + seconds, now))
         return bool(cursor.rowcount)
+
+    def lease_expires(self, name: str) -> float | None:
+        row = self.db.execute("SELECT expires FROM leases WHERE name = ?", (name,)).fetchone()
+        return None if row is None else float(row[0])
 
     def release_leases(self, holder: str) -> None:
         """On a clean stop: the others take over at once, not after the expiry."""

@@ -12,14 +12,19 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from policybot.app import App
 from policybot.chat import CHAT_RETRY_SECONDS, ChatSupervisor, release_mutes
 from policybot.console.app import Console
-from policybot.leases import FEED_LEASE_FACTOR, HEARTBEAT_SECONDS, LEADER_RENEW_SECONDS
+from policybot.leases import (
+    FEED_LEASE_FACTOR,
+    HEARTBEAT_SECONDS,
+    LEADER_RENEW_SECONDS,
+    POLL_LEASE_SECONDS,
+)
 from policybot.metrics import MetricsServer
 from policybot.notify.base import utcnow
 from policybot.prune import prune_state
@@ -97,17 +102,29 @@ class Service:
             if self.app.store.shared and not self._feed_lease(feed_id):
                 return
             result = await self.app.poll_feed(feed_id)
+            if self.app.store.shared:   # polled: nobody polls it again this cycle
+                self._lease(f"feed:{feed_id}", self.app.feed(feed_id).every * FEED_LEASE_FACTOR)
             if result.alerts:
                 await self.app.deliver()
 
     def _feed_lease(self, feed_id: str) -> bool:
-        """Shared state: poll only a feed no other instance polled this cycle (its lease lasts
-        most of the feed's interval); its row is read afresh (another may have written it)."""
-        every = self.app.feed(feed_id).every
-        taken = self._lease(f"feed:{feed_id}", every * FEED_LEASE_FACTOR)
-        if taken:
+        """Shared state: poll only a feed no other instance polled this cycle. The lease lasts
+        POLL_LEASE_SECONDS while the poll is under way, most of the feed's interval once it is
+        done; a feed whose poller may yet die is tried again when that lease ends. Its row is
+        read afresh (another instance may have written it)."""
+        name = f"feed:{feed_id}"
+        if self._lease(name, POLL_LEASE_SECONDS):
             self.app.store.forget_feed(feed_id)
-        return taken
+            return True
+        try:
+            expires = self.app.store.lease_expires(name)
+        except sqlite3.Error:
+            return False
+        if expires is not None and expires - utcnow().timestamp() <= POLL_LEASE_SECONDS:
+            self.scheduler.add_job(self.poll, "date", args=[feed_id], id=f"retry:{feed_id}",
+                                   run_date=datetime.fromtimestamp(expires + 1.0, UTC),
+                                   replace_existing=True, misfire_grace_time=None)
+        return False
 
     def _lease(self, name: str, seconds: float) -> bool:
         try:

@@ -1,7 +1,8 @@
 """Several instances on one PostgreSQL state, through `bot.py run`: three instances, 50 alerts
 to a slow Slack (50 ms a post), the instance holding the destination SIGKILLed twice (after
 some accepted posts: an event, never a length of time). Every alert arrives, duplicates are at
-most the kills, and each feed is fetched once across the instances (one cycle: every 10m)."""
+most the kills, and each feed is fetched once across the instances (one cycle: every 10m),
+again only when its poller was killed before its poll was recorded."""
 
 from __future__ import annotations
 
@@ -85,8 +86,9 @@ def test_three_instances_deliver_every_alert_once_through_two_kills(
                      for m in slack_api.messages("C0123ABCD"))
     assert set(counts) == {str(n) for n in range(FEEDS * PER_FEED)}
     assert sum(c - 1 for c in counts.values()) <= KILLS, counts
-    for f in range(FEEDS):   # one cycle: fetched once, by one of the three
-        assert len(feed_server.requests_to(f"multi{f}")) == 1
+    fetches = [len(feed_server.requests_to(f"multi{f}")) for f in range(FEEDS)]
+    assert min(fetches) >= 1   # one cycle: each fetched once by one of the three, again only
+    assert sum(fetches) - FEEDS <= KILLS, fetches   # when its poller was killed mid-poll
 
 
 def _titles(slack_api: Any) -> set[str]:
