@@ -20,7 +20,8 @@ DESTINATION_LEASE_SECONDS = 30.0   # a dead instance's destinations are drained 
 LEADER_LEASE_SECONDS = 30.0        # ... and its Telegram poller taken over after this
 LEADER_RENEW_SECONDS = 10.0        # the Telegram poller renews its lease this often
 FEED_LEASE_FACTOR = 0.9            # a poll done holds its feed for this share of its interval
-POLL_LEASE_SECONDS = 30.0          # a poll under way holds its feed this long (its poller may die)
+POLL_LEASE_SECONDS = 45.0          # a poll under way holds its feed this long: past the fetch's
+                                   # 30 s total timeout (its poller may die meanwhile)
 HEARTBEAT_SECONDS = 10.0           # how often an instance says it is alive
 
 _TAKE = ("INSERT INTO leases(name, holder, expires) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO "
