@@ -4,11 +4,14 @@ PostgreSQL connection's bounds and the lease timings."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from policybot import leases
+from policybot.config import load_config
 from policybot.dialect import POSTGRES, SQLITE, is_url
+from policybot.errors import ConfigError
 from policybot.pgconn import STATEMENT_TIMEOUT_MS, PgConnection
 from policybot.schema import MIGRATIONS
 from tests.pgserver_fixture import fresh_database
@@ -47,3 +50,13 @@ def test_lease_timings_leave_room_for_renewal() -> None:
     assert leases.HEARTBEAT_SECONDS < leases.DESTINATION_LEASE_SECONDS <= 30.0
     assert leases.POLL_LEASE_SECONDS > 30.0    # past the fetch's total timeout
     assert 0.5 < leases.FEED_LEASE_FACTOR < 1.0
+
+
+def test_the_console_is_refused_on_postgresql_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "rules").mkdir()
+    config = tmp_path / "config.yaml"
+    config.write_text('storage: {url: "postgresql://u@127.0.0.1/db"}\nrules: rules/\nfeeds: []\n'
+                      "console: {port: 0}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, env={})
+    assert "config.yaml:4: console: not available with storage.url yet" in str(caught.value)
