@@ -164,6 +164,8 @@ class Service:
 
     async def prune(self) -> None:
         """In a worker thread, on its own connection, in short transactions (prune.py)."""
+        if self.app.store.shared and not self._lease("prune", PRUNE_SECONDS * FEED_LEASE_FACTOR):
+            return    # another instance prunes the shared state this hour
         with self._tracked():   # on stop: `_halt` ends the thread's work after its chunk
             store = self.app.store
             store.flush_feeds()

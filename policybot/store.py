@@ -25,10 +25,9 @@ from policybot.leases import LeasesMixin
 from policybot.model import Alert, Item
 from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
+from policybot.storeconn import BUSY_TIMEOUT_MS, Transaction, open_sqlite
 from policybot.stories.storage import StoriesMixin, StoryRecord
 from policybot.subscriptions import SubscriptionsMixin
-
-BUSY_TIMEOUT_MS = 5000   # how long a write waits for another connection's lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +77,7 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
 
             self.db: Any = PgConnection(self.url)
         else:
-            self.db = _sqlite(self.path)
+            self.db = open_sqlite(self.path)
         self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
         self._feeds: dict[str, FeedState] = {}   # feed rows as last written: this is their only writer
         self._later: dict[str, dict[str, Any]] = {}  # feed row updates waiting for flush_feeds()
@@ -111,8 +110,8 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
     def schema_version(self) -> int:
         return self.dialect.schema_version(self.db)
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+    def transaction(self) -> Transaction:
+        return Transaction(self.db)
 
     # feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
@@ -402,33 +401,6 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
         row = self.db.execute("SELECT last_error FROM destinations WHERE id = ?",
                               (destination,)).fetchone()
         return row[0] if row else None
-
-
-def _sqlite(path: Path) -> sqlite3.Connection:
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    return db
-
-
-class _Transaction:
-    def __init__(self, db: Any) -> None:
-        self.db = db
-        self.outer = False
-
-    def __enter__(self) -> None:
-        self.outer = not self.db.in_transaction
-        if self.outer:
-            self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if not self.outer:
-            return
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
 def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
