@@ -9,7 +9,8 @@ opened again on the next statement outside a transaction.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -19,6 +20,7 @@ from policybot.dialect import POSTGRES
 
 CONNECT_TIMEOUT = 5          # seconds to reach the server
 STATEMENT_TIMEOUT_MS = 10000  # no statement holds the bot longer than this
+RECONNECT_SECONDS = 5.0       # a lost server is tried again at most this often (the loop waits)
 
 
 class PgError(sqlite3.OperationalError):
@@ -57,8 +59,10 @@ def _arg(value: Any) -> Any:
 
 
 class PgConnection:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.url = url
+        self.clock = clock
+        self._failed_at: float | None = None   # when the last reconnect failed
         self.conn = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
@@ -96,7 +100,14 @@ class PgConnection:
         """A statement that failed on a lost connection raised; the next one reconnects (a
         transaction under way then fails at its next statement: the new connection has none)."""
         if self.conn.closed or self.conn.broken:
-            self.conn = self._connect()
+            if self._failed_at is not None and self.clock() - self._failed_at < RECONNECT_SECONDS:
+                raise PgError("database unreachable (trying again shortly)")
+            try:
+                self.conn = self._connect()
+            except PgError:
+                self._failed_at = self.clock()
+                raise
+            self._failed_at = None
 
     def close(self) -> None:
         self.conn.close()

@@ -60,3 +60,26 @@ def test_the_console_is_refused_on_postgresql_with_one_line(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as caught:
         load_config(config, env={})
     assert "config.yaml:4: console: not available with storage.url yet" in str(caught.value)
+
+
+def test_a_lost_database_is_tried_again_only_every_few_seconds(pg_server: str) -> None:
+    import psycopg
+
+    from policybot.pgconn import RECONNECT_SECONDS
+
+    url = fresh_database(pg_server)
+    now = [100.0]
+    db = PgConnection(url, clock=lambda: now[0])
+    name = url.partition("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with pytest.raises(sqlite3.OperationalError):
+        db.execute("SELECT 1")            # the connection was cut
+    with pytest.raises(sqlite3.OperationalError, match="does not exist"):
+        db.execute("SELECT 1")            # one attempt to reconnect
+    with pytest.raises(sqlite3.OperationalError, match="trying again shortly"):
+        db.execute("SELECT 1")            # no attempt: the event loop does not wait again
+    now[0] += RECONNECT_SECONDS
+    with pytest.raises(sqlite3.OperationalError, match="does not exist"):
+        db.execute("SELECT 1")
+    db.close()
