@@ -7,7 +7,8 @@ import sys
 import time
 
 BENCHES = ("bench.bench_startup", "bench.bench_parse", "bench.bench_engine", "bench.bench_feeds",
-           "bench.bench_reader", "bench.bench_prune", "bench.bench_console", "bench.bench_stories")
+           "bench.bench_reader", "bench.bench_prune", "bench.bench_console", "bench.bench_stories",
+           "bench.bench_pg")
 
 
 def main(argv: list[str]) -> int:

@@ -15,6 +15,7 @@ from policybot.destinations import missing_env_errors, used_destinations
 from policybot.errors import ConfigError, RuleError
 from policybot.feeds.fetch import Fetcher
 from policybot.health import report_blind_spots
+from policybot.leases import new_instance_id
 from policybot.matching.rules import Rule, parse_watch
 from policybot.metrics import (
     CountingNotifier,
@@ -55,7 +56,8 @@ class App:
         if self._own_executor:
             executor = ParserPool()  # worker processes start on the first parse
         self.stream = stream or sys.stdout
-        self.store = Store(config.storage_path)
+        self.store = Store(config.storage)
+        self.instance = new_instance_id()   # its leases' holder on a shared (PostgreSQL) state
         self.rules = RuleBook(config.rules_paths, destinations=config.destinations,
                               feeds={f.id: f.tags for f in config.feeds},
                               extra_rules=self.watch_rules)
@@ -69,7 +71,8 @@ class App:
         self._feeds_by_id = {f.id: f for f in config.feeds}
         self.poller = Poller(self.store, self.fetcher, self._match, self.route, executor,
                              stories=StoryIndex(self.store, config.stories_window))
-        self.delivery = Delivery(self.store, self.notifier_for, self.limits_for, config.delivery)
+        self.delivery = Delivery(self.store, self.notifier_for, self.limits_for, config.delivery,
+                                 holder=self.instance)
 
     def load_rules(self) -> None:
         """Load rules and check that every destination they use can be reached."""
@@ -131,6 +134,9 @@ class App:
         return list(self.config.defaults.notify)
 
     # polling ------------------------------------------------------------------------------
+    def feed(self, feed_id: str) -> Feed:
+        return self._feeds_by_id[feed_id]
+
     async def poll_feed(self, feed_id: str, *, force: bool = False) -> PollResult:
         feed = self._feeds_by_id[feed_id]
         try:

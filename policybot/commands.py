@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +50,12 @@ def load(args: argparse.Namespace) -> Config:
     return config
 
 
+def _state_lock(config: Config) -> AbstractContextManager[object]:
+    """SQLite: one bot per state file (a flock). PostgreSQL: several instances share the state
+    and split the work by leases in the database instead."""
+    return nullcontext() if config.storage_url else StateLock(config.storage_path)
+
+
 def load_writable(args: argparse.Namespace) -> Config:
     """The config of a command that writes state: its state folder must be writable (checked
     before the lock file is made there)."""
@@ -77,7 +84,7 @@ async def run(args: argparse.Namespace) -> int:
     signals = StopSignals().install()  # first of all: a Ctrl-C during start-up counts too
     try:
         config = load_writable(args)
-        with StateLock(config.storage_path):
+        with _state_lock(config):
             app = await _started(config)
             try:
                 await Service(app, signals.stopping).run()
@@ -91,7 +98,7 @@ async def run(args: argparse.Namespace) -> int:
 
 async def once(args: argparse.Namespace) -> int:
     config = load_writable(args)
-    with StateLock(config.storage_path):
+    with _state_lock(config):
         app = await _started(config)
         try:
             results, report = await app.once()
@@ -161,14 +168,14 @@ async def send_test(args: argparse.Namespace) -> int:
 
 def status(args: argparse.Namespace) -> int:
     config = load(args)
-    if not config.storage_path.exists():
+    if config.storage_url is None and not config.storage_path.exists():
         note = noted_fault(config.storage_path)     # left by a bot whose state file went away
         print(f"State: {note}" if note else  # noqa: T201
               f"no state yet at {config.storage_path}: run `python bot.py once` first")
         return 0
     from policybot.status import print_status
 
-    state = _State(config, Store(config.storage_path))
+    state = _State(config, Store(config.storage))
     try:
         text = io.StringIO()
         print_status(state, text)
@@ -238,13 +245,13 @@ def _json_line(item: Item, matches: Sequence[Match]) -> dict[str, object]:
 async def _gather_items(args: argparse.Namespace, config: Config | None) -> list[Item]:
     items: list[Item] = []
     if args.since:
-        if config is None or not config.storage_path.exists():
+        if config is None or (config.storage_url is None and not config.storage_path.exists()):
             raise ConfigError("test-rules --since: no polled items yet (no state database)")
         try:
             since = parse_duration(args.since) or 0.0
         except ValueError as exc:
             raise ConfigError(f"test-rules --since: {exc}") from None
-        store = Store(config.storage_path)
+        store = Store(config.storage)
         try:
             items += store.recent_items(utcnow().timestamp() - since)
         finally:

@@ -115,11 +115,19 @@ class Config:
     console: ConsoleSettings | None = None   # the web console (policybot/console); off when None
     env_values: tuple[str, ...] = ()  # every ${VAR} value used anywhere: secrets, feed URLs too
     stories_window: float | None = 72 * 3600.0   # story grouping window; None: `stories: off`
+    storage_url: str | None = None    # postgresql://...: a shared state (several instances)
+
+    @property
+    def storage(self) -> str | Path:
+        """What the store opens: the PostgreSQL URL, or else the SQLite file."""
+        return self.storage_url or self.storage_path
 
     def secrets(self) -> list[str]:
         """Every token, webhook URL and ${VAR} value: what no log line or message may show."""
         values = [v for d in self.destinations.values() for v in (d.token, d.webhook_url) if v]
         values += self.env_values
+        if self.storage_url:
+            values.append(self.storage_url)   # its password, written in the file
         if self.telegram:
             values.append(self.telegram.token)
         if self.slack:
@@ -129,7 +137,7 @@ class Config:
 
 _DELIVERY_KEYS = ("digest_after", "digest_window", "max_age", "once_wait", "interval")
 _SECTIONS = {   # the keys of the top-level sections: a key at the top that belongs under one
-    "storage": ("path", "retention"),
+    "storage": ("path", "url", "retention"),
     "defaults": ("every", "backfill", "notify"),
     "delivery": _DELIVERY_KEYS,
     "health": ("failing_after", "silent_factor", "silent_min"),
@@ -176,6 +184,10 @@ def _build(r: Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config
         for dest in names:
             if dest not in destinations:
                 r.error(yamlsrc.line_of(data, key), _unknown_destination(dest, destinations))
+    storage_url = _storage_url(r, storage)
+    if storage_url and data.get("console"):
+        r.error(yamlsrc.line_of(data, "console"), "console: not available with storage.url yet "
+                "(its views are SQLite's); remove it or use storage.path")
     return Config(
         path=path,
         storage_path=base / str(r.needed(storage, "path", "storage") or "state/policybot.sqlite3"),
@@ -195,7 +207,17 @@ def _build(r: Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config
         console=_console(r, data),
         env_values=tuple(dict.fromkeys(r.used)),
         stories_window=_stories(r, data),
+        storage_url=storage_url,
     )
+
+
+def _storage_url(r: Reader, storage: Mapping[str, Any]) -> str | None:
+    url = r.needed(storage, "url", "storage")
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        r.error(yamlsrc.line_of(storage, "url"),
+                "storage: 'url' must be a postgresql:// URL (or use 'path' for a SQLite file)")
+        return None
+    return url or None
 
 
 def _stories(r: Reader, data: Mapping[str, Any]) -> float | None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from policybot.config import DeliverySettings
 from policybot.errors import DeliveryError, PolicybotError
+from policybot.leases import DESTINATION_LEASE_SECONDS
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Notifier
 from policybot.retry_after import clamp_wait
@@ -91,8 +92,10 @@ Send = Callable[[Accepted], Awaitable[None]]
 class Delivery:
     def __init__(self, store: Store, notifier_for: NotifierLookup, limits_for: LimitsLookup,
                  settings: DeliverySettings, *, clock: Callable[[], float] = time.time,
-                 sleep: Sleep = asyncio.sleep, rng: random.Random | None = None) -> None:
+                 sleep: Sleep = asyncio.sleep, rng: random.Random | None = None,
+                 holder: str = "") -> None:
         self.store = store
+        self.holder = holder    # this instance, on a shared state: destinations go by lease
         self.notifier_for = notifier_for
         self.limits_for = limits_for
         self.settings = settings
@@ -119,6 +122,8 @@ class Delivery:
             by_dest: dict[str, list[OutboxRow]] = {}
             for row in rows:
                 by_dest.setdefault(row.alert.destination, []).append(row)
+            if self.store.shared:
+                by_dest = self._leased(by_dest)
             reports = await asyncio.gather(*(self._guarded(d, rs) for d, rs in by_dest.items()))
         return sum(reports, DrainReport())
 
@@ -171,11 +176,28 @@ class Delivery:
             self.store.note_fault(None)
             self.fault = None
 
+    def _leased(self, by_dest: dict[str, list[OutboxRow]]) -> dict[str, list[OutboxRow]]:
+        """Shared state: the destinations this instance holds (or takes over), each with its
+        rows read again under the lease (another instance may have sent some meanwhile)."""
+        mine = {}
+        for dest in by_dest:
+            if self._renew(dest):
+                mine[dest] = self.store.due(self.clock(), destination=dest)
+        return {d: rows for d, rows in mine.items() if rows}
+
+    def _renew(self, dest: str) -> bool:
+        return self.store.take_lease(f"destination:{dest}", self.holder, self.clock(),
+                                     DESTINATION_LEASE_SECONDS)
+
     def _claim(self, rows: Sequence[OutboxRow]) -> bool:
-        """Count the attempt before sending; False (and delivery stopped) if it cannot be written."""
+        """Count the attempt before sending; False (and delivery stopped) if it cannot be written.
+        Shared state: the destination's lease is renewed first; lost, nothing is sent."""
         if self._stopped:
             return False
         try:
+            if self.store.shared and not self._renew(rows[0].alert.destination):
+                log.info("destination=%s taken over by another instance", rows[0].alert.destination)
+                return False
             self.store.claim([r.alert.alert_id for r in rows])
         except sqlite3.Error as exc:
             self._halt(f"state database not writable: {exc}")

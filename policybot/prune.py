@@ -2,9 +2,10 @@
 retention, the text of old items, finished outbox rows and their rule counts, and the story
 index of those days (identities, grouped items, first messages, folded reports).
 
-Runs in a worker thread (the scheduler's hourly job, via asyncio.to_thread) on its own SQLite
-connection: the store's connection belongs to the event loop. Every statement removes at most
-PRUNE_CHUNK rows and commits, so the bot's own writes never wait for more than one chunk.
+Runs in a worker thread (the scheduler's hourly job, via asyncio.to_thread) on its own
+connection (SQLite or PostgreSQL): the store's connection belongs to the event loop. Every
+statement removes at most PRUNE_CHUNK rows and commits, so the bot's own writes never wait
+for more than one chunk.
 An item that was in its feed's latest body is never forgotten, however long ago that body
 came (a feed failing for longer than the retention must not alert its old items again).
 """
@@ -14,6 +15,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
+
+from policybot.dialect import is_url
 
 PRUNE_CHUNK = 2000      # rows one prune transaction changes at most
 BUSY_TIMEOUT_MS = 5000
@@ -23,7 +27,7 @@ _FEED_GONE = ("DELETE FROM seen WHERE feed_id = ?1 AND item_id IN (SELECT item_i
               "WHERE feed_id = ?1 AND last_present < ?2 LIMIT ?3)")
 _FORGET_TEXT = ("UPDATE seen SET title = NULL, summary = NULL WHERE (feed_id, item_id) IN "
                 "(SELECT feed_id, item_id FROM seen WHERE title IS NOT NULL AND seen_at < ?1 LIMIT ?2)")
-_OUTBOX = ("DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox WHERE created < ?1 "
+_OUTBOX = ("DELETE FROM outbox WHERE alert_id IN (SELECT alert_id FROM outbox WHERE created < ?1 "
            "AND state NOT IN ('pending', 'held') LIMIT ?2)")
 # the story index: identities, grouped items, first messages and folded reports past retention
 _STORIES = tuple(
@@ -38,12 +42,12 @@ _ALERT_RULES = ("DELETE FROM alert_rules WHERE (alert_id, rule_id) IN (SELECT al
 
 def prune_state(path: str | Path, now: float, retention: float, *, chunk: int = PRUNE_CHUNK,
                 halt: threading.Event | None = None) -> int:
-    """Prune the database at `path`; returns how many items were forgotten. `halt` (set when
-    the bot stops) ends the work after the chunk under way; the next run goes on from there."""
+    """Prune the database at `path` (a file or a postgresql:// URL); returns how many items were
+    forgotten. `halt` (set when the bot stops) ends the work after the chunk under way; the
+    next run goes on from there."""
     cutoff = now - retention
-    db = sqlite3.connect(str(path), isolation_level=None)
+    db = _connect(path)
     try:
-        db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         gone = 0
         feeds = [r[0] for r in db.execute("SELECT id FROM feeds")]
         for feed_id in feeds:
@@ -61,7 +65,17 @@ def prune_state(path: str | Path, now: float, retention: float, *, chunk: int = 
         db.close()
 
 
-def _chunked(db: sqlite3.Connection, sql: str, args: tuple[object, ...], chunk: int,
+def _connect(path: str | Path) -> Any:
+    if is_url(path):
+        from policybot.pgconn import PgConnection
+
+        return PgConnection(str(path))
+    db = sqlite3.connect(str(path), isolation_level=None)
+    db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return db
+
+
+def _chunked(db: Any, sql: str, args: tuple[object, ...], chunk: int,
              halt: threading.Event | None) -> int:
     total = 0
     while not (halt is not None and halt.is_set()):

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from policybot.app import App
 from policybot.chat import CHAT_RETRY_SECONDS, ChatSupervisor, release_mutes
 from policybot.console.app import Console
+from policybot.leases import (
+    FEED_LEASE_FACTOR,
+    HEARTBEAT_SECONDS,
+    LEADER_RENEW_SECONDS,
+    POLL_LEASE_SECONDS,
+)
 from policybot.metrics import MetricsServer
 from policybot.notify.base import utcnow
 from policybot.prune import prune_state
@@ -84,12 +91,53 @@ class Service:
                                max_instances=1, coalesce=True, next_run_time=start)
         self.scheduler.add_job(release_mutes, "interval", seconds=MUTES_SECONDS, args=[self.app],
                                id="mutes", max_instances=1, coalesce=True)
+        if self.app.store.shared:
+            self.scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
+                                   id="heartbeat", max_instances=1, coalesce=True, next_run_time=start)
+            self.scheduler.add_job(self.chats.lead, "interval", seconds=LEADER_RENEW_SECONDS,
+                                   id="leader", max_instances=1, coalesce=True, next_run_time=start)
 
     async def poll(self, feed_id: str) -> None:
         with self._tracked():
+            if self.app.store.shared and not self._feed_lease(feed_id):
+                return
             result = await self.app.poll_feed(feed_id)
+            if self.app.store.shared:   # polled: nobody polls it again this cycle
+                self._lease(f"feed:{feed_id}", self.app.feed(feed_id).every * FEED_LEASE_FACTOR)
             if result.alerts:
                 await self.app.deliver()
+
+    def _feed_lease(self, feed_id: str) -> bool:
+        """Shared state: poll only a feed no other instance polled this cycle. The lease lasts
+        POLL_LEASE_SECONDS while the poll is under way, most of the feed's interval once it is
+        done; a feed whose poller may yet die is tried again when that lease ends. Its row is
+        read afresh (another instance may have written it)."""
+        name = f"feed:{feed_id}"
+        if self._lease(name, POLL_LEASE_SECONDS):
+            self.app.store.forget_feed(feed_id)
+            return True
+        try:
+            expires = self.app.store.lease_expires(name)
+        except sqlite3.Error:
+            return False
+        if expires is not None and expires - utcnow().timestamp() <= POLL_LEASE_SECONDS:
+            self.scheduler.add_job(self.poll, "date", args=[feed_id], id=f"retry:{feed_id}",
+                                   run_date=datetime.fromtimestamp(expires + 1.0, UTC),
+                                   replace_existing=True, misfire_grace_time=None)
+        return False
+
+    def _lease(self, name: str, seconds: float) -> bool:
+        try:
+            return self.app.store.take_lease(name, self.app.instance, utcnow().timestamp(), seconds)
+        except sqlite3.Error as exc:
+            log.warning("%s skipped: state database: %s", name, exc)
+            return False
+
+    async def heartbeat(self) -> None:
+        try:
+            self.app.store.heartbeat(self.app.instance, utcnow().timestamp())
+        except sqlite3.Error as exc:
+            log.warning("heartbeat not recorded: state database: %s", exc)
 
     async def deliver(self) -> None:
         with self._tracked():
@@ -116,15 +164,19 @@ class Service:
 
     async def prune(self) -> None:
         """In a worker thread, on its own connection, in short transactions (prune.py)."""
+        if self.app.store.shared and not self._lease("prune", PRUNE_SECONDS * FEED_LEASE_FACTOR):
+            return    # another instance prunes the shared state this hour
         with self._tracked():   # on stop: `_halt` ends the thread's work after its chunk
             store = self.app.store
             store.flush_feeds()
-            gone = await asyncio.to_thread(prune_state, store.path, utcnow().timestamp(),
+            gone = await asyncio.to_thread(prune_state, store.location, utcnow().timestamp(),
                                            self.app.config.retention, halt=self._halt)
             if gone:
                 log.info("pruned %d items gone from their feeds for longer than the retention", gone)
 
     async def check_health(self) -> None:
+        if self.app.store.shared and not self._lease("health", HEALTH_SECONDS * FEED_LEASE_FACTOR):
+            return    # another instance reports the blind spots this time
         self.app.check_health()
 
     def problem(self) -> str | None:
@@ -188,3 +240,13 @@ class Service:
         if self.console is not None:
             await self.console.stop()
         await self.chats.stop()
+        if self.app.store.shared:
+            self._leave()
+
+    def _leave(self) -> None:
+        """A clean stop hands this instance's jobs over at once (a killed one's expire)."""
+        try:
+            self.app.store.release_leases(self.app.instance)
+            self.app.store.forget_instance(self.app.instance)
+        except sqlite3.Error as exc:
+            log.warning("leases left to expire: state database: %s", exc)

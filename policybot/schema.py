@@ -138,4 +138,21 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX story_reports_by_story ON story_reports(destination, story)
     """,
+    # 7: several instances on one PostgreSQL state (policybot/leases.py): who holds which job
+    # (a feed's poll, a destination's drain, the Telegram poller) until when, and who is alive.
+    # A SQLite state has them too (one bot per file: never used there).
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,         -- 'feed:ID' | 'destination:ID' | 'telegram'
+        holder TEXT NOT NULL,          -- an instance id
+        expires REAL NOT NULL
+    );
+    CREATE TABLE instances (
+        id TEXT PRIMARY KEY,           -- host:pid:random
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started REAL NOT NULL,
+        heartbeat REAL NOT NULL
+    )
+    """,
 )

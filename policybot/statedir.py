@@ -15,6 +15,8 @@ def storage_errors(config: Config) -> list[str]:
     Changes nothing: the nearest existing folder must take a new (anonymous, temporary) file,
     and an existing database must open for writing.
     """
+    if config.storage_url:
+        return database_errors(config)
     path = config.storage_path
     where = f"{config.path}: storage: cannot write the state database {path}"
     folder = path.parent
@@ -31,4 +33,26 @@ def storage_errors(config: Config) -> list[str]:
             pass
     except OSError as exc:
         return [f"{where}: {exc.strerror or exc}"]
+    return []
+
+
+def database_errors(config: Config) -> list[str]:
+    """PostgreSQL: the server answers, and its schema is one this bot knows (or older: the
+    first instance to start migrates it)."""
+    from policybot.dialect import POSTGRES
+    from policybot.pgconn import PgConnection, PgError
+    from policybot.schema import MIGRATIONS
+
+    where = f"{config.path}: storage: the database"
+    try:
+        db = PgConnection(str(config.storage_url))
+        try:
+            version = POSTGRES.schema_version(db)
+        finally:
+            db.close()
+    except PgError as exc:
+        return [f"{where} does not answer: {exc}"]
+    if version > len(MIGRATIONS):
+        return [f"{where} has schema version {version}, newer than this bot's "
+                f"{len(MIGRATIONS)}: upgrade the bot"]
     return []

@@ -113,6 +113,27 @@ def print_status(app: App, out: TextIO) -> None:
     subs = subscription_rows(app)
     out.write(f"\nSubscribers ({len(subs)}):\n")
     _table(out, ["subscriber", "muted until", "rules", "watches"], subs or [["-", "-", "-", "-"]])
+    if app.store.shared:
+        rows = instance_rows(app)
+        out.write(f"\nInstances ({len(rows)}):\n")
+        _table(out, ["instance", "host", "pid", "last heartbeat", "holds"], rows or [["-"] * 5])
+
+
+def instance_rows(app: App) -> list[list[str]]:
+    """A shared (PostgreSQL) state: each instance, its heartbeat and the live leases it holds
+    (feeds counted, destinations and the Telegram poller named)."""
+    now = utcnow().timestamp()
+    held: dict[str, list[str]] = {}
+    for name, holder in app.store.leases(now).items():
+        held.setdefault(holder, []).append(name)
+    rows = []
+    for one in app.store.instances():
+        names = held.get(one.id, [])
+        feeds = sum(n.startswith("feed:") for n in names)
+        shown = [n for n in names if not n.startswith("feed:")]
+        shown += [f"{feeds} feed polls"] if feeds else []
+        rows.append([one.id, one.host, str(one.pid), _when(one.heartbeat), ", ".join(shown) or "-"])
+    return rows
 
 
 def subscription_rows(app: App) -> list[list[str]]:

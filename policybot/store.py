@@ -1,6 +1,9 @@
-"""SQLite state: feed state, seen items, the outbox, subscriptions.
+"""The state: feed state, seen items, the outbox, subscriptions; in SQLite (a file, one bot)
+or PostgreSQL (`storage.url`: several instances share it, see policybot/dialect.py for what
+differs and policybot/leases.py for who does what).
 
-WAL mode; schema migrations by `PRAGMA user_version`. The pipeline's one write per poll
+SQLite: WAL mode; schema migrations by `PRAGMA user_version` (PostgreSQL: a schema_version
+table, migrated under an advisory lock by the first instance to start). The pipeline's one write per poll
 (`commit_poll`) marks items seen AND enqueues their alerts in one transaction, so a crash at
 any moment loses no alert. Times are UNIX seconds (float, UTC).
 """
@@ -17,13 +20,14 @@ from typing import Any
 
 from policybot.codec import alert_from_json, alert_to_json
 from policybot.consoleviews import ConsoleViewsMixin
+from policybot.dialect import POSTGRES, SQLITE, is_url
+from policybot.leases import LeasesMixin
 from policybot.model import Alert, Item
 from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
+from policybot.storeconn import BUSY_TIMEOUT_MS, Transaction, open_sqlite
 from policybot.stories.storage import StoriesMixin, StoryRecord
 from policybot.subscriptions import SubscriptionsMixin
-
-BUSY_TIMEOUT_MS = 5000   # how long a write waits for another connection's lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,18 +61,23 @@ class OutboxRow:
     last_error: str | None
 
 
-class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
-    """One connection, used from the event loop thread only (calls are short)."""
+class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
+    """One connection, used from the event loop thread only (calls are short: SQLite is a
+    local file, PostgreSQL a server on the local network; each statement is bounded by
+    pgconn.STATEMENT_TIMEOUT_MS).
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    `location`: a SQLite file path, or a postgresql:// URL."""
+
+    def __init__(self, location: str | Path) -> None:
+        self.url = str(location) if is_url(location) else None
+        self.path = Path(":memory:" if self.url else location)
+        self.dialect = POSTGRES if self.url else SQLITE
+        if self.url:
+            from policybot.pgconn import PgConnection  # psycopg only for those who use it
+
+            self.db: Any = PgConnection(self.url)
+        else:
+            self.db = open_sqlite(self.path)
         self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
         self._feeds: dict[str, FeedState] = {}   # feed rows as last written: this is their only writer
         self._later: dict[str, dict[str, Any]] = {}  # feed row updates waiting for flush_feeds()
@@ -80,16 +89,29 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
         self.flush_feeds()
         self.db.close()
 
-    def migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
-                for statement in filter(str.strip, script.split(";")):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number}")
+    @property
+    def location(self) -> str:
+        """What prune and `status` open: the file or the URL."""
+        return self.url or str(self.path)
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+    def migrate(self) -> None:
+        """Each missing migration in a transaction of its own; whoever starts first applies it
+        (the others wait for the lock, then find the version moved on)."""
+        while self.dialect.schema_version(self.db) < len(MIGRATIONS):
+            with self.transaction():
+                self.dialect.lock_schema(self.db)
+                version = self.dialect.schema_version(self.db)
+                if version >= len(MIGRATIONS):
+                    return
+                for statement in filter(str.strip, MIGRATIONS[version].split(";")):
+                    self.db.execute(self.dialect.ddl(statement))
+                self.dialect.set_schema_version(self.db, version + 1)
+
+    def schema_version(self) -> int:
+        return self.dialect.schema_version(self.db)
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.db)
 
     # feeds --------------------------------------------------------------------------------
     def feed_state(self, feed_id: str) -> FeedState:
@@ -100,6 +122,11 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
             state = FeedState(id=feed_id) if row is None else _feed_state(row)
             self._feeds[feed_id] = state
         return state
+
+    def forget_feed(self, feed_id: str) -> None:
+        """Read the feed's row again next time (another instance may have written it)."""
+        self.flush_feeds()
+        self._feeds.pop(feed_id, None)
 
     def feed_states(self) -> list[FeedState]:
         self.flush_feeds()
@@ -202,7 +229,7 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
     def prune(self, now: float, retention: float) -> int:
         """Forget items gone from their feed longer than `retention`, old outbox rows (prune.py)."""
         self.flush_feeds()
-        return prune_state(self.path, now, retention)
+        return prune_state(self.location, now, retention)
 
     def new_item_times(self, feed_id: str) -> list[float]:
         """When polls of this feed found new items (one time per poll), oldest first."""
@@ -220,7 +247,7 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
         return self.db.execute("SELECT 1").fetchone()[0] == 1
 
     def _file_identity(self) -> tuple[int, int] | None:
-        if str(self.path) == ":memory:":
+        if self.url or str(self.path) == ":memory:":
             return None
         st = os.stat(self.path)
         return st.st_dev, st.st_ino
@@ -248,8 +275,8 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
     def note_fault(self, message: str | None) -> None:
         """Leave (or, with None, clear) a one-line note beside the database saying why delivery
         stopped, for `status` in another process. Best effort: the disk that refused the
-        database may refuse this too."""
-        if str(self.path) == ":memory:":
+        database may refuse this too. (PostgreSQL: the log and /healthz say it.)"""
+        if self.url or str(self.path) == ":memory:":
             return
         try:
             if message is None:
@@ -264,7 +291,12 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
 
     def writable(self) -> None:
         """Take the write lock and let it go at once, without waiting: raises sqlite3.Error when
-        another connection holds it or the file refuses writes. Cheap (no page is written)."""
+        another connection holds it or the file refuses writes. Cheap (no page is written).
+        PostgreSQL: a write transaction that writes nothing (the server takes the writes)."""
+        if self.url:
+            self.db.execute("BEGIN READ WRITE")
+            self.db.execute("ROLLBACK")
+            return
         self.db.execute("PRAGMA busy_timeout=0")
         try:
             self.db.execute("BEGIN IMMEDIATE")
@@ -308,7 +340,7 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
     def next_due(self) -> float | None:
         """When the next pending row can go: its due time, or its destination's pause end."""
         row = self.db.execute(
-            "SELECT MIN(MAX(o.due, COALESCE(d.blocked_until, 0))) FROM outbox o "
+            f"SELECT MIN({self.dialect.greatest}(o.due, COALESCE(d.blocked_until, 0))) FROM outbox o "
             "LEFT JOIN destinations d ON d.id = o.destination WHERE o.state = 'pending'").fetchone()
         return row[0]
 
@@ -333,7 +365,8 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
 
     def delay_destination(self, destination: str, until: float) -> None:
         """Nothing for `destination` is due before `until` (a platform's Retry-After)."""
-        self.db.execute("UPDATE outbox SET due = MAX(due, ?) WHERE destination = ? AND state = 'pending'",
+        self.db.execute(f"UPDATE outbox SET due = {self.dialect.greatest}(due, ?) WHERE destination = ? "
+                        "AND state = 'pending'",
                         (until, destination))
 
     def sent_since(self, destination: str, since: float) -> int:
@@ -354,7 +387,7 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
 
     def alerts_per_rule(self) -> dict[str, int]:
         rows = self.db.execute("SELECT rule_id, COUNT(*) FROM alert_rules GROUP BY rule_id")
-        return dict(rows.fetchall())
+        return {r[0]: r[1] for r in rows}
 
     def set_destination(self, destination: str, **values: Any) -> None:
         self.db.execute("INSERT OR IGNORE INTO destinations(id) VALUES (?)", (destination,))
@@ -368,22 +401,6 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin):
         row = self.db.execute("SELECT last_error FROM destinations WHERE id = ?",
                               (destination,)).fetchone()
         return row[0] if row else None
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.outer = False
-
-    def __enter__(self) -> None:
-        self.outer = not self.db.in_transaction
-        if self.outer:
-            self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if not self.outer:
-            return
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
 def _chunks(values: list[str], size: int) -> Iterable[list[str]]:

@@ -13,7 +13,7 @@ from policybot.codec import alert_from_json
 from policybot.model import Alert
 
 if TYPE_CHECKING:
-    from policybot.store import _Transaction
+    from policybot.storeconn import Transaction
 
 NoticeFor = Callable[[str, list[Alert]], "Alert | None"]   # (destination, held alerts) -> notice
 
@@ -25,7 +25,7 @@ class SubscriptionsMixin:
     _subscribers: dict[str, frozenset[str]] | None
 
     if TYPE_CHECKING:
-        def transaction(self) -> _Transaction: ...
+        def transaction(self) -> Transaction: ...
         def _enqueue(self, alert: Alert, now: float) -> int: ...
 
     def muted_until(self, destination: str) -> float | None:

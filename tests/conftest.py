@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fakes.feed_server", "tests.fakes.slack_api", "tests.fakes.telegram_api"]
+pytest_plugins = ["tests.fakes.feed_server", "tests.fakes.slack_api", "tests.fakes.telegram_api",
+                  "tests.pgserver_fixture"]
 
 # Copies of ../shared (real-world feeds, the labelled eval sets, Slack's OpenAPI subset), kept in
 # the repository so that a fresh clone runs every test and skips none.

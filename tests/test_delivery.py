@@ -63,17 +63,17 @@ def alert(n: int, dest: str) -> Alert:
     return Alert(alert_key(item, dest), dest, item, (match,))
 
 
-def setup(tmp_path: Path, notifiers: dict[str, FakeNotifier], **settings: float) -> tuple[Delivery, Store, Clock]:
-    store = Store(tmp_path / "s.db")
+def setup(state: str | Path, notifiers: dict[str, FakeNotifier], **settings: float) -> tuple[Delivery, Store, Clock]:
+    store = Store(state)
     clock = Clock()
     delivery = Delivery(store, notifiers.get, lambda d: [], DeliverySettings(**settings),  # type: ignore[arg-type]
                         clock=clock, sleep=clock.sleep)
     return delivery, store, clock
 
 
-async def test_sends_each_alert_once(tmp_path: Path) -> None:
+async def test_sends_each_alert_once(state: str | Path) -> None:
     desk = FakeNotifier("desk")
-    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    delivery, store, clock = setup(state, {"desk": desk})
     store.enqueue([alert(1, "desk"), alert(2, "desk")], clock.now)
     report = await delivery.drain()
     assert (report.sent, desk.sent) == (2, ["Item 1", "Item 2"])
@@ -81,10 +81,10 @@ async def test_sends_each_alert_once(tmp_path: Path) -> None:
     assert desk.sent == ["Item 1", "Item 2"]
 
 
-async def test_retry_after_pauses_only_that_destination(tmp_path: Path) -> None:
+async def test_retry_after_pauses_only_that_destination(state: str | Path) -> None:
     desk, me = FakeNotifier("desk"), FakeNotifier("me")
     desk.fail = [DeliveryError("ratelimited", retryable=True, retry_after=30)]
-    delivery, store, clock = setup(tmp_path, {"desk": desk, "me": me})
+    delivery, store, clock = setup(state, {"desk": desk, "me": me})
     store.enqueue([alert(1, "desk"), alert(2, "desk"), alert(3, "me")], clock.now)
     report = await delivery.drain()
     assert me.sent == ["Item 3"] and desk.sent == []
@@ -98,9 +98,9 @@ async def test_retry_after_pauses_only_that_destination(tmp_path: Path) -> None:
     assert store.destination_states()["desk"]["last_error"] == "ratelimited"
 
 
-async def test_transient_errors_back_off_exponentially(tmp_path: Path) -> None:
+async def test_transient_errors_back_off_exponentially(state: str | Path) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("HTTP 502", retryable=True)] * 3)
-    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    delivery, store, clock = setup(state, {"desk": desk})
     store.enqueue([alert(1, "desk")], clock.now)
     delays = []
     for _ in range(3):
@@ -114,9 +114,9 @@ async def test_transient_errors_back_off_exponentially(tmp_path: Path) -> None:
     assert 0.5 <= delays[0] <= 1 and 1 <= delays[1] <= 2 and 2 <= delays[2] <= 4
 
 
-async def test_permanent_error_is_recorded_not_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_permanent_error_is_recorded_not_retried(state: str | Path, caplog: pytest.LogCaptureFixture) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("channel_not_found", retryable=False)] * 2)
-    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    delivery, store, clock = setup(state, {"desk": desk})
     store.enqueue([alert(1, "desk"), alert(2, "desk")], clock.now)
     report = await delivery.drain()
     assert report.failed == 2
@@ -127,26 +127,26 @@ async def test_permanent_error_is_recorded_not_retried(tmp_path: Path, caplog: p
     assert len(logged) == 1          # logged once, not once per alert
 
 
-async def test_a_flood_becomes_one_digest(tmp_path: Path) -> None:
+async def test_a_flood_becomes_one_digest(state: str | Path) -> None:
     desk = FakeNotifier("desk")
-    delivery, store, clock = setup(tmp_path, {"desk": desk}, digest_after=10)
+    delivery, store, clock = setup(state, {"desk": desk}, digest_after=10)
     store.enqueue([alert(n, "desk") for n in range(25)], clock.now)
     report = await delivery.drain()
     assert desk.sent == [] and len(desk.digests) == 1 and len(desk.digests[0]) == 25
     assert (report.sent, report.digests) == (25, 1)
 
 
-async def test_ten_or_fewer_go_one_by_one(tmp_path: Path) -> None:
+async def test_ten_or_fewer_go_one_by_one(state: str | Path) -> None:
     desk = FakeNotifier("desk")
-    delivery, store, clock = setup(tmp_path, {"desk": desk}, digest_after=10)
+    delivery, store, clock = setup(state, {"desk": desk}, digest_after=10)
     store.enqueue([alert(n, "desk") for n in range(10)], clock.now)
     await delivery.drain()
     assert len(desk.sent) == 10 and desk.digests == []
 
 
-async def test_old_alerts_are_given_up_visibly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_old_alerts_are_given_up_visibly(state: str | Path, caplog: pytest.LogCaptureFixture) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("HTTP 503", retryable=True)])
-    delivery, store, clock = setup(tmp_path, {"desk": desk}, max_age=3600)
+    delivery, store, clock = setup(state, {"desk": desk}, max_age=3600)
     store.enqueue([alert(1, "desk")], clock.now)
     await delivery.drain()
     clock.now += 3601
@@ -156,33 +156,33 @@ async def test_old_alerts_are_given_up_visibly(tmp_path: Path, caplog: pytest.Lo
     assert any("gave up" in r.getMessage() for r in caplog.records)
 
 
-async def test_unconfigured_destination_fails_visibly(tmp_path: Path) -> None:
-    delivery, store, clock = setup(tmp_path, {})
+async def test_unconfigured_destination_fails_visibly(state: str | Path) -> None:
+    delivery, store, clock = setup(state, {})
     store.enqueue([alert(1, "gone")], clock.now)
     assert (await delivery.drain()).failed == 1
     assert "not configured" in store.last_errors()["gone"]
 
 
-async def test_a_notifier_bug_keeps_the_alert(tmp_path: Path) -> None:
+async def test_a_notifier_bug_keeps_the_alert(state: str | Path) -> None:
     desk = FakeNotifier("desk", fail=[RuntimeError("boom")])
-    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    delivery, store, clock = setup(state, {"desk": desk})
     store.enqueue([alert(1, "desk")], clock.now)
     await delivery.drain()
     assert store.outbox_counts() == {("desk", "pending"): 1}
 
 
-async def test_once_waits_for_a_short_retry_after(tmp_path: Path) -> None:
+async def test_once_waits_for_a_short_retry_after(state: str | Path) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("429", retryable=True, retry_after=0.2)])
-    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    delivery, store, clock = setup(state, {"desk": desk})
     store.enqueue([alert(1, "desk")], clock.now)
     report = await delivery.drain_until_idle(wait_bound=5)
     assert desk.sent == ["Item 1"] and report.sent == 1
     assert clock.slept == [pytest.approx(0.2)]
 
 
-async def test_once_leaves_a_long_retry_after_for_later(tmp_path: Path) -> None:
+async def test_once_leaves_a_long_retry_after_for_later(state: str | Path) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("429", retryable=True, retry_after=600)])
-    delivery, store, clock = setup(tmp_path, {"desk": desk})
+    delivery, store, clock = setup(state, {"desk": desk})
     store.enqueue([alert(1, "desk")], clock.now)
     await delivery.drain_until_idle(wait_bound=5)
     assert clock.slept == []                      # did not wait for it

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -33,6 +34,7 @@ from policybot.apiurl import (
 )
 from policybot.chat import slack, telegram
 from policybot.chat.commands import SLACK, TELEGRAM, Commands
+from policybot.leases import LEADER_LEASE_SECONDS
 from policybot.model import Alert
 from policybot.notify.base import redact
 
@@ -130,9 +132,15 @@ class ChatSupervisor:
         self.running: list[Chat] = []
         self._attempts: dict[str, asyncio.Task[None]] = {}
         self._failed: set[str] = set()
+        self._by_platform: dict[str, Chat] = {}
+        # Shared state: Telegram allows one getUpdates poller (409 Conflict), so only the
+        # instance holding the 'telegram' lease runs it. Slack Socket Mode runs everywhere.
+        self.leading = not app.store.shared
 
     async def kick(self) -> None:   # async: AsyncIOScheduler runs it on the loop, not a thread
         for platform, make in self.pending.items():
+            if platform == "telegram" and not self.leading:
+                continue
             task = self._attempts.get(platform)
             if task is None or task.done():
                 self._attempts[platform] = asyncio.create_task(
@@ -142,10 +150,43 @@ class ChatSupervisor:
         if await _start_one(self.app, platform, chat, quiet=platform in self._failed):
             self.pending.pop(platform, None)
             self.running.append(chat)
+            self._by_platform[platform] = chat
         elif platform not in self._failed:
             self._failed.add(platform)
             log.info("%s commands: trying again every %.0fs in the background",
                      platform, CHAT_RETRY_SECONDS)
+
+    async def lead(self) -> None:
+        """Shared state (a scheduler job, every LEADER_RENEW_SECONDS): take or renew the
+        Telegram lease; taken, start polling; lost (this instance could not renew it in time,
+        another took over), stop polling at once."""
+        if "telegram" not in self.pending and "telegram" not in self._by_platform:
+            return
+        try:
+            held = self.app.store.take_lease("telegram", self.app.instance, time.time(),
+                                             LEADER_LEASE_SECONDS)
+        except sqlite3.Error as exc:
+            log.warning("telegram lease not renewed: state database: %s", exc)
+            held = False
+        if held and not self.leading:
+            log.info("telegram commands: this instance polls getUpdates (it holds the lease)")
+            self.leading = True
+            await self.kick()
+        elif not held and self.leading:
+            log.warning("telegram commands: lease lost, another instance polls getUpdates")
+            self.leading = False
+            await self._stop_platform("telegram")
+
+    async def _stop_platform(self, platform: str) -> None:
+        task = self._attempts.pop(platform, None)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        chat = self._by_platform.pop(platform, None)
+        if chat is not None:
+            self.running.remove(chat)
+            await stop_chats([chat])
+        self.pending[platform] = dict(_factories(self.app))[platform]   # to start again if led again
 
     async def stop(self) -> None:
         """Cancel the attempts under way, then stop the connected chats."""

@@ -1,0 +1,87 @@
+"""What differs between the two backends, in one small object: the domain code writes its SQL
+once (SQLite's spelling, `?` placeholders) and the dialect adapts the few constructs that must
+differ: placeholders, `INSERT OR IGNORE`, `BEGIN IMMEDIATE`, `json_extract`, column types, the
+schema version and the migration lock. SQLite's dialect changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MIGRATION_LOCK = 0x706F6C6963790001   # advisory lock key: one instance migrates at a time
+
+_PLACEHOLDER = re.compile(r"\?(\d*)")
+_JSON_PATH = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)\.(\w+)'\)")
+_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
+
+
+def is_url(location: object) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    greatest: str                    # two-argument maximum: SQLite's scalar MAX, GREATEST
+    _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def sql(self, text: str) -> str:
+        """The statement in this backend's spelling (translated once, then cached)."""
+        if self.name == "sqlite":
+            return text
+        done = self._cache.get(text)
+        if done is None:
+            done = self._cache[text] = _pg_statement(text)
+        return done
+
+    def ddl(self, text: str) -> str:
+        """A migration statement: SQLite's types and table options in this backend's spelling."""
+        if self.name == "sqlite":
+            return text
+        text = re.sub(r"\bREAL\b", "DOUBLE PRECISION", text)
+        text = re.sub(r"\)\s*WITHOUT ROWID", ")", text)
+        return _pg_statement(text)
+
+    def schema_version(self, db: Any) -> int:
+        if self.name == "sqlite":
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def set_schema_version(self, db: Any, number: int) -> None:
+        if self.name == "sqlite":
+            db.execute(f"PRAGMA user_version = {int(number)}")
+        else:
+            db.execute("DELETE FROM schema_version")
+            db.execute(f"INSERT INTO schema_version(version) VALUES ({int(number)})")
+
+    def lock_schema(self, db: Any) -> None:
+        """Inside the migration's transaction: the others wait (SQLite: BEGIN IMMEDIATE did)."""
+        if self.name != "sqlite":
+            db.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+
+
+def _pg_statement(text: str) -> str:
+    ignore = bool(_IGNORE.match(text))
+    if ignore:
+        text = _IGNORE.sub("INSERT INTO", text, count=1)
+    text = text.replace("BEGIN IMMEDIATE", "BEGIN")
+    text = _JSON_PATH.sub(r"((\1)::jsonb->'\2'->>'\3')", text)
+    count = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group(1):
+            return f"${match.group(1)}"
+        count += 1
+        return f"${count}"
+
+    text = _PLACEHOLDER.sub(number, text)
+    return text + " ON CONFLICT DO NOTHING" if ignore else text
+
+
+SQLITE = Dialect("sqlite", greatest="MAX")
+POSTGRES = Dialect("postgresql", greatest="GREATEST")

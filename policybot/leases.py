@@ -1,0 +1,84 @@
+"""Several instances on one PostgreSQL state, each job once: a lease is a row naming the job
+('feed:ID', 'destination:ID', 'telegram'), its holder (an instance id) and when it expires.
+
+Taking a lease is one statement: the row is written when nobody holds it, when this instance
+holds it already (a renewal), or when the holder let it expire (it died, or stopped renewing).
+A killed instance's jobs are taken over once its leases expire. Instances note a heartbeat
+for `status`. On SQLite (one bot per file, statelock.py) the store is not shared and none of
+this is consulted.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+DESTINATION_LEASE_SECONDS = 30.0   # a dead instance's destinations are drained by another after this
+LEADER_LEASE_SECONDS = 30.0        # ... and its Telegram poller taken over after this
+LEADER_RENEW_SECONDS = 10.0        # the Telegram poller renews its lease this often
+FEED_LEASE_FACTOR = 0.9            # a poll done holds its feed for this share of its interval
+POLL_LEASE_SECONDS = 45.0          # a poll under way holds its feed this long: past the fetch's
+                                   # 30 s total timeout (its poller may die meanwhile)
+HEARTBEAT_SECONDS = 10.0           # how often an instance says it is alive
+
+_TAKE = ("INSERT INTO leases(name, holder, expires) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO "
+         "UPDATE SET holder = excluded.holder, expires = excluded.expires "
+         "WHERE leases.holder = excluded.holder OR leases.expires <= ?4")
+
+
+def new_instance_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    id: str
+    host: str
+    pid: int
+    started: float
+    heartbeat: float
+
+
+class LeasesMixin:
+    db: Any
+    url: str | None
+
+    @property
+    def shared(self) -> bool:
+        """Several instances may use this state (PostgreSQL): jobs go by lease."""
+        return self.url is not None
+
+    def take_lease(self, name: str, holder: str, now: float, seconds: float) -> bool:
+        """Hold `name` until now + seconds; False when another live instance holds it."""
+        cursor = self.db.execute(_TAKE, (name, holder, now + seconds, now))
+        return bool(cursor.rowcount)
+
+    def lease_expires(self, name: str) -> float | None:
+        row = self.db.execute("SELECT expires FROM leases WHERE name = ?", (name,)).fetchone()
+        return None if row is None else float(row[0])
+
+    def release_leases(self, holder: str) -> None:
+        """On a clean stop: the others take over at once, not after the expiry."""
+        self.db.execute("DELETE FROM leases WHERE holder = ?", (holder,))
+
+    def leases(self, now: float) -> dict[str, str]:
+        """Live leases: name -> holder."""
+        rows = self.db.execute("SELECT name, holder FROM leases WHERE expires > ? ORDER BY name", (now,))
+        return {r[0]: r[1] for r in rows}
+
+    def heartbeat(self, instance: str, now: float) -> None:
+        host, pid, _ = instance.rsplit(":", 2)
+        self.db.execute("INSERT INTO instances(id, host, pid, started, heartbeat) VALUES (?,?,?,?,?) "
+                        "ON CONFLICT(id) DO UPDATE SET heartbeat = excluded.heartbeat",
+                        (instance, host, int(pid), now, now))
+
+    def forget_instance(self, instance: str) -> None:
+        self.db.execute("DELETE FROM instances WHERE id = ?", (instance,))
+
+    def instances(self) -> list[Instance]:
+        rows = self.db.execute("SELECT id, host, pid, started, heartbeat FROM instances "
+                               "ORDER BY heartbeat DESC")
+        return [Instance(r[0], r[1], r[2], r[3], r[4]) for r in rows]
