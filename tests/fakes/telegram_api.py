@@ -251,11 +251,10 @@ class TelegramFake:
         if chat is None:
             return _error(400, "Bad Request: chat not found")
         source = str(params.get("text", ""))
-        try:
-            text, entities = (parse_html(source) if str(params.get("parse_mode", "")).upper()
-                              == "HTML" else (source, []))
-        except ParseError as exc:
-            return _error(400, f"Bad Request: can't parse entities: {exc}")
+        parsed = _parse_text(source, params)
+        if isinstance(parsed, web.Response):
+            return parsed
+        text, entities = parsed
         if not text.strip():
             return _error(400, "Bad Request: message text is empty")
         if u16(text) > MAX_LEN:
@@ -303,11 +302,10 @@ class TelegramFake:
         if chat_id not in self.chats:
             return _error(400, "Bad Request: chat not found")
         source = str(params.get("text", ""))
-        try:
-            text, entities = (parse_html(source) if str(params.get("parse_mode", "")).upper()
-                              == "HTML" else (source, []))
-        except ParseError as exc:
-            return _error(400, f"Bad Request: can't parse entities: {exc}")
+        parsed = _parse_text(source, params)
+        if isinstance(parsed, web.Response):
+            return parsed
+        text, entities = parsed
         if u16(text) > MAX_LEN:
             return _error(400, "Bad Request: MESSAGE_TOO_LONG")
         with self.lock:
@@ -468,3 +466,14 @@ def telegram_api() -> Iterator[TelegramFake]:
     fake.server.start()
     yield fake
     fake.server.stop()
+
+
+def _parse_text(source: str, params: dict[str, Any]) -> tuple[str, list[Any]] | web.Response:
+    """A message's text and entities, parsed as Telegram parses them (HTML parse mode or
+    plain), or the 400 it answers to malformed markup."""
+    try:
+        if str(params.get("parse_mode", "")).upper() == "HTML":
+            return parse_html(source)
+        return source, []
+    except ParseError as exc:
+        return _error(400, f"Bad Request: can't parse entities: {exc}")
