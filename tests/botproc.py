@@ -6,10 +6,14 @@ import re
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 WAIT = 60.0   # generous: the machine may be busy; a test waits for events, never for time
 
 
@@ -81,19 +85,36 @@ class BotProcess:
         self.wait()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = WAIT,
-               what: str = "condition") -> None:
-    """Wait for something a fake records (a request, a message). The fakes run in threads of
-    this process; they offer no callbacks, so this checks each time the reader is woken."""
+def wait_for(condition: Callable[[], T], timeout: float = WAIT, what: str = "condition") -> T:
+    """Wait for something a fake records (a request, a message) and return it (the condition's
+    first truthy value). The fakes run in threads of this process; they offer no callbacks, so
+    this checks each time the reader is woken."""
     done = threading.Event()
     deadline = threading.Timer(timeout, done.set)
     deadline.start()
     try:
-        while not condition():
+        while not (value := condition()):
             if done.wait(0.02):
                 raise AssertionError(f"{what}: not met within {timeout}s")
+        return value
     finally:
         deadline.cancel()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = WAIT,
+               what: str = "condition") -> None:
+    wait_for(condition, timeout, what)
+
+
+def healthz(proc: BotProcess) -> tuple[int, str]:
+    """GET /healthz of a running bot whose config has `metrics: {port: 0}`."""
+    line = proc.wait_log(r"metrics on http://[\d.]+:\d+/metrics")
+    port = re.search(r":(\d+)/metrics", line).group(1)   # type: ignore[union-attr]
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as resp:  # noqa: S310
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
 
 
 def bot(config: Path, *args: str, env: dict[str, str] | None = None,

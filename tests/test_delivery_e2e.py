@@ -11,11 +11,7 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,11 +20,12 @@ import pytest
 
 from policybot.feeds.fetch import MAX_FEED_RETRY_AFTER
 from policybot.retry_after import MAX_RETRY_AFTER
+from tests import botproc
+from tests.botproc import BotProcess, healthz, wait_for
 from tests.test_e2e import RULES, SLACK_TOKEN, TG_TOKEN, feed, rss_item
 
 ROOT = Path(__file__).resolve().parents[1]
 CHANNEL = "C0123ABCD"
-DEADLINE = 60.0   # generous: the machine may be busy
 PERSON = 424242
 
 
@@ -42,65 +39,30 @@ def write_config(tmp_path: Path, feeds: str, destinations: str, extra: str = "",
     return config
 
 
+ENV = {**os.environ, "SLACK_BOT_TOKEN": SLACK_TOKEN, "TELEGRAM_BOT_TOKEN": TG_TOKEN}
+
+
 def bot(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SLACK_BOT_TOKEN": SLACK_TOKEN, "TELEGRAM_BOT_TOKEN": TG_TOKEN}
-    return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args, "--config", str(config)],
-                          capture_output=True, text=True, env=env, cwd=config.parent,
-                          timeout=120, check=False)
-
-
-def wait_for(condition: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < end, f"waited {deadline:.0f}s for {what}"
-        time.sleep(0.05)
-
-
-class Running:
-    """`bot.py run` in the background; its log is read as it grows."""
-
-    def __init__(self, config: Path) -> None:
-        self.log_path = config.parent / "bot.log"
-        env = {**os.environ, "SLACK_BOT_TOKEN": SLACK_TOKEN, "TELEGRAM_BOT_TOKEN": TG_TOKEN}
-        with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "bot.py"), "run", "--config", str(config)],
-                cwd=config.parent, env=env, stdout=subprocess.DEVNULL, stderr=log)
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def wait_log(self, pattern: str) -> re.Match[str]:
-        found: re.Match[str] = wait_for(lambda: re.search(pattern, self.log()), repr(pattern))
-        return found
-
-    def healthz(self) -> tuple[int, str]:
-        port = self.wait_log(r"metrics on http://[\d.]+:(\d+)/metrics").group(1)
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as resp:  # noqa: S310
-                return resp.status, resp.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
+    return botproc.bot(config, *args, env=ENV)
 
 
 @pytest.fixture
-def running() -> Iterator[list[Running]]:
-    started: list[Running] = []
+def running() -> Iterator[list[BotProcess]]:
+    started: list[BotProcess] = []
     yield started
     for run in started:
-        if run.proc.poll() is None:
-            run.stop()
+        stop(run)
+
+
+def start(config: Path, running: list[BotProcess]) -> BotProcess:
+    run = BotProcess(config, env=ENV)
+    running.append(run)
+    return run
+
+
+def stop(run: BotProcess) -> int:
+    run.signal(signal.SIGTERM)
+    return run.wait()
 
 
 def slack_dest(slack_api: Any) -> str:
@@ -146,43 +108,41 @@ def test_an_absurd_retry_after_pauses_destination_and_feed_within_bounds(
 # ------------------------------------------------------------------ point 4
 
 def test_a_state_file_deleted_while_running_stops_delivery(
-        tmp_path: Path, feed_server: Any, slack_api: Any, running: list[Running]) -> None:
+        tmp_path: Path, feed_server: Any, slack_api: Any, running: list[BotProcess]) -> None:
     url = feed_server.add("f", feed(item(1)))
     config = write_config(tmp_path, f'[{{id: f, url: "{url}", every: 1s}}]', slack_dest(slack_api),
                           "delivery: {interval: 1s}\nmetrics: {port: 0}\n")
-    run = Running(config)
-    running.append(run)
-    wait_for(lambda: slack_api.messages(CHANNEL), "the first alert")
-    assert run.healthz() == (200, "ok\n")
+    run = start(config, running)
+    wait_for(lambda: slack_api.messages(CHANNEL), what="the first alert")
+    assert healthz(run) == (200, "ok\n")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{tmp_path / 'state.db'}{suffix}").unlink(missing_ok=True)
     run.wait_log("delivery stopped.*state file .*state.db was deleted while running")
     feed_server.add("f", feed(item(2), item(1)))        # a new alert, into a file no one will open
     run.wait_log(r"feed=f polled: 2 items, 1 new, 1 alerts")
     polls = len(feed_server.requests_to("f"))
-    wait_for(lambda: len(feed_server.requests_to("f")) > polls + 1, "two more polls")
+    wait_for(lambda: len(feed_server.requests_to("f")) > polls + 1, what="two more polls")
     assert len(slack_api.messages(CHANNEL)) == 1        # nothing more was sent
-    status, text = run.healthz()
+    status, text = healthz(run)
     assert status == 503 and "deleted while running" in text
-    assert run.log().count("delivery stopped") == 1     # logged once
+    assert run.log.count("delivery stopped") == 1     # logged once
     assert "deleted while running" in bot(config, "status").stdout.splitlines()[0]
-    assert run.stop() == 0
+    assert stop(run) == 0
 
 
 def test_a_locked_state_database_stops_delivery_until_it_can_record(
-        tmp_path: Path, feed_server: Any, slack_api: Any, running: list[Running]) -> None:
+        tmp_path: Path, feed_server: Any, slack_api: Any, running: list[BotProcess]) -> None:
     url = feed_server.add("f", feed(item(1)))
     config = write_config(tmp_path, f'[{{id: f, url: "{url}"}}]', slack_dest(slack_api),
                           "delivery: {interval: 1s}\nmetrics: {port: 0}\n")
     slack_api.fail_next(status=429, retry_after=10)    # the pause leaves time to take the lock
-    run = Running(config)
-    running.append(run)
+    run = start(config, running)
     run.wait_log("rate limited: waiting 10s as the platform asks .slack bot: ratelimited.")
     other = sqlite3.connect(tmp_path / "state.db", isolation_level=None, timeout=30)
     other.execute("BEGIN EXCLUSIVE")                    # another process holds the write lock
     try:
         run.wait_log("delivery stopped.*database is locked")
-        status, text = run.healthz()
+        status, text = healthz(run)
         assert status == 503 and "locked" in text
         state = bot(config, "status").stdout.splitlines()[0]
         assert state.startswith("State: ") and "locked" in state
@@ -190,37 +150,36 @@ def test_a_locked_state_database_stops_delivery_until_it_can_record(
     finally:
         other.execute("COMMIT")
         other.close()
-    [message] = wait_for(lambda: slack_api.messages(CHANNEL), "the alert after the lock")
+    [message] = wait_for(lambda: slack_api.messages(CHANNEL), what="the alert after the lock")
     assert "notice #1" in message["text"]
     run.wait_log("delivery resumed")
-    assert run.healthz() == (200, "ok\n")
-    assert run.stop() == 0
+    assert healthz(run) == (200, "ok\n")
+    assert stop(run) == 0
     assert len(slack_api.messages(CHANNEL)) == 1
 
 
 # ------------------------------------------------------------------ point 5
 
 def test_the_mute_summary_arrives_through_the_outbox(
-        tmp_path: Path, feed_server: Any, telegram_api: Any, running: list[Running]) -> None:
+        tmp_path: Path, feed_server: Any, telegram_api: Any, running: list[BotProcess]) -> None:
     url = feed_server.add("f", feed(item(1, timedelta(hours=1))))
     config = write_config(
         tmp_path, f'[{{id: f, url: "{url}", every: 1s}}]', "  console: {type: console}\n",
         f'delivery: {{interval: 1s}}\ntelegram: {{token: "${{TELEGRAM_BOT_TOKEN}}", '
         f'allow: [{PERSON}], api_url: "{telegram_api.url}"}}\n', notify="[console]")
-    run = Running(config)
-    running.append(run)
+    run = start(config, running)
     say = telegram_api.push_message
     say(PERSON, "/subscribe rare-earth-export", from_id=PERSON)
-    wait_for(lambda: len(telegram_api.messages(PERSON)) >= 1, "the subscribe reply")
+    wait_for(lambda: len(telegram_api.messages(PERSON)) >= 1, what="the subscribe reply")
     say(PERSON, "/mute 8h", from_id=PERSON)
-    wait_for(lambda: len(telegram_api.messages(PERSON)) >= 2, "the mute reply")
+    wait_for(lambda: len(telegram_api.messages(PERSON)) >= 2, what="the mute reply")
     feed_server.add("f", feed(item(2), item(1, timedelta(hours=1))))
     run.wait_log(r"feed=f polled: 2 items, 1 new")
     say(PERSON, "/unmute", from_id=PERSON)
     texts = wait_for(lambda: telegram_api.texts(PERSON)[2:4] if len(telegram_api.texts(PERSON)) >= 4
-                     else None, "the reply and the summary")        # in either order
+                     else None, what="the reply and the summary")        # in either order
     [summary] = [t for t in texts if "While muted" in t]
     assert "While muted, 1 alert matched" in summary and "notice #2" in summary
     assert any("summary of what you missed follows" in t for t in texts)
-    assert run.stop() == 0
+    assert stop(run) == 0
     assert len(telegram_api.texts(PERSON)) == 4         # the alert itself never came
