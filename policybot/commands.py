@@ -102,6 +102,7 @@ async def once(args: argparse.Namespace) -> int:
         app = await _started(config)
         try:
             results, report = await app.once()
+            fault = app.delivery.fault     # delivery stopped: the state cannot record a send
         finally:
             await app.close()
     failed = sum(r.status == "error" for r in results)
@@ -110,6 +111,9 @@ async def once(args: argparse.Namespace) -> int:
              "%d new items, %d alerts queued; delivered %d, retrying %d, failed %d",
              len(results) - waiting, failed, waiting, sum(r.new for r in results),
              sum(r.alerts for r in results), report.sent, report.retried, report.failed)
+    if fault is not None:
+        raise PolicybotError(redact(f"once: delivery stopped, the rest stays in the outbox: {fault}",
+                                    config.secrets()))
     return 0
 
 
