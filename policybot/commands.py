@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -24,7 +25,7 @@ from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
-from policybot.statedir import storage_errors
+from policybot.statedir import storage_errors, unreachable
 from policybot.statelock import StateLock
 from policybot.store import Store, noted_fault
 from policybot.stories.group import WINDOW
@@ -179,13 +180,16 @@ def status(args: argparse.Namespace) -> int:
         return 0
     from policybot.status import print_status
 
-    state = _State(config, Store(config.storage))
+    text = io.StringIO()
     try:
-        text = io.StringIO()
-        print_status(state, text)
-        sys.stdout.write(redact(text.getvalue(), config.secrets()))  # ${VAR} in feed URLs too
-    finally:
-        state.store.close()
+        state = _State(config, Store(config.storage))
+        try:
+            print_status(state, text)
+        finally:
+            state.store.close()
+    except sqlite3.Error as exc:   # both backends' errors; PostgreSQL: the server is down
+        raise PolicybotError(redact(unreachable(config, exc), config.secrets())) from None
+    sys.stdout.write(redact(text.getvalue(), config.secrets()))  # ${VAR} in feed URLs too
     return 0
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 DESTINATION_LEASE_SECONDS = 30.0   # a dead instance's destinations are drained by another after this
@@ -40,11 +42,14 @@ class Instance:
     pid: int
     started: float
     heartbeat: float
+    fault: str | None = None          # why its delivery last stopped (stamped), if it did
+    fault_over: float | None = None   # when delivery resumed; None while stopped
 
 
 class LeasesMixin:
     db: Any
     url: str | None
+    _fault_note: str | None = None   # this instance's delivery fault, until its end is written
 
     @property
     def shared(self) -> bool:
@@ -79,6 +84,34 @@ class LeasesMixin:
         self.db.execute("DELETE FROM instances WHERE id = ?", (instance,))
 
     def instances(self) -> list[Instance]:
-        rows = self.db.execute("SELECT id, host, pid, started, heartbeat FROM instances "
-                               "ORDER BY heartbeat DESC")
-        return [Instance(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        rows = self.db.execute("SELECT id, host, pid, started, heartbeat, fault, fault_over "
+                               "FROM instances ORDER BY heartbeat DESC")
+        return [Instance(*r) for r in rows]
+
+    def note_shared_fault(self, message: str | None, instance: str, now: float) -> None:
+        """Delivery stopped (`message`) or resumed (None): the instance's row says so, for
+        `status` in another process. Best effort: the database that failed refuses it too, so
+        the note is written with its end once the database takes writes again."""
+        if message is not None:
+            self._fault_note = f"{datetime.fromtimestamp(now, UTC):%Y-%m-%d %H:%M:%S UTC} {message}"
+        elif self._fault_note is None:
+            return
+        try:
+            self.note_instance_fault(instance, self._fault_note, None if message else now, now)
+        except sqlite3.Error:
+            return
+        if message is None:
+            self._fault_note = None
+
+    def note_instance_fault(self, instance: str, fault: str, over: float | None, now: float) -> None:
+        """The instance's last delivery fault (a shared state's note: no file beside it)."""
+        host, pid, _ = instance.rsplit(":", 2)
+        self.db.execute("INSERT INTO instances(id, host, pid, started, heartbeat, fault, fault_over) "
+                        "VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET fault = excluded.fault, "
+                        "fault_over = excluded.fault_over", (instance, host, int(pid), now, now, fault, over))
+
+    def instance_faults(self) -> list[str]:
+        """`INSTANCE: note` for each instance whose delivery is stopped (as it last recorded)."""
+        rows = self.db.execute("SELECT id, fault FROM instances WHERE fault IS NOT NULL AND "
+                               "fault_over IS NULL ORDER BY id")
+        return [f"instance {r[0]}: {r[1]}" for r in rows]
