@@ -354,3 +354,49 @@ def test_counts_per_day_and_keyset_pages_agree_on_both_backends(state: str | Pat
         store.close()
     titles = [i.title for i in stream_items(str(state), day * DAY + 200, batch=2)]
     assert titles == [f"Gallium note {n}-{k}" for n in (1, 2) for k in range(3)]
+
+
+def test_run_on_postgresql_serves_the_console_after_a_login(tmp_path: Path, feed_server: FeedServer,
+                                                            pg_server: str) -> None:
+    """`python bot.py run` on storage.url with the console on (a token): log in through the
+    form, then the Alerts, Feeds and Rules pages read the shared state."""
+    import http.cookiejar
+    import os
+    import signal
+    import urllib.parse
+    import urllib.request
+
+    import psycopg
+
+    from tests.botproc import BotProcess, wait_until
+    from tests.pgserver_fixture import fresh_database
+
+    url = fresh_database(pg_server)
+    make_app(tmp_path, feed_server, 'console: {port: 0, token: "${TOK}"}\n', state=url).store.close()
+    bot = BotProcess(tmp_path / "config.yaml", env={**os.environ, "TOK": "s3cret"})
+    try:
+        line = bot.wait_log(r"console on http://127\.0\.0\.1:\d+/")
+        base = line.split("console on ")[1].split()[0]
+        with psycopg.connect(url) as conn:
+            wait_until(lambda: conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
+                       .fetchone()[0] == 3, what="the three alerts sent")
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with browser.open(base + "feeds", timeout=30) as resp:   # not logged in: the login form
+            form = resp.read().decode()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf is not None and "<h1>Log in</h1>" in form
+        login = urllib.parse.urlencode({"csrf": csrf.group(1), "token": "s3cret"}).encode()
+        with browser.open(base + "login", data=login, timeout=30) as resp:   # 303 to the Alerts
+            alerts = resp.read().decode()
+        pages = {}
+        for path in ("feeds", "rules"):
+            with browser.open(base + path, timeout=30) as resp:
+                pages[path] = resp.read().decode()
+    finally:
+        bot.signal(signal.SIGTERM)
+        assert bot.wait() == 0
+    assert "<h1>Alerts</h1>" in alerts and '<a href="https://example.gov/a1"' in alerts
+    assert alerts.count('class="card alert"') == 3 and "<script" not in alerts
+    assert "<h1>Feeds</h1>" in pages["feeds"] and "<svg" in pages["feeds"] and ">trade<" in pages["feeds"]
+    assert "<h1>Rules</h1>" in pages["rules"] and "Critical minerals" in pages["rules"]
+    assert "1 examples: all pass" in pages["rules"]
