@@ -22,8 +22,10 @@ DESTINATION_LEASE_SECONDS = 30.0   # a dead instance's destinations are drained 
 LEADER_LEASE_SECONDS = 30.0        # ... and its Telegram poller taken over after this
 LEADER_RENEW_SECONDS = 10.0        # the Telegram poller renews its lease this often
 FEED_LEASE_FACTOR = 0.9            # a poll done holds its feed for this share of its interval
-POLL_LEASE_SECONDS = 45.0          # a poll under way holds its feed this long: past the fetch's
+POLL_LEASE_SECONDS = 40.0          # a poll under way holds its feed this long: past the fetch's
                                    # 30 s total timeout (its poller may die meanwhile)
+SURVIVORS_DELIVER_WITHIN = 60.0    # the promise: after a kill -9, every alert is delivered by the
+                                   # survivors within this (the leases above expire well before)
 HEARTBEAT_SECONDS = 10.0           # how often an instance says it is alive
 
 _TAKE = ("INSERT INTO leases(name, holder, expires) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO "

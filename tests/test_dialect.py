@@ -49,6 +49,10 @@ def test_lease_timings_leave_room_for_renewal() -> None:
     assert leases.HEARTBEAT_SECONDS < leases.DESTINATION_LEASE_SECONDS <= 30.0
     assert leases.POLL_LEASE_SECONDS > 30.0    # past the fetch's total timeout
     assert 0.5 < leases.FEED_LEASE_FACTOR < 1.0
+    # a killed instance's destination is drained by another after its lease, a feed it was
+    # polling is polled again one second after the poll's lease: both well within the promise
+    worst = max(leases.DESTINATION_LEASE_SECONDS, leases.POLL_LEASE_SECONDS + 1.0)
+    assert worst + 15.0 <= leases.SURVIVORS_DELIVER_WITHIN == 60.0
 
 
 def test_the_console_is_accepted_on_postgresql(tmp_path: Path) -> None:
