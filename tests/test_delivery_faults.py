@@ -29,7 +29,6 @@ from policybot.retry_after import MAX_RETRY_AFTER
 from policybot.store import Store
 from tests.test_delivery import Clock, FakeNotifier, alert
 
-
 INSTANCE = "test-host:4242:ab12"   # the holder of leases on a shared (PostgreSQL) state
 
 # Every test runs on both backends (the `state` fixture: a SQLite file, a PostgreSQL database)
