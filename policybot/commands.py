@@ -259,11 +259,14 @@ async def _gather_items(args: argparse.Namespace, config: Config | None) -> list
             since = parse_duration(args.since) or 0.0
         except ValueError as exc:
             raise ConfigError(f"test-rules --since: {exc}") from None
-        store = Store(config.storage)
         try:
-            items += store.recent_items(utcnow().timestamp() - since)
-        finally:
-            store.close()
+            store = Store(config.storage)
+            try:
+                items += store.recent_items(utcnow().timestamp() - since)
+            finally:
+                store.close()
+        except sqlite3.Error as exc:
+            raise PolicybotError(redact(unreachable(config, exc), config.secrets())) from None
     fetcher: list[Fetcher] = []  # made for the first URL only: files need no HTTP client
     try:
         for source in args.sources:

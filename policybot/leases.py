@@ -99,18 +99,17 @@ class LeasesMixin:
         elif self._fault_note is None:
             return
         try:
-            self.note_instance_fault(instance, self._fault_note, None if message else now, now)
+            self.note_instance_fault(instance, self._fault_note, None if message else now)
         except sqlite3.Error:
             return
         if message is None:
             self._fault_note = None
 
-    def note_instance_fault(self, instance: str, fault: str, over: float | None, now: float) -> None:
-        """The instance's last delivery fault (a shared state's note: no file beside it)."""
-        host, pid, _ = instance.rsplit(":", 2)
-        self.db.execute("INSERT INTO instances(id, host, pid, started, heartbeat, fault, fault_over) "
-                        "VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET fault = excluded.fault, "
-                        "fault_over = excluded.fault_over", (instance, host, int(pid), now, now, fault, over))
+    def note_instance_fault(self, instance: str, fault: str, over: float | None) -> None:
+        """The instance's last delivery fault, in the row its heartbeat keeps (`once` keeps
+        none: its exit status says it)."""
+        self.db.execute("UPDATE instances SET fault = ?, fault_over = ? WHERE id = ?",
+                        (fault, over, instance))
 
     def instance_faults(self) -> list[str]:
         """`INSTANCE: note` for each instance whose delivery is stopped (as it last recorded)."""

@@ -160,6 +160,7 @@ async def test_unwritable_state_sends_nothing_logs_once_and_resumes(state: str |
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     desk = FakeNotifier("desk")
     store, clock = FlakyStore(state), Clock()
+    store.heartbeat(INSTANCE, clock.now)   # PostgreSQL: the note goes in the instance's row
     delivery = make(store, {"desk": desk}, clock)
     store.enqueue([alert(1, "desk")], clock.now)
     store.fail_claims = True
