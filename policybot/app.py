@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
@@ -23,7 +24,7 @@ from policybot.metrics import (
     destination_label,
     observe_poll,
     rule_label,
-    store_gauges,
+    state_gauges,
 )
 from policybot.model import Feed, Item, Match
 from policybot.notify import build_notifier
@@ -107,7 +108,7 @@ class App:
         return matches
 
     def metrics_text(self) -> str:
-        return self.metrics.render(store_gauges(self.store))
+        return self.metrics.render(state_gauges(self.store, self.delivery.fault))
 
     def check_health(self) -> int:
         """Report new blind spots (failing, gone or silent feeds) to `ops:`; returns how many."""
@@ -141,6 +142,9 @@ class App:
         feed = self._feeds_by_id[feed_id]
         try:
             result = await self.poller.poll(feed, utcnow(), force=force)
+        except sqlite3.Error as exc:   # both backends' errors: the state, not a bug; next poll retries
+            log.error("feed=%s poll not recorded: state database: %s", feed.id, exc)
+            result = PollResult(feed.id, "error", error=f"state database: {exc}")
         except Exception:
             log.exception("feed=%s poll crashed (a bug): the other feeds go on", feed.id)
             result = PollResult(feed.id, "error", error="internal error")

@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -24,7 +25,7 @@ from policybot.matching.rules import check_examples, load_rules
 from policybot.model import Item, Match
 from policybot.notify.base import RedactingFilter, redact, utcnow
 from policybot.rulebook import RuleBook, rule_files
-from policybot.statedir import storage_errors
+from policybot.statedir import storage_errors, unreachable
 from policybot.statelock import StateLock
 from policybot.store import Store, noted_fault
 from policybot.stories.group import WINDOW
@@ -102,6 +103,7 @@ async def once(args: argparse.Namespace) -> int:
         app = await _started(config)
         try:
             results, report = await app.once()
+            fault = app.delivery.fault     # delivery stopped: the state cannot record a send
         finally:
             await app.close()
     failed = sum(r.status == "error" for r in results)
@@ -110,6 +112,9 @@ async def once(args: argparse.Namespace) -> int:
              "%d new items, %d alerts queued; delivered %d, retrying %d, failed %d",
              len(results) - waiting, failed, waiting, sum(r.new for r in results),
              sum(r.alerts for r in results), report.sent, report.retried, report.failed)
+    if fault is not None:
+        raise PolicybotError(redact(f"once: delivery stopped, the rest stays in the outbox: {fault}",
+                                    config.secrets()))
     return 0
 
 
@@ -175,13 +180,16 @@ def status(args: argparse.Namespace) -> int:
         return 0
     from policybot.status import print_status
 
-    state = _State(config, Store(config.storage))
+    text = io.StringIO()
     try:
-        text = io.StringIO()
-        print_status(state, text)
-        sys.stdout.write(redact(text.getvalue(), config.secrets()))  # ${VAR} in feed URLs too
-    finally:
-        state.store.close()
+        state = _State(config, Store(config.storage))
+        try:
+            print_status(state, text)
+        finally:
+            state.store.close()
+    except sqlite3.Error as exc:   # both backends' errors; PostgreSQL: the server is down
+        raise PolicybotError(redact(unreachable(config, exc), config.secrets())) from None
+    sys.stdout.write(redact(text.getvalue(), config.secrets()))  # ${VAR} in feed URLs too
     return 0
 
 
@@ -251,11 +259,14 @@ async def _gather_items(args: argparse.Namespace, config: Config | None) -> list
             since = parse_duration(args.since) or 0.0
         except ValueError as exc:
             raise ConfigError(f"test-rules --since: {exc}") from None
-        store = Store(config.storage)
         try:
-            items += store.recent_items(utcnow().timestamp() - since)
-        finally:
-            store.close()
+            store = Store(config.storage)
+            try:
+                items += store.recent_items(utcnow().timestamp() - since)
+            finally:
+                store.close()
+        except sqlite3.Error as exc:
+            raise PolicybotError(redact(unreachable(config, exc), config.secrets())) from None
     fetcher: list[Fetcher] = []  # made for the first URL only: files need no HTTP client
     try:
         for source in args.sources:

@@ -185,9 +185,6 @@ def _build(r: Reader, data: Mapping[str, Any], base: Path, path: Path) -> Config
             if dest not in destinations:
                 r.error(yamlsrc.line_of(data, key), _unknown_destination(dest, destinations))
     storage_url = _storage_url(r, storage)
-    if storage_url and data.get("console"):
-        r.error(yamlsrc.line_of(data, "console"), "console: not available with storage.url yet "
-                "(its views are SQLite's); remove it or use storage.path")
     return Config(
         path=path,
         storage_path=base / str(r.needed(storage, "path", "storage") or "state/policybot.sqlite3"),

@@ -1,6 +1,7 @@
 """The store's read-only views for the web console (policybot/console): alerts newest first
 with their filters, counts per day, subscriptions. A mixin over Store's connection; it never
-writes. Each query is served by an index of migration 5 (schema.py)."""
+writes. Each query is served by an index of migration 5 (schema.py). The SQL is written once
+for both backends (SQLite's spelling; policybot/dialect.py adapts the rest)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from policybot.codec import alert_from_json
+from policybot.dialect import Dialect, is_url
 from policybot.model import Alert, Item
 
 DAY = 86400.0
@@ -39,7 +42,8 @@ class Delivery:
 
 
 class ConsoleViewsMixin:
-    db: sqlite3.Connection
+    db: Any
+    dialect: Dialect
 
     def alert_scan(self, query: AlertQuery, limit: int) -> Iterator[Delivery]:
         """Outbox rows matching `query`, newest first, at most `limit` read (keyset pages)."""
@@ -72,17 +76,17 @@ class ConsoleViewsMixin:
         """(feed id, day number) -> items first seen that day: one range count per feed and
         day on index seen_by_feed_time (a GROUP BY over a month of items sorts them all)."""
         rows = self.db.execute(
-            "WITH f(id) AS (SELECT value FROM json_each(?1)), d(day) AS (SELECT value FROM "
-            "json_each(?2)) SELECT f.id, d.day, (SELECT COUNT(*) FROM seen INDEXED BY "
+            "WITH f(id) AS (SELECT value FROM json_each(?1)), d(day) AS (SELECT CAST(value AS "
+            "BIGINT) FROM json_each(?2)) SELECT f.id, d.day, (SELECT COUNT(*) FROM seen INDEXED BY "
             "seen_by_feed_time WHERE feed_id = f.id AND seen_at >= d.day * 86400 AND "
             "seen_at < (d.day + 1) * 86400) FROM f, d", (json.dumps(list(feed_ids)), json.dumps(list(days))))
         return {(r[0], r[1]): r[2] for r in rows if r[2]}
 
     def alerts_per_day(self, since: float) -> dict[tuple[str, int], int]:
         """(rule id, day number) -> alerts (one per destination) enqueued that day."""
-        rows = self.db.execute(
-            "SELECT rule_id, CAST(created / 86400 AS INTEGER), COUNT(*) FROM alert_rules "
-            "WHERE created >= ? GROUP BY 1, 2", (since,))
+        day = self.dialect.whole("created / 86400")
+        rows = self.db.execute(f"SELECT rule_id, {day}, COUNT(*) FROM alert_rules "
+                               "WHERE created >= ? GROUP BY 1, 2", (since,))
         return {(r[0], r[1]): r[2] for r in rows}
 
     def last_alerts(self, rule_id: str, limit: int) -> list[Delivery]:
@@ -104,7 +108,7 @@ def _alert_sql(query: AlertQuery) -> tuple[str, list[object]]:
                "WHERE r.rule_id = ?")
         args: list[object] = [query.rule]
     else:
-        sql, args = "SELECT o.* FROM outbox o WHERE 1", []
+        sql, args = "SELECT o.* FROM outbox o WHERE 1 = 1", []
     if query.feed:
         sql += f" AND {_FEED} = ?"
         args.append(query.feed)
@@ -124,17 +128,32 @@ def _delivery(r: sqlite3.Row) -> Delivery:
                     last_error=r["last_error"], sent_at=r["sent_at"], attempts=r["attempts"])
 
 
-def stream_items(path: str, since: float, batch: int = SCAN_BATCH) -> Iterator[Item]:
+def stream_items(location: str, since: float, batch: int = SCAN_BATCH) -> Iterator[Item]:
     """Items stored since `since`, oldest first, read on a connection of their own (the
-    playground reads them in a worker thread, a batch at a time, never all in memory)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    playground reads them in a worker thread) a batch at a time, never all in memory: keyset
+    pages from the last row read. `location`: the SQLite file or the PostgreSQL URL."""
+    db = _reader(location)
     try:
-        cursor = db.execute("SELECT feed_id, item_id, title, link, summary, published FROM seen "
-                            "WHERE seen_at >= ? AND title IS NOT NULL ORDER BY seen_at", (since,))
-        while rows := cursor.fetchmany(batch):
+        after: tuple[str, str] = ("", "")
+        while True:
+            rows = db.execute(
+                "SELECT feed_id, item_id, title, link, summary, published, seen_at FROM seen "
+                "WHERE seen_at >= ? AND title IS NOT NULL AND (seen_at > ? OR (feed_id, item_id) > (?, ?)) "
+                "ORDER BY seen_at, feed_id, item_id LIMIT ?", (since, since, *after, batch)).fetchall()
             for r in rows:
                 published = datetime.fromtimestamp(r[5], UTC) if r[5] is not None else None
                 yield Item(feed_id=r[0], item_id=r[1], title=r[2] or "", link=r[3],
                            summary=r[4] or "", content="", published=published)
+            if len(rows) < batch:
+                return
+            since, after = rows[-1][6], (rows[-1][0], rows[-1][1])
     finally:
         db.close()
+
+
+def _reader(location: str) -> Any:
+    if is_url(location):
+        from policybot.pgconn import PgConnection  # psycopg only for those who use it
+
+        return PgConnection(location)
+    return sqlite3.connect(f"file:{location}?mode=ro", uri=True)

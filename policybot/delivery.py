@@ -167,13 +167,13 @@ class Delivery:
         self._stopped = True
         if message != self.fault:
             log.error("delivery stopped, nothing is sent until it can be recorded: %s", message)
-            self.store.note_fault(f"delivery stopped: {message}")
+            self.store.note_fault(f"delivery stopped: {message}", self.holder, self.clock())
         self.fault = message
 
     def _resumed(self) -> None:
         if self.fault is not None:
             log.warning("delivery resumed: the state database records again")
-            self.store.note_fault(None)
+            self.store.note_fault(None, self.holder, self.clock())
             self.fault = None
 
     def _leased(self, by_dest: dict[str, list[OutboxRow]]) -> dict[str, list[OutboxRow]]:

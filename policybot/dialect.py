@@ -1,7 +1,8 @@
 """What differs between the two backends, in one small object: the domain code writes its SQL
 once (SQLite's spelling, `?` placeholders) and the dialect adapts the few constructs that must
-differ: placeholders, `INSERT OR IGNORE`, `BEGIN IMMEDIATE`, `json_extract`, column types, the
-schema version and the migration lock. SQLite's dialect changes nothing.
+differ: placeholders, `INSERT OR IGNORE`, `BEGIN IMMEDIATE`, `json_extract`, `json_each` of a
+JSON array parameter, `instr`, SQLite's `INDEXED BY` hint (dropped), column types, the schema
+version and the migration lock. SQLite's dialect changes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ MIGRATION_LOCK = 0x706F6C6963790001   # advisory lock key: one instance migrates
 _PLACEHOLDER = re.compile(r"\?(\d*)")
 _JSON_PATH = re.compile(r"json_extract\(([\w.]+), '\$\.(\w+)\.(\w+)'\)")
 _IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
+_JSON_EACH = re.compile(r"\bjson_each\((\?\d*)\)")     # of a parameter: a JSON array
+_INDEXED_BY = re.compile(r"\s+INDEXED BY \w+")            # SQLite's planner hint
+_INSTR = re.compile(r"\binstr\(")                          # same arguments as strpos
 
 
 def is_url(location: object) -> bool:
@@ -35,6 +39,12 @@ class Dialect:
         if done is None:
             done = self._cache[text] = _pg_statement(text)
         return done
+
+    def whole(self, expr: str) -> str:
+        """A non-negative number's whole part, as an integer (PostgreSQL's CAST rounds)."""
+        if self.name == "sqlite":
+            return f"CAST({expr} AS INTEGER)"
+        return f"CAST(FLOOR({expr}) AS INTEGER)"
 
     def ddl(self, text: str) -> str:
         """A migration statement: SQLite's types and table options in this backend's spelling."""
@@ -70,6 +80,9 @@ def _pg_statement(text: str) -> str:
         text = _IGNORE.sub("INSERT INTO", text, count=1)
     text = text.replace("BEGIN IMMEDIATE", "BEGIN")
     text = _JSON_PATH.sub(r"((\1)::jsonb->'\2'->>'\3')", text)
+    text = _JSON_EACH.sub(r"json_array_elements_text(\1::json)", text)
+    text = _INDEXED_BY.sub("", text)
+    text = _INSTR.sub("strpos(", text)
     count = 0
 
     def number(match: re.Match[str]) -> str:

@@ -21,6 +21,7 @@ guard a counter keeps at most MAX_SERIES label sets; later ones are counted unde
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -214,6 +215,19 @@ def observe_poll(metrics: Metrics, result: PollResult) -> None:
         metrics.inc("policybot_items_total", result.items)
         metrics.inc("policybot_new_items_total", result.new)
         metrics.inc("policybot_alerts_enqueued_total", result.alerts)
+
+
+def state_gauges(store: Store, fault: str | None) -> dict[str, tuple[str, dict[Labels, float]]]:
+    """`policybot_delivery_stopped` (1 while delivery is stopped for a state it cannot record:
+    `fault`), then the store's gauges when the database answers (left out while it does not)."""
+    gauges = {"policybot_delivery_stopped": (
+        "1 while delivery is stopped because the state database cannot record sends.",
+        {(): float(fault is not None)})}
+    try:
+        gauges.update(store_gauges(store))
+    except sqlite3.Error as exc:
+        log.debug("metrics: store gauges left out: state database: %s", exc)
+    return gauges
 
 
 def store_gauges(store: Store) -> dict[str, tuple[str, dict[Labels, float]]]:

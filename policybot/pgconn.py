@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -116,6 +117,17 @@ class PgConnection:
         conn = getattr(self, "conn", None)
         if conn is not None:
             conn.close()
+
+
+def server_of(url: str) -> str:
+    """The server and database a URL names, for messages: never its user or password."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or urllib.parse.parse_qs(parts.query).get("host", ["localhost"])[0]
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{host}{port}/{parts.path.lstrip('/')}"
 
 
 def _short(exc: psycopg.Error) -> str:

@@ -155,4 +155,11 @@ MIGRATIONS: tuple[str, ...] = (
         heartbeat REAL NOT NULL
     )
     """,
+    # 8: why an instance's delivery last stopped (a shared state has no file beside it for the
+    # note): `fault` is the stamped note, `fault_over` when delivery resumed (NULL: not yet);
+    # written when the database takes writes again, shown by `status` per instance
+    """
+    ALTER TABLE instances ADD COLUMN fault TEXT;
+    ALTER TABLE instances ADD COLUMN fault_over REAL
+    """,
 )

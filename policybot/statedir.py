@@ -51,8 +51,19 @@ def database_errors(config: Config) -> list[str]:
         finally:
             db.close()
     except PgError as exc:
-        return [f"{where} does not answer: {exc}"]
+        return [unreachable(config, exc)]
     if version > len(MIGRATIONS):
         return [f"{where} has schema version {version}, newer than this bot's "
                 f"{len(MIGRATIONS)}: upgrade the bot"]
     return []
+
+
+def unreachable(config: Config, exc: Exception) -> str:
+    """One line: the state database could not be read, naming where (a server: its host and
+    database, never the user or password)."""
+    if config.storage_url:
+        from policybot.pgconn import server_of
+
+        server = server_of(config.storage_url)
+        return f"{config.path}: storage: the database at {server} does not answer: {exc}"
+    return f"{config.path}: storage: cannot read the state database {config.storage_path}: {exc}"

@@ -116,12 +116,14 @@ def print_status(app: App, out: TextIO) -> None:
     if app.store.shared:
         rows = instance_rows(app)
         out.write(f"\nInstances ({len(rows)}):\n")
-        _table(out, ["instance", "host", "pid", "last heartbeat", "holds"], rows or [["-"] * 5])
+        _table(out, ["instance", "host", "pid", "last heartbeat", "holds", "last delivery fault"],
+               rows or [["-"] * 6])
 
 
 def instance_rows(app: App) -> list[list[str]]:
-    """A shared (PostgreSQL) state: each instance, its heartbeat and the live leases it holds
-    (feeds counted, destinations and the Telegram poller named)."""
+    """A shared (PostgreSQL) state: each instance, its heartbeat, the live leases it holds
+    (feeds counted, destinations and the Telegram poller named) and why its delivery last
+    stopped (and when it resumed)."""
     now = utcnow().timestamp()
     held: dict[str, list[str]] = {}
     for name, holder in app.store.leases(now).items():
@@ -132,7 +134,11 @@ def instance_rows(app: App) -> list[list[str]]:
         feeds = sum(n.startswith("feed:") for n in names)
         shown = [n for n in names if not n.startswith("feed:")]
         shown += [f"{feeds} feed polls"] if feeds else []
-        rows.append([one.id, one.host, str(one.pid), _when(one.heartbeat), ", ".join(shown) or "-"])
+        fault = one.fault or "-"
+        if one.fault and one.fault_over is not None:
+            fault += f"; resumed {_when(one.fault_over)}"
+        rows.append([one.id, one.host, str(one.pid), _when(one.heartbeat), ", ".join(shown) or "-",
+                     fault[:160]])
     return rows
 
 

@@ -272,11 +272,14 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
     def fault_path(self) -> Path:
         return fault_path(self.path)
 
-    def note_fault(self, message: str | None) -> None:
+    def note_fault(self, message: str | None, instance: str = "", now: float = 0.0) -> None:
         """Leave (or, with None, clear) a one-line note beside the database saying why delivery
         stopped, for `status` in another process. Best effort: the disk that refused the
-        database may refuse this too. (PostgreSQL: the log and /healthz say it.)"""
-        if self.url or str(self.path) == ":memory:":
+        database may refuse this too. PostgreSQL: `instance`'s row notes it (leases.py)."""
+        if self.url:
+            self.note_shared_fault(message, instance, now)
+            return
+        if str(self.path) == ":memory:":
             return
         try:
             if message is None:
@@ -287,6 +290,9 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
             return
 
     def noted_fault(self) -> str | None:
+        """Why delivery is stopped, as the running bot noted it (PostgreSQL: every instance's)."""
+        if self.url:
+            return "; ".join(self.instance_faults()) or None
         return noted_fault(self.path)
 
     def writable(self) -> None:

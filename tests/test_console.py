@@ -16,9 +16,12 @@ from policybot.config import load_config
 from policybot.console.access import CSRF_COOKIE
 from policybot.console.app import Console, language
 from policybot.console.playground import CHECK_EVERY, SOURCE, parse, run
+from policybot.consoleviews import DAY, AlertQuery, stream_items
+from policybot.dialect import is_url
 from policybot.errors import ConfigError
 from policybot.matching.rules import MAX_RULES_BYTES
-from policybot.model import Item
+from policybot.model import Alert, Item, Match
+from policybot.store import Store
 from tests.fakes.feed_server import FeedServer
 
 RULES = """\
@@ -50,15 +53,17 @@ def _x(text: str) -> str:
 
 
 def make_app(tmp_path: Path, feed_server: FeedServer, console: str = "console: {port: 0}\n",
-             env: dict[str, str] | None = None) -> App:
+             env: dict[str, str] | None = None, state: str | Path = "s.db") -> App:
+    """`state`: a SQLite file, or a PostgreSQL URL (the `state` fixture gives one of each)."""
     (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     url = feed_server.add("trade", rss([
         ("h1", HOSTILE, "javascript:alert(1)"),
         ("a1", "China adds gallium export control", "https://example.gov/a1"),
         ("a2", "商务部：对稀土实施出口管制", "https://example.gov/a2"),
         ("n1", "Weather report", "https://example.gov/n1")]))
+    storage = f'{{url: "{state}"}}' if is_url(state) else f"{{path: {Path(state).name}}}"
     (tmp_path / "config.yaml").write_text(f"""\
-storage: {{path: s.db}}
+storage: {storage}
 rules: [rules.yaml]
 defaults: {{backfill: all}}
 feeds:
@@ -72,8 +77,9 @@ destinations:
 
 
 @pytest.fixture
-async def polled(tmp_path: Path, feed_server: FeedServer) -> Any:
-    app = make_app(tmp_path, feed_server)
+async def polled(tmp_path: Path, feed_server: FeedServer, state: str | Path) -> Any:
+    """The console's app after one poll, once per backend (SQLite, PostgreSQL)."""
+    app = make_app(tmp_path, feed_server, state=state)
     await app.poll_all()
     await app.deliver()
     yield app
@@ -326,3 +332,71 @@ def test_logins_are_bounded() -> None:
     for _ in range(MAX_SESSIONS):
         access.login("tok")
     assert len(access.sessions) == MAX_SESSIONS and first not in access.sessions
+
+
+def test_counts_per_day_and_keyset_pages_agree_on_both_backends(state: str | Path) -> None:
+    """Day numbers are whole days (PostgreSQL's CAST would round 1.6 days up), a page boundary
+    among items seen at one time loses and repeats nothing, the text filter finds its words."""
+    store = Store(state)
+    try:
+        day = 20_000
+        for n, when in enumerate((day * DAY + 100, day * DAY + 0.6 * DAY, (day + 1) * DAY + 5)):
+            items = [Item("f", f"i{n}-{k}", f"Gallium note {n}-{k}", None, "", "", None) for k in range(3)]
+            alerts = [Alert(f"a{n}-{k}", "console", it, (Match("r", "Rule", "high", ()),))
+                      for k, it in enumerate(items)]
+            store.commit_poll("f", items, [], alerts, {}, when)
+        assert store.alerts_per_day(0.0) == {("r", day): 6, ("r", day + 1): 3}
+        assert store.new_items_per_day(["f", "g"], [day, day + 1, day + 2]) == {("f", day): 6, ("f", day + 1): 3}
+        found = [d.alert.alert_id for d in store.alert_scan(AlertQuery(text="NOTE 1-"), 100)]
+        assert found == ["a1-2", "a1-1", "a1-0"]
+        assert len(list(store.alert_scan(AlertQuery(rule="r"), 100))) == 9
+    finally:
+        store.close()
+    titles = [i.title for i in stream_items(str(state), day * DAY + 200, batch=2)]
+    assert titles == [f"Gallium note {n}-{k}" for n in (1, 2) for k in range(3)]
+
+
+def test_run_on_postgresql_serves_the_console_after_a_login(tmp_path: Path, feed_server: FeedServer,
+                                                            pg_server: str) -> None:
+    """`python bot.py run` on storage.url with the console on (a token): log in through the
+    form, then the Alerts, Feeds and Rules pages read the shared state."""
+    import http.cookiejar
+    import os
+    import signal
+    import urllib.parse
+    import urllib.request
+
+    import psycopg
+
+    from tests.botproc import BotProcess, wait_until
+    from tests.pgserver_fixture import fresh_database
+
+    url = fresh_database(pg_server)
+    make_app(tmp_path, feed_server, 'console: {port: 0, token: "${TOK}"}\n', state=url).store.close()
+    bot = BotProcess(tmp_path / "config.yaml", env={**os.environ, "TOK": "s3cret"})
+    try:
+        line = bot.wait_log(r"console on http://127\.0\.0\.1:\d+/")
+        base = line.split("console on ")[1].split()[0]
+        with psycopg.connect(url) as conn:
+            wait_until(lambda: conn.execute("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
+                       .fetchone()[0] == 3, what="the three alerts sent")
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with browser.open(base + "feeds", timeout=30) as resp:   # not logged in: the login form
+            form = resp.read().decode()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf is not None and "<h1>Log in</h1>" in form
+        login = urllib.parse.urlencode({"csrf": csrf.group(1), "token": "s3cret"}).encode()
+        with browser.open(base + "login", data=login, timeout=30) as resp:   # 303 to the Alerts
+            alerts = resp.read().decode()
+        pages = {}
+        for path in ("feeds", "rules"):
+            with browser.open(base + path, timeout=30) as resp:
+                pages[path] = resp.read().decode()
+    finally:
+        bot.signal(signal.SIGTERM)
+        assert bot.wait() == 0
+    assert "<h1>Alerts</h1>" in alerts and '<a href="https://example.gov/a1"' in alerts
+    assert alerts.count('class="card alert"') == 3 and "<script" not in alerts
+    assert "<h1>Feeds</h1>" in pages["feeds"] and "<svg" in pages["feeds"] and ">trade<" in pages["feeds"]
+    assert "<h1>Rules</h1>" in pages["rules"] and "Critical minerals" in pages["rules"]
+    assert "1 examples: all pass" in pages["rules"]

@@ -158,6 +158,36 @@ def test_a_locked_state_database_stops_delivery_until_it_can_record(
     assert len(slack_api.messages(CHANNEL)) == 1
 
 
+def test_once_exits_1_when_delivery_stops_for_the_state(
+        tmp_path: Path, feed_server: Any, slack_api: Any) -> None:
+    """An alert waits in the outbox while another process holds the state's write lock:
+    `once` sends nothing, says why in one line and exits 1 (not 0: a cron job must notice)."""
+    from policybot.model import Alert, Item, Match
+    from policybot.store import Store
+
+    url = feed_server.add("f", feed())
+    config = write_config(tmp_path, f'[{{id: f, url: "{url}"}}]', slack_dest(slack_api))
+    store = Store(tmp_path / "state.db")
+    alert = Alert("a1", "bot", Item("f", "x1", "Rare earth export control notice #1", None, "", "", None),
+                  (Match("rare-earth-export", "Rare-earth export controls", "high", ()),))
+    store.enqueue([alert], time.time() - 60)
+    store.close()
+    other = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")                    # another process holds the write lock
+    try:
+        done = bot(config, "once")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("once: delivery stopped, the rest stays in the outbox: ") and "locked" in last
+    assert "Traceback" not in done.stderr and slack_api.messages(CHANNEL) == []
+    after = bot(config, "once")                         # the lock gone: delivered, exit 0
+    assert after.returncode == 0, after.stderr
+    assert len(slack_api.messages(CHANNEL)) == 1
+
+
 # ------------------------------------------------------------------ point 5
 
 def test_the_mute_summary_arrives_through_the_outbox(

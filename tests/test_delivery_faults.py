@@ -21,12 +21,20 @@ import pytest
 from policybot.app import App
 from policybot.config import DeliverySettings, load_config
 from policybot.delivery import Delivery
+from policybot.dialect import is_url
 from policybot.errors import ConfigError, DeliveryError
 from policybot.model import Alert, notice_alert
 from policybot.notify.base import Accepted, Notifier, no_record
 from policybot.retry_after import MAX_RETRY_AFTER
 from policybot.store import Store
 from tests.test_delivery import Clock, FakeNotifier, alert
+
+INSTANCE = "test-host:4242:ab12"   # the holder of leases on a shared (PostgreSQL) state
+
+# Every test runs on both backends (the `state` fixture: a SQLite file, a PostgreSQL database)
+# except two that are SQLite's by design: a lock another process holds on the file (PostgreSQL
+# has no database-wide write lock; its lost server is in test_pg_faults.py) and the state file
+# deleted or replaced under the running bot (an inode check; a server has no file here).
 
 
 class FlakyStore(Store):
@@ -74,15 +82,16 @@ class PartsNotifier:
 
 
 def make(store: Store, notifiers: dict[str, Any], clock: Clock, **settings: float) -> Delivery:
+    """On PostgreSQL (a shared state) as an instance: destinations by lease, faults in its row."""
     return Delivery(store, notifiers.get, lambda d: [], DeliverySettings(**settings),
-                    clock=clock, sleep=clock.sleep)
+                    clock=clock, sleep=clock.sleep, holder=INSTANCE)
 
 
 # ------------------------------------------------------------------ point 2: Retry-After
 
-async def test_a_pause_holds_every_alert_of_the_destination_even_later_ones(tmp_path: Path) -> None:
+async def test_a_pause_holds_every_alert_of_the_destination_even_later_ones(state: str | Path) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("ratelimited", retryable=True, retry_after=60)])
-    store, clock = Store(tmp_path / "s.db"), Clock()
+    store, clock = Store(state), Clock()
     delivery = make(store, {"desk": desk}, clock)
     store.enqueue([alert(1, "desk")], clock.now)
     await delivery.drain()
@@ -98,9 +107,9 @@ async def test_a_pause_holds_every_alert_of_the_destination_even_later_ones(tmp_
 
 
 @pytest.mark.parametrize("value", [math.inf, float("1e400"), -3.0, math.nan, 1e12])
-async def test_an_absurd_retry_after_is_bounded(tmp_path: Path, value: float) -> None:
+async def test_an_absurd_retry_after_is_bounded(state: str | Path, value: float) -> None:
     desk = FakeNotifier("desk", fail=[DeliveryError("429", retryable=True, retry_after=value)])
-    store, clock = Store(tmp_path / "s.db"), Clock()
+    store, clock = Store(state), Clock()
     delivery = make(store, {"desk": desk}, clock)
     store.enqueue([alert(1, "desk")], clock.now)
     start = clock.now
@@ -116,7 +125,7 @@ async def test_an_absurd_retry_after_is_bounded(tmp_path: Path, value: float) ->
 
 # ------------------------------------------------------------------ point 3: isolation
 
-async def test_one_destinations_failure_never_touches_another(tmp_path: Path,
+async def test_one_destinations_failure_never_touches_another(state: str | Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     desk = FakeNotifier("desk")
 
@@ -127,7 +136,7 @@ async def test_one_destinations_failure_never_touches_another(tmp_path: Path,
             raise ConfigError("destination 'telegram:42': needs token (unset: TELEGRAM_BOT_TOKEN)")
         return desk if dest == "desk" else None
 
-    store, clock = Store(tmp_path / "s.db"), Clock()
+    store, clock = Store(state), Clock()
     delivery = Delivery(store, notifier_for, lambda d: [], DeliverySettings(), clock=clock,
                         sleep=clock.sleep)
     store.enqueue([alert(1, "buggy"), alert(2, "telegram:42"), alert(3, "desk"), alert(4, "desk")],
@@ -147,10 +156,11 @@ async def test_one_destinations_failure_never_touches_another(tmp_path: Path,
 
 # ------------------------------------------------------------------ point 4: record or do not send
 
-async def test_unwritable_state_sends_nothing_logs_once_and_resumes(tmp_path: Path,
+async def test_unwritable_state_sends_nothing_logs_once_and_resumes(state: str | Path,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     desk = FakeNotifier("desk")
-    store, clock = FlakyStore(tmp_path / "s.db"), Clock()
+    store, clock = FlakyStore(state), Clock()
+    store.heartbeat(INSTANCE, clock.now)   # PostgreSQL: the note goes in the instance's row
     delivery = make(store, {"desk": desk}, clock)
     store.enqueue([alert(1, "desk")], clock.now)
     store.fail_claims = True
@@ -165,9 +175,9 @@ async def test_unwritable_state_sends_nothing_logs_once_and_resumes(tmp_path: Pa
     assert desk.sent == ["Item 1"] and delivery.fault is None and store.noted_fault() is None
 
 
-async def test_a_send_that_cannot_be_recorded_is_not_repeated(tmp_path: Path) -> None:
+async def test_a_send_that_cannot_be_recorded_is_not_repeated(state: str | Path) -> None:
     desk, me = FakeNotifier("desk"), FakeNotifier("me")
-    store, clock = FlakyStore(tmp_path / "s.db"), Clock()
+    store, clock = FlakyStore(state), Clock()
     delivery = make(store, {"desk": desk, "me": me}, clock)
     store.enqueue([alert(n, d) for n in range(3) for d in ("desk", "me")], clock.now)
     store.fail_sent_marks = True
@@ -220,8 +230,8 @@ async def test_a_state_file_deleted_or_replaced_while_running_is_detected(tmp_pa
 
 # ------------------------------------------------------------------ point 5: durable digests
 
-async def test_an_accepted_digest_part_is_never_posted_again(tmp_path: Path) -> None:
-    path, clock = tmp_path / "s.db", Clock()
+async def test_an_accepted_digest_part_is_never_posted_again(state: str | Path) -> None:
+    path, clock = state, Clock()
     desk = PartsNotifier("desk", size=10, fail_at={2})
     store = Store(path)
     store.enqueue([alert(n, "desk") for n in range(25)], clock.now)
@@ -244,16 +254,16 @@ def notice(dest: str, held: list[Alert]) -> Alert:
     return notice_alert(dest, "mute-ended", f"{len(held)} alerts", datetime(2026, 1, 1, tzinfo=UTC))
 
 
-def test_a_mute_holds_alerts_already_pending(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
+def test_a_mute_holds_alerts_already_pending(state: str | Path) -> None:
+    store = Store(state)
     store.enqueue([alert(1, "telegram:7"), alert(2, "desk")], 100.0)
     store.mute("telegram:7", until=500.0, now=100.0)
     assert [r.alert.destination for r in store.due(200.0)] == ["desk"]
     assert store.outbox_counts()[("telegram:7", "held")] == 1
 
 
-async def test_a_mute_during_a_failed_send_keeps_the_alert_held(tmp_path: Path) -> None:
-    store, clock = Store(tmp_path / "s.db"), Clock()
+async def test_a_mute_during_a_failed_send_keeps_the_alert_held(state: str | Path) -> None:
+    store, clock = Store(state), Clock()
 
     @dataclass
     class MutedMeanwhile(FakeNotifier):
@@ -267,8 +277,8 @@ async def test_a_mute_during_a_failed_send_keeps_the_alert_held(tmp_path: Path) 
     assert store.outbox_counts() == {("telegram:7", "held"): 1}
 
 
-def test_the_mute_summary_joins_the_outbox_with_the_release(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.db")
+def test_the_mute_summary_joins_the_outbox_with_the_release(state: str | Path) -> None:
+    store = Store(state)
     store.mute("telegram:7", until=500.0, now=100.0)
     store.enqueue([alert(1, "telegram:7"), alert(2, "telegram:7")], 200.0)
 
@@ -286,21 +296,22 @@ def test_the_mute_summary_joins_the_outbox_with_the_release(tmp_path: Path) -> N
     assert store.outbox_counts()[("telegram:7", "missed")] == 2
 
 
-async def test_a_notice_is_sent_alone_never_in_a_digest(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_notice_is_sent_alone_never_in_a_digest(state: str | Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     desk = FakeNotifier("telegram:7")
-    store, clock = Store(tmp_path / "s.db"), Clock()
+    store, clock = Store(state), Clock()
     store.enqueue([alert(n, "telegram:7") for n in range(12)], clock.now)
     store.enqueue([notice("telegram:7", [])], clock.now)
     await make(store, {"telegram:7": desk}, clock, digest_after=5).drain()
     assert desk.sent == ["mute-ended"] and len(desk.digests) == 1 and len(desk.digests[0]) == 12
 
 
-async def test_a_chat_whose_platform_token_is_unset_fails_alone(tmp_path: Path) -> None:
+async def test_a_chat_whose_platform_token_is_unset_fails_alone(tmp_path: Path, state: str | Path) -> None:
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "r.yaml").write_text("rules: []\n")
+    storage = f'{{url: "{state}"}}' if is_url(state) else "{path: state.db}"
     (tmp_path / "config.yaml").write_text(
-        "storage: {path: state.db}\nrules: rules/\nfeeds: []\ndefaults: {notify: [console]}\n"
+        f"storage: {storage}\nrules: rules/\nfeeds: []\ndefaults: {{notify: [console]}}\n"
         'telegram: {token: "${TG_TOKEN_UNSET}", allow: any, api_url: "http://127.0.0.1:9"}\n')
     out = io.StringIO()
     app = App(load_config(tmp_path / "config.yaml", env={}), stream=out)

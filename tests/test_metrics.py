@@ -172,3 +172,23 @@ async def test_healthz_says_what_is_wrong() -> None:
     finally:
         await server.stop()
     assert (status, text) == (503, "scheduler not running\n")
+
+
+async def test_delivery_stopped_is_a_gauge_that_follows_the_fault(tmp_path: Path, feed_server: FeedServer,
+                                                                  slack_api: Any) -> None:
+    """0 while delivery runs; 1 once the state file is deleted under the running bot (the
+    store's gauges still read: the open file answers)."""
+    app = make_app(tmp_path, {"good": feed_server.add("good", rss("Gallium curbs"))}, slack_api.webhook_url())
+    try:
+        await app.poll_all()
+        await app.deliver()
+        before = set(app.metrics_text().splitlines())
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{tmp_path / 's.db'}{suffix}").unlink(missing_ok=True)
+        await app.deliver()
+        after = set(app.metrics_text().splitlines())
+    finally:
+        await app.close()
+    assert "# TYPE policybot_delivery_stopped gauge" in before
+    assert "policybot_delivery_stopped 0" in before and "policybot_delivery_stopped 1" in after
+    assert "policybot_outbox_pending 0" in after

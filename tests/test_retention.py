@@ -9,9 +9,12 @@ import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from policybot import prune
 from policybot.app import App
+from policybot.dialect import is_url
+from policybot.pgconn import PgConnection
 from policybot.prune import PRUNE_CHUNK, prune_state
 from policybot.scheduler import Service
 from policybot.store import Store
@@ -28,21 +31,37 @@ async def poll(app: App, when: datetime) -> tuple[str, int]:
     return result.status, result.alerts
 
 
-def last_present(app: App) -> dict[str, float]:
-    rows = app.store.db.execute("SELECT item_id, last_present FROM seen ORDER BY item_id")
+def connect(state: str | Path) -> Any:
+    """A connection of the test's own to the state (SQLite's or PostgreSQL's, autocommit)."""
+    if is_url(state):
+        return PgConnection(str(state))
+    return sqlite3.connect(state, isolation_level=None)
+
+
+def _last_present(location: str) -> dict[str, float]:
+    db = connect(location)
+    try:
+        rows = db.execute("SELECT item_id, last_present FROM seen ORDER BY item_id").fetchall()
+    finally:
+        db.close()
     return {r[0].rsplit("/", 1)[1]: r[1] for r in rows}
 
 
+async def last_present(app: App) -> dict[str, float]:
+    """Read on a connection of its own, off the event loop (as a second process would)."""
+    return await asyncio.to_thread(_last_present, app.store.location)
+
+
 async def test_a_feed_quiet_for_longer_than_the_retention_does_not_alert_again(
-        tmp_path: Path, feed_server: FeedServer) -> None:
+        tmp_path: Path, feed_server: FeedServer, state: str | Path) -> None:
     feed_server.add("quiet", rss("Gallium a", "Gallium b"), etag=True)
-    app = make_app(tmp_path, {"quiet": feed_server.url("quiet")})
+    app = make_app(tmp_path, {"quiet": feed_server.url("quiet")}, state=state)
     try:
         assert await poll(app, T0) == ("new", 2)
         for day in range(1, 41):   # 304 every day, for longer than the retention
             assert (await poll(app, T0 + timedelta(days=day)))[0] == "not-modified"
         later = T0 + timedelta(days=40)
-        assert set(last_present(app).values()) == {later.timestamp()}   # moved with each 304
+        assert set((await last_present(app)).values()) == {later.timestamp()}   # moved with each 304
         assert app.store.prune(later.timestamp() + 60, RETENTION) == 0
         feed_server.add("quiet", rss("Gallium a", "Gallium b", "Gallium c"), etag=True)
         status, alerts = await poll(app, later + timedelta(hours=1))
@@ -51,21 +70,23 @@ async def test_a_feed_quiet_for_longer_than_the_retention_does_not_alert_again(
     assert (status, alerts) == ("new", 1)   # only the new item; the old two stay seen
 
 
-async def test_an_unchanged_body_moves_last_present_too(tmp_path: Path, feed_server: FeedServer) -> None:
+async def test_an_unchanged_body_moves_last_present_too(
+        tmp_path: Path, feed_server: FeedServer, state: str | Path) -> None:
     feed_server.add("same", rss("Gallium a"))   # no validators: the same body every time
-    app = make_app(tmp_path, {"same": feed_server.url("same")})
+    app = make_app(tmp_path, {"same": feed_server.url("same")}, state=state)
     try:
         await poll(app, T0)
         assert await poll(app, T0 + timedelta(days=31)) == ("unchanged", 0)
-        moved = last_present(app)
+        moved = await last_present(app)
     finally:
         await app.close()
     assert moved == {"0": (T0 + timedelta(days=31)).timestamp()}
 
 
-async def test_items_that_left_the_feed_are_still_forgotten(tmp_path: Path, feed_server: FeedServer) -> None:
+async def test_items_that_left_the_feed_are_still_forgotten(
+        tmp_path: Path, feed_server: FeedServer, state: str | Path) -> None:
     feed_server.add("f", rss("Gallium a", "Gallium b"), etag=True)
-    app = make_app(tmp_path, {"f": feed_server.url("f")})
+    app = make_app(tmp_path, {"f": feed_server.url("f")}, state=state)
     try:
         await poll(app, T0)
         feed_server.add("f", _body_without_first(), etag=True)
@@ -73,7 +94,7 @@ async def test_items_that_left_the_feed_are_still_forgotten(tmp_path: Path, feed
         for day in range(1, 41):
             await poll(app, T0 + timedelta(days=day))     # 304s: only item 1 is still there
         gone = app.store.prune((T0 + timedelta(days=40)).timestamp(), RETENTION)
-        left = sorted(last_present(app))
+        left = sorted(await last_present(app))
     finally:
         await app.close()
     assert (gone, left) == (1, ["1"])
@@ -87,9 +108,9 @@ def _body_without_first() -> bytes:
 
 
 async def test_a_feed_failing_for_longer_than_the_retention_does_not_alert_again(
-        tmp_path: Path, feed_server: FeedServer) -> None:
+        tmp_path: Path, feed_server: FeedServer, state: str | Path) -> None:
     feed_server.add("down", rss("Gallium a", "Gallium b"))
-    app = make_app(tmp_path, {"down": feed_server.url("down")})
+    app = make_app(tmp_path, {"down": feed_server.url("down")}, state=state)
     try:
         assert await poll(app, T0) == ("new", 2)
         feed_server.add("down", status=500)
@@ -103,12 +124,15 @@ async def test_a_feed_failing_for_longer_than_the_retention_does_not_alert_again
     assert (result.status, result.alerts) == ("new", 1)   # only the new item
 
 
-async def test_the_prune_job_runs_off_the_event_loop(tmp_path: Path, feed_server: FeedServer) -> None:
+async def test_the_prune_job_runs_off_the_event_loop(
+        tmp_path: Path, feed_server: FeedServer, state: str | Path) -> None:
     feed_server.add("f", rss("Gallium a"))
-    app = make_app(tmp_path, {"f": feed_server.url("f")})
+    app = make_app(tmp_path, {"f": feed_server.url("f")}, state=state)
     try:
         await app.poll_all()
         app.store.db.execute("BEGIN IMMEDIATE")   # the loop's connection holds the write lock...
+        if app.store.shared:                      # (PostgreSQL: the table prune reads first)
+            app.store.db.execute("LOCK TABLE feeds IN ACCESS EXCLUSIVE MODE")
         job = asyncio.create_task(Service(app).prune())
         await asyncio.sleep(0)
         assert not job.done()                     # ...and the loop still turns while prune waits
@@ -118,10 +142,10 @@ async def test_the_prune_job_runs_off_the_event_loop(tmp_path: Path, feed_server
         await app.close()
 
 
-def test_prune_deletes_in_chunks_and_a_halt_stops_it(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
+def test_prune_deletes_in_chunks_and_a_halt_stops_it(state: str | Path) -> None:
+    path = state
     Store(path).close()
-    db = sqlite3.connect(path, isolation_level=None)
+    db = connect(path)
     db.execute("INSERT INTO feeds(id) VALUES ('f')")
     db.executemany("INSERT INTO seen(feed_id, item_id, seen_at, last_present) VALUES ('f', ?, 1, ?)",
                    [(f"i{n}", 1.0) for n in range(2 * PRUNE_CHUNK + 5)] + [("latest", 50.0)])
@@ -136,6 +160,7 @@ def test_prune_deletes_in_chunks_and_a_halt_stops_it(tmp_path: Path) -> None:
 
 
 def test_the_retention_queries_use_the_indexes(tmp_path: Path) -> None:
+    """SQLite's by design: its query plans (PostgreSQL's planner picks by table statistics)."""
     Store(tmp_path / "s.db").close()
     db = sqlite3.connect(tmp_path / "s.db")
     touch = ("UPDATE seen SET last_present = ?1 WHERE feed_id = ?2 AND last_present = "

@@ -14,6 +14,7 @@ import pytest
 
 from policybot.app import POOL_MIN_FEEDS, App
 from policybot.config import load_config
+from policybot.dialect import is_url
 from policybot.feeds.fetch import PER_HOST, Fetcher
 from policybot.pipeline import ParserPool
 from policybot.scheduler import Service
@@ -22,11 +23,14 @@ from tests.fakes.feed_server import FeedServer, rss
 RULES = "rules:\n  - id: gallium\n    title: Gallium\n    match: {any: [gallium]}\n"
 
 
-def make_app(tmp_path: Path, urls: dict[str, str], *, extra: str = "", **kwargs: object) -> App:
+def make_app(tmp_path: Path, urls: dict[str, str], *, extra: str = "", state: str | Path = "s.db",
+             **kwargs: object) -> App:
+    """`state`: the SQLite file's name, or a PostgreSQL URL."""
     (tmp_path / "rules.yaml").write_text(RULES)
     feeds = "".join(f'  - {{id: {fid}, url: "{url}", every: 10m}}\n' for fid, url in urls.items())
+    storage = f'{{url: "{state}"}}' if is_url(state) else f"{{path: {Path(state).name}}}"
     (tmp_path / "config.yaml").write_text(
-        f"storage: {{path: s.db}}\nrules: [rules.yaml]\ndefaults: {{backfill: all}}\n"
+        f"storage: {storage}\nrules: [rules.yaml]\ndefaults: {{backfill: all}}\n"
         f"feeds:\n{feeds}destinations: {{console: {{type: console}}, ops: {{type: console}}}}\n{extra}")
     app = App(load_config(tmp_path / "config.yaml", env={}), stream=io.StringIO(), **kwargs)  # type: ignore[arg-type]
     app.load_rules()

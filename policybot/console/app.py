@@ -151,7 +151,7 @@ class Console:
         if errors:
             return pages.Outcome(errors=errors)
         since = _now() - days * DAY
-        items = stream_items(str(self.app.store.path), since)
+        items = stream_items(self.app.store.location, since)
         feeds = {f.id: f for f in config.feeds}
         return run(rules, self.app.rules.rules_by_id, items, feeds, seconds=self.deadline, clock=self.clock)
 
