@@ -33,7 +33,7 @@ from policybot.model import Alert
 from policybot.notify.base import Accepted, Notifier
 from policybot.retry_after import clamp_wait
 from policybot.store import OutboxRow, Store
-from policybot.stories.later import LATER_WAIT, edit_first, later_plan
+from policybot.stories.later import LATER_WAIT, edit_first, joining, later_plan
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class Delivery:
         if alerts and not report.retried and not self._stopped:
             recent = self.store.sent_since(dest, now - self.settings.digest_window)
             if len(alerts) + recent > self.settings.digest_after:
-                joined = _joining(alerts, laters)    # their story's line says "+N reports"
+                joined = joining(alerts, laters)    # their story's line says "+N reports"
                 laters = [r for r in laters if r not in joined]
                 report += await self._send_digest(dest, notifier, alerts, joined)
             else:
@@ -421,12 +421,6 @@ class Delivery:
                       dest, row.alert.item.title[:80], hours, row.last_error or "none")
         self.store.mark([r.alert.alert_id for r in rows], "expired", now,
                         error=f"expired after {hours:.0f}h undelivered")
-
-
-def _joining(alerts: Sequence[OutboxRow], laters: Sequence[OutboxRow]) -> list[OutboxRow]:
-    """The later reports whose story's first report is among `alerts` (a digest's rows)."""
-    stories = {r.alert.story for r in alerts if r.alert.story}
-    return [r for r in laters if r.alert.story in stories]
 
 
 def _single(notifier: Notifier, row: OutboxRow, store: Store | None = None) -> Send:

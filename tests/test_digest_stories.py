@@ -16,7 +16,8 @@ from policybot.app import App
 from policybot.config import load_config
 from policybot.model import Alert, Item, Match
 from policybot.render import TELEGRAM_MAX, slack_escape
-from policybot.render_digest import ALSO_NAME_MAX, also_names, by_story, reports_note
+from policybot.render_digest import ALSO_NAME_MAX, SOURCE_MAX, also_names, by_story, reports_note
+from policybot.render_story import console_also
 from tests.fakes import slack_api as sf
 from tests.fakes import telegram_api as tf
 from tests.story_flood import FEEDS, RULES, rss
@@ -58,6 +59,15 @@ def test_reports_note_counts_reports_and_names_the_other_outlets() -> None:
     assert reports_note(s2) == ""
     (same,) = by_story([report(1, "s", "Reuters", later=False), report(2, "s", "Reuters")])
     assert reports_note(same) == "+1 report"
+
+
+def test_a_source_is_cut_to_its_bound_in_digest_lines_and_replies() -> None:
+    long = "Outlet " * 100
+    alerts = [report(1, "s", long, later=False), report(2, "s", "AP")]
+    console = render_digest.console_digest(alerts, NOW)
+    cut = long.strip()[:SOURCE_MAX - 1].rstrip() + "…"
+    assert f"— {cut} · " in console and long.strip() not in console
+    assert console_also(replace(alerts[0], later=True)).startswith(f"↳ also: {cut} — ")
 
 
 def test_also_names_are_bounded() -> None:
