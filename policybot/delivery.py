@@ -265,7 +265,8 @@ class Delivery:
             recent = self.store.sent_since(dest, now - self.settings.digest_window)
             if len(alerts) + recent > self.settings.digest_after:
                 joined = joining(alerts, laters)    # their story's line says "+N reports"
-                laters = [r for r in laters if r not in joined]
+                gone = {r.alert.alert_id for r in joined}
+                laters = [r for r in laters if r.alert.alert_id not in gone]
                 report += await self._send_digest(dest, notifier, alerts, joined)
             else:
                 report += await self._send_each(dest, notifier, alerts)

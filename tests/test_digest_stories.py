@@ -6,21 +6,28 @@ against the Slack and Telegram fakes. `bot.py once` runs it in test_digest_stori
 from __future__ import annotations
 
 import io
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from policybot import render_digest, render_slack
 from policybot.app import App
-from policybot.config import load_config
+from policybot.config import DeliverySettings, load_config
+from policybot.delivery import Delivery
+from policybot.errors import DeliveryError
 from policybot.model import Alert, Item, Match
+from policybot.notify.base import Accepted, no_record
 from policybot.render import TELEGRAM_MAX, slack_escape
 from policybot.render_digest import ALSO_NAME_MAX, SOURCE_MAX, also_names, by_story, reports_note
 from policybot.render_story import console_also
+from policybot.store import Store
+from policybot.stories.storage import StoryRecord
 from tests.fakes import slack_api as sf
 from tests.fakes import telegram_api as tf
 from tests.story_flood import FEEDS, RULES, rss
+from tests.test_delivery import Clock
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 CHANNEL = "C0123ABCD"
@@ -124,6 +131,60 @@ def test_a_story_digest_splits_within_each_platforms_limits() -> None:
     assert visible.count("+5 reports, also: ") == 300
     slack_text = "\n".join(str(b["text"]["text"]) for (_, bs), _ in slack for b in bs[1:])  # type: ignore[index]
     assert slack_text.count("• ") == 300 and slack_escape("+5 reports, also: ") in slack_text
+
+
+# ---------------------------------------------------------------- the outbox: a digest cut short
+
+@dataclass
+class LinesNotifier:
+    """Posts a digest `per` lines (stories) a message, reporting each accepted message's
+    alerts; the posts numbered in `fail_at` (1-based, over its life) fail, retryably."""
+
+    name: str
+    per: int = 2
+    fail_at: set[int] = field(default_factory=set)
+    posts: list[list[str]] = field(default_factory=list)
+    tries: int = 0
+
+    async def send(self, alert: Alert) -> None:
+        self.posts.append([alert.item.title])
+
+    async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
+        entries = by_story(alerts)
+        for start in range(0, len(entries), self.per):
+            self.tries += 1
+            if self.tries in self.fail_at:
+                raise DeliveryError("HTTP 502", retryable=True)
+            part = entries[start:start + self.per]
+            self.posts.append([e.lead.item.title for e in part])
+            accepted([i for e in part for i in e.ids])
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_story_digest_cut_short_folds_only_what_was_shown(tmp_path: Path) -> None:
+    clock, desk = Clock(), LinesNotifier("desk", fail_at={2})
+    store = Store(tmp_path / "s.db")
+    firsts = [replace(report(n, f"s{n}", "Reuters", later=False), destination="desk",
+                      alert_id=f"first-{n}") for n in range(6)]
+    laters = [replace(report(100 + n, f"s{n}", "财新"), destination="desk") for n in range(6)]
+    with store.transaction():
+        store.record_stories(StoryRecord(firsts=[("desk", a.story, a.alert_id) for a in firsts],
+                                         laters=[(a.alert_id, "desk", a.story, "财新") for a in laters]),
+                             clock.now)
+    store.enqueue([*firsts, *laters], clock.now)
+    delivery = Delivery(store, {"desk": desk}.get, lambda d: [], DeliverySettings(digest_after=3),
+                        clock=clock, sleep=clock.sleep)
+    report_ = await delivery.drain()
+    assert desk.posts == [["Report 0 of s0", "Report 1 of s1"]] and report_.sent == 2
+    counts = store.outbox_counts()
+    assert (counts[("desk", "sent")], counts[("desk", "folded")], counts[("desk", "pending")]) == (2, 2, 8)
+    clock.now += 3600                                    # past the retry and the laters' wait
+    await delivery.drain_until_idle(0)
+    shown = [t for post in desk.posts for t in post]
+    assert sorted(shown) == sorted(f"Report {n} of s{n}" for n in range(6))   # each story once
+    assert store.outbox_counts() == {("desk", "sent"): 6, ("desk", "folded"): 6}
 
 
 # ---------------------------------------------------------------- the App against the fakes
