@@ -33,7 +33,7 @@ from policybot.model import Alert
 from policybot.notify.base import Accepted, Notifier
 from policybot.retry_after import clamp_wait
 from policybot.store import OutboxRow, Store
-from policybot.stories.later import LATER_WAIT, edit_first, later_plan
+from policybot.stories.later import LATER_WAIT, edit_first, joining, later_plan
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,10 @@ class Delivery:
         if alerts and not report.retried and not self._stopped:
             recent = self.store.sent_since(dest, now - self.settings.digest_window)
             if len(alerts) + recent > self.settings.digest_after:
-                report += await self._send_digest(dest, notifier, alerts)
+                joined = joining(alerts, laters)    # their story's line says "+N reports"
+                gone = {r.alert.alert_id for r in joined}
+                laters = [r for r in laters if r.alert.alert_id not in gone]
+                report += await self._send_digest(dest, notifier, alerts, joined)
             else:
                 report += await self._send_each(dest, notifier, alerts)
         if laters and not self._stopped:
@@ -309,14 +312,39 @@ class Delivery:
             await edit_first(self.store, notifier, alert)
         return report
 
-    async def _send_digest(self, dest: str, notifier: Notifier, rows: list[OutboxRow]) -> DrainReport:
+    async def _send_digest(self, dest: str, notifier: Notifier, rows: list[OutboxRow],
+                           joined: Sequence[OutboxRow] = ()) -> DrainReport:
+        """One digest of `rows`, a line per story (render_digest.py): the later reports
+        `joined` show on their first report's line and are recorded folded with the part
+        that shows it (they count as folded reports, not as sent alerts)."""
         await self._limit(dest)
         log.info("destination=%s %d alerts due at once: sending a digest", dest, len(rows))
-        alerts = [r.alert for r in rows]
-        outcome, done = await self._attempt(dest, rows, lambda ok: notifier.send_digest(alerts, ok))
+        alerts = [r.alert for r in (*rows, *joined)]
+        folds = {r.alert.alert_id for r in joined}
+        folded: set[str] = set()
+
+        def send(ok: Accepted) -> Awaitable[None]:
+            def accepted(alert_ids: Sequence[str]) -> None:
+                ok([a for a in alert_ids if a not in folds])
+                self._record_folded([a for a in alert_ids if a in folds - folded])
+                folded.update(folds.intersection(alert_ids))
+            return notifier.send_digest(alerts, accepted)
+
+        outcome, done = await self._attempt(dest, rows, send)
+        if outcome == "sent":    # the whole digest went: every line in it
+            self._record_folded(sorted(folds - folded))
         left = len(rows) - done
         return DrainReport(sent=done, digests=int(done > 0), failed=left * (outcome == "failed"),
                            retried=left * (outcome in ("retry", "paused")))
+
+    def _record_folded(self, alert_ids: Sequence[str]) -> None:
+        if not alert_ids:
+            return
+        try:
+            self.store.mark(alert_ids, "folded", self.clock())
+        except sqlite3.Error as exc:   # left pending: folded (or its line said) once back
+            self._halt(f"state database not writable: {exc}")
+            raise Unrecorded from None
 
     async def _limit(self, dest: str) -> None:
         for limiter in self.limits_for(dest):

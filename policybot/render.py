@@ -19,11 +19,10 @@ from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 from policybot.matching.evidence import evidence, evidence_hits
-from policybot.model import SEVERITIES, Alert, Hit, Item, Match
+from policybot.model import Alert, Hit, Item, Match
 
 TELEGRAM_MAX = 4096
 TITLE_MAX = 250          # characters of a title in a single alert
-DIGEST_TITLE_MAX = 150   # characters of a title in a digest line
 SNIPPET_MAX = 280        # characters of snippet text
 SNIPPET_BEFORE = 80      # context kept before the first hit
 URL_MAX = 1000           # a longer link is shown as plain text
@@ -256,10 +255,12 @@ def _tg_link(title: str, url: str | None) -> str:
     return f'<a href="{html.escape(url, quote=True)}">{label}</a>' if url else label
 
 
-def telegram_message(alert: Alert, now: datetime) -> str:
+def telegram_message(alert: Alert, now: datetime, limit: int = TELEGRAM_MAX) -> str:
+    """At most `limit` UTF-16 units (Telegram's 4096, or less to leave room for a line the
+    message gets later): the title and snippet are cut shorter, with "…", until it fits."""
     for scale in SCALES:
         text = _telegram_message(view(alert, now, scale))
-        if utf16_len(text) <= TELEGRAM_MAX:
+        if utf16_len(text) <= limit:
             break
     return text
 
@@ -280,99 +281,6 @@ def _telegram_message(v: View) -> str:
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
     return len(text.encode("utf-16-le")) // 2
-
-
-# ---------------------------------------------------------------- digests
-
-Group = tuple[str, list[tuple[str, str]]]   # (heading, [(line, alert id)]), in the platform's markup
-Part = tuple[str, tuple[str, ...]]          # (text, ids of the alerts it shows first)
-
-
-def _groups(alerts: Sequence[Alert]) -> list[tuple[Match, list[Alert]]]:
-    """Alerts grouped by rule, the most severe rule first, then by first appearance."""
-    by_rule: dict[str, tuple[Match, list[Alert]]] = {}
-    for alert in alerts:
-        for m in alert.matches:
-            by_rule.setdefault(m.rule_id, (m, []))[1].append(alert)
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    return sorted(by_rule.values(), key=lambda g: -rank.get(g[0].severity, 1))
-
-
-def _digest_groups(alerts: Sequence[Alert], now: datetime,
-                   head: Callable[[Match, int], str],
-                   line: Callable[[str, str | None, str], str]) -> list[Group]:
-    out = []
-    for match, members in _groups(alerts):
-        lines = []
-        for a in members:
-            title = clip(clean(a.item.title).strip() or "(untitled)", DIGEST_TITLE_MAX)
-            source = clip(clean(a.feed_title or a.item.feed_id), 60)
-            meta = f"{source} · {when(a.item.published, None)}"
-            lines.append((line(title, safe_url(a.item.link), meta), a.alert_id))
-        out.append((head(match, len(members)), lines))
-    return out
-
-
-def _pack(groups: list[Group], limit: int, size: Callable[[str], int] = len) -> list[Part]:
-    """Join headings and lines into texts of at most `limit`; a text that starts inside a
-    group repeats its heading, marked (cont.). Each text comes with the alerts it shows
-    first (an alert of several rules shows in several groups): once that text is posted,
-    those alerts have reached the reader."""
-    parts: list[Part] = []
-    cur: list[str] = []
-    ids: list[str] = []
-    shown: set[str] = set()
-    for heading, lines in groups:
-        pending = [heading]
-        for line, alert_id in lines:
-            if cur and size("\n".join([*cur, *pending, line])) > limit:
-                parts.append(("\n".join(cur), tuple(ids)))
-                cur, ids, pending = [], [], [f"{heading} (cont.)"]
-            cur += [*pending, line]
-            pending = []
-            if alert_id not in shown:
-                shown.add(alert_id)
-                ids.append(alert_id)
-    if cur:
-        parts.append(("\n".join(cur), tuple(ids)))
-    return parts
-
-
-def _heading(n: int, part: int, parts: int) -> str:
-    label = f"{n} policy alert{'s' if n != 1 else ''}"
-    return f"{label} ({part}/{parts})" if parts > 1 else label
-
-
-def telegram_digest(alerts: Sequence[Alert], now: datetime) -> list[str]:
-    return [text for text, _ in telegram_digest_parts(alerts, now)]
-
-
-def telegram_digest_parts(alerts: Sequence[Alert], now: datetime) -> list[Part]:
-    """The digest's messages, each with the ids of the alerts it delivers."""
-    def head(m: Match, n: int) -> str:
-        emoji = LOOK.get(m.severity, LOOK["normal"])[0]
-        return f"\n{emoji} <b>{tg_escape(clip(clean(m.title), 120))}</b> · {n}"
-
-    def line(title: str, url: str | None, meta: str) -> str:
-        link = f'<a href="{html.escape(url)}">{tg_escape(title)}</a>' if url else tg_escape(title)
-        return f"• {link} — {tg_escape(meta)}"
-
-    room = TELEGRAM_MAX - 40   # the heading "<b>N policy alerts (i/k)</b>\n"
-    bodies = _pack(_digest_groups(alerts, now, head, line), room, utf16_len)
-    return [(f"<b>{_heading(len(alerts), i, len(bodies))}</b>\n{body}", ids)
-            for i, (body, ids) in enumerate(bodies, 1)]
-
-
-def console_digest(alerts: Sequence[Alert], now: datetime) -> str:
-    def head(m: Match, n: int) -> str:
-        return f"\n{LOOK.get(m.severity, LOOK['normal'])[0]} {clean(m.title)} ({m.rule_id}) · {n}"
-
-    def line(title: str, url: str | None, meta: str) -> str:
-        return f"  • {title} — {meta}" + (f"\n    {url}" if url else "")
-
-    groups = _digest_groups(alerts, now, head, line)
-    lines = (x for h, ls in groups for x in [h, *(t for t, _ in ls)])
-    return "\n".join([_heading(len(alerts), 1, 1), *lines])
 
 
 # ---------------------------------------------------------------- send-test

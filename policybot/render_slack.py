@@ -20,9 +20,6 @@ from policybot.render import (
     SCALES,
     Segment,
     View,
-    _digest_groups,
-    _heading,
-    _pack,
     _rules_text,
     clean,
     clip,
@@ -30,6 +27,7 @@ from policybot.render import (
     slack_link,
     view,
 )
+from policybot.render_digest import digest_groups, heading, pack
 
 SLACK_BLOCKS_MAX = 50
 SLACK_SECTION_MAX = 3000
@@ -110,12 +108,13 @@ def slack_digest_parts(alerts: Sequence[Alert], now: datetime) -> list[tuple[Sla
     def line(title: str, url: str | None, meta: str) -> str:
         return f"• {slack_link(title, url)} — {slack_escape(meta)}"
 
-    sections = _pack(_digest_groups(alerts, now, head, line), SLACK_SECTION_MAX)
+    count, groups = digest_groups(alerts, head, line)
+    sections = pack(groups, SLACK_SECTION_MAX)
     per = SLACK_BLOCKS_MAX - 1
     chunks = [sections[i: i + per] for i in range(0, len(sections), per)]
     out = []
     for i, chunk in enumerate(chunks, 1):
-        title = _heading(len(alerts), i, len(chunks))
+        title = heading(count, i, len(chunks))
         message = (title, [section(f"*{title}*"), *(section(s) for s, _ in chunk)])
         out.append((message, tuple(a for _, ids in chunk for a in ids)))
     return out

@@ -17,32 +17,34 @@ from policybot.render import (
     tg_escape,
     utf16_len,
 )
+from policybot.render_digest import SOURCE_MAX, also_names, source_name
 from policybot.render_slack import SlackMessage, slack_message
 
-ALSO_NAMES = 2          # outlets named in the "also reported by" line; the rest are counted
 REPLY_TITLE_MAX = 200   # characters of a later report's title
 
 
 def also_line(sources: Sequence[str]) -> str:
-    """'also reported by: Reuters, 财新 (+2)'."""
-    names = list(dict.fromkeys(clean(s) for s in sources if s))
-    more = f" (+{len(names) - ALSO_NAMES})" if len(names) > ALSO_NAMES else ""
-    return f"also reported by: {', '.join(names[:ALSO_NAMES])}{more}"
+    """'also reported by: Reuters, 财新 (+2)': bounded (render_digest.also_names)."""
+    return f"also reported by: {also_names(sources)}"
 
 
 def _title(alert: Alert) -> str:
     return clip(clean(alert.item.title) or "(no title)", REPLY_TITLE_MAX)
 
 
+def _source(alert: Alert) -> str:
+    return clip(source_name(alert), SOURCE_MAX)
+
+
 def console_also(alert: Alert) -> str:
-    return f"↳ also: {clean(alert.feed_title)} — {_title(alert)}"
+    return f"↳ also: {_source(alert)} — {_title(alert)}"
 
 
 def slack_reply(alert: Alert) -> SlackMessage:
     url = safe_url(alert.item.link)
     title = slack_escape(_title(alert))
     link = f"<{url.replace('&', '&amp;')}|{title}>" if url else title
-    text = f"↳ also: {slack_escape(clean(alert.feed_title))} — {link}"
+    text = f"↳ also: {slack_escape(_source(alert))} — {link}"
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
@@ -57,12 +59,14 @@ def telegram_reply(alert: Alert) -> str:
     url = safe_url(alert.item.link)
     title = f"<b>{tg_escape(_title(alert))}</b>"
     link = f'<a href="{tg_escape(url).replace(chr(34), "&quot;")}">{title}</a>' if url else title
-    return f"↳ also: {tg_escape(clean(alert.feed_title))} — {link}"
+    return f"↳ also: {tg_escape(_source(alert))} — {link}"
 
 
 def telegram_first_updated(first: Alert, sources: Sequence[str], now: datetime) -> str:
-    """The first message with the line added; a message already at Telegram's limit keeps
-    its text (the reply still threads under it)."""
-    text = telegram_message(first, now)
-    longer = f"{text}\n<i>{tg_escape(also_line(sources))}</i>"
-    return longer if utf16_len(longer) <= TELEGRAM_MAX else text
+    """The first message with the line added, within Telegram's limit: a message at or near
+    it is rendered again with room for the line (its title and snippet cut shorter, "…").
+    The line is bounded and the message's smallest form leaves room for it; were it ever
+    not so, the message would keep its text rather than be refused."""
+    line = f"\n<i>{tg_escape(also_line(sources))}</i>"
+    text = telegram_message(first, now, TELEGRAM_MAX - utf16_len(line))
+    return text + line if utf16_len(text + line) <= TELEGRAM_MAX else telegram_message(first, now)

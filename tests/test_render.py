@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from policybot import render, render_slack
+from policybot import render, render_digest, render_slack
 from policybot.model import Alert, Hit, Item, Match
 from policybot.notify.slack import SlackBotNotifier, SlackWebhookNotifier
 from policybot.notify.telegram import TelegramNotifier
@@ -236,9 +236,9 @@ def test_small_digest_is_one_message_grouped_by_rule() -> None:
     sections = mrkdwn_texts(blocks)
     assert sections[0] == "*2 policy alerts*"
     assert sections[1].index("Rule 0 for item 1") < sections[1].index("Rule 0 for item 0")
-    [message] = render.telegram_digest(alerts, NOW)
+    [message] = render_digest.telegram_digest(alerts, NOW)
     assert message.startswith("<b>2 policy alerts</b>")
-    assert render.console_digest(alerts, NOW).startswith("2 policy alerts\n")
+    assert render_digest.console_digest(alerts, NOW).startswith("2 policy alerts\n")
 
 
 DIGESTS = {
@@ -258,7 +258,7 @@ def test_digest_of_200_alerts_splits_only_as_limits_require(case: str) -> None:
         assert text == f"200 policy alerts ({part}/{len(slack)})" or len(slack) == 1
         assert_slack_safe(text, blocks, LINK)
     assert len(slack) == 1 or len(slack[-2][1]) == render_slack.SLACK_BLOCKS_MAX
-    telegram = render.telegram_digest(alerts, NOW)
+    telegram = render_digest.telegram_digest(alerts, NOW)
     assert all(tf.u16(tf.parse_html(m)[0]) <= render.TELEGRAM_MAX for m in telegram)
     assert all(tf.u16(m) <= render.TELEGRAM_MAX for m in telegram)
     assert all(tf.u16(m) > render.TELEGRAM_MAX - 1200 for m in telegram[:-1])   # parts are full
@@ -269,6 +269,6 @@ def test_digest_of_200_alerts_splits_only_as_limits_require(case: str) -> None:
     lines = sum(len(a.matches) for a in alerts)   # one line per alert per rule, none lost
     assert visible.count("• ") == slack_text.count("• ") == lines
     for alert in alerts:   # every alert is in the digest, on both platforms
-        short = render.clip(render.clean(alert.item.title), render.DIGEST_TITLE_MAX)
+        short = render.clip(render.clean(alert.item.title), render_digest.DIGEST_TITLE_MAX)
         assert short in visible
         assert render.slack_escape(short) in slack_text

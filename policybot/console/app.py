@@ -17,7 +17,7 @@ from policybot.console import pages
 from policybot.console.access import SESSION_COOKIE, Access
 from policybot.console.html import esc, page
 from policybot.console.playground import DEADLINE_SECONDS, parse, run
-from policybot.consoleviews import DAY, AlertQuery, stream_items
+from policybot.consoleviews import DAY, AlertQuery, Delivery, stream_items
 from policybot.health import blind_spots
 from policybot.matching.rules import check_examples
 from policybot.model import SEVERITIES
@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SHOWN_ALERTS = 50          # items on the Alerts page
+SHOWN_ALERTS = 50          # stories on the Alerts page (an item of no story is one)
+ALSO_SHOWN = 10            # later reports listed under a story's first; the rest are counted
+STORY_LOOKBACK = 20        # once the page is full, rows scanned up to SHOWN_ALERTS x this, for
+                           # older reports (the first ones) of the stories shown
 MAX_SCAN = 5000            # outbox rows looked at for one Alerts page (filters in Python beyond SQL)
 CHART_DAYS = 30
 LAST_ALERTS = 5            # per rule on the Rules page
@@ -91,19 +94,40 @@ class Console:
         return _html(pages.alerts_page(shown, chosen, self._choices(), scanned, note, _now()))
 
     def _shown(self, query: AlertQuery, chosen: dict[str, str]) -> tuple[list[pages.Shown], int]:
-        store, seen, shown, scanned = self.app.store, set(), [], 0
-        for row in store.alert_scan(query, MAX_SCAN):
+        """The newest SHOWN_ALERTS stories, each its first report with the later ones of the
+        scan under it (an item of no story is a story of its own), ordered by their latest."""
+        stories: dict[str, list[Delivery]] = {}
+        seen: set[str] = set()
+        scanned = 0
+        for row in self.app.store.alert_scan(query, MAX_SCAN):
+            if len(stories) >= SHOWN_ALERTS and scanned >= SHOWN_ALERTS * STORY_LOOKBACK:
+                break          # full, and far enough back for the shown stories' first reports
             scanned += 1
-            item = row.alert.item
-            if item.key in seen or not _wanted(row.alert, chosen):
+            alert = row.alert
+            if alert.item.key in seen or not _wanted(alert, chosen):
                 continue
-            seen.add(item.key)
-            together = tuple(d for d in store.deliveries_at(row.created) if d.alert.item.key == item.key)
-            # story grouping (issue 12) lands here: pages.Shown(..., story=<the item's story title>)
-            shown.append(pages.Shown(row.alert, row.created, together or (row,)))
-            if len(shown) >= SHOWN_ALERTS:
-                break
-        return shown, scanned
+            seen.add(alert.item.key)
+            key = alert.story or alert.item.key
+            if key in stories:
+                stories[key].append(row)
+            elif len(stories) < SHOWN_ALERTS:
+                stories[key] = [row]
+        return [self._story(key, rows) for key, rows in stories.items()], scanned
+
+    def _story(self, key: str, rows: list[Delivery]) -> pages.Shown:
+        """The story's first report (its own item, else the oldest found) with the others,
+        newest first, at most ALSO_SHOWN of them listed."""
+        lead = next((r for r in rows if r.alert.item.key == key), rows[-1])
+        also = [r for r in rows if r is not lead]
+        return pages.Shown(lead.alert, lead.created, self._deliveries(lead),
+                           also=tuple(pages.Shown(r.alert, r.created, self._deliveries(r))
+                                      for r in also[:ALSO_SHOWN]), reports=len(also))
+
+    def _deliveries(self, row: Delivery) -> tuple[Delivery, ...]:
+        """The item's delivery to each destination (its rows of the same poll)."""
+        key = row.alert.item.key
+        return tuple(d for d in self.app.store.deliveries_at(row.created)
+                     if d.alert.item.key == key) or (row,)
 
     def _choices(self) -> dict[str, list[str]]:
         config = self.app.config

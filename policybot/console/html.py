@@ -23,6 +23,7 @@ text-decoration:none}header a.on{color:#fff;font-weight:600}main{padding:1em 1.2
 mark{background:#ffe27a;padding:0 .1em}.muted{color:#667085}.tag{display:inline-block;
 border-radius:3px;padding:0 .4em;margin-right:.3em;font-size:12px;background:#eef1f5}
 .sent{background:#d8f3dc}.pending,.held{background:#fff1c2}.failed,.expired,.missed{background:#ffd6d6}
+ul.also{list-style:none;padding-left:1em;margin:.2em 0}
 .urgent,.high{color:#b42318;font-weight:600}table{border-collapse:collapse}td,th{padding:.25em
 .6em;text-align:left;border-bottom:1px solid #eef1f5;vertical-align:top}form.filters
 label{margin-right:.8em}textarea{width:100%;font:13px monospace}pre.err{color:#b42318;

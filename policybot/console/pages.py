@@ -16,6 +16,7 @@ from policybot.matching.evidence import evidence
 from policybot.matching.spec import Rule
 from policybot.metrics import SUBSCRIBER_PLATFORMS
 from policybot.model import Alert
+from policybot.render import safe_url
 from policybot.store import FeedState
 
 LANGUAGES = ("zh", "ja", "ko", "ru", "ar", "latin")
@@ -24,12 +25,14 @@ FILTERS = ("rule", "feed", "destination", "severity", "language", "q")
 
 @dataclass(frozen=True, slots=True)
 class Shown:
-    """One item on the Alerts page: its alert (matches) and its delivery to each destination."""
+    """One story on the Alerts page: its first report's alert (matches) and delivery to each
+    destination, and its later reports (the newest listed, all counted)."""
 
     alert: Alert
     created: float
     deliveries: tuple[Delivery, ...]
-    story: str | None = None      # hook for story grouping (issue 12): the story's title
+    also: tuple[Shown, ...] = ()  # later reports of the story, newest first
+    reports: int = 0              # later reports found (also lists the first ALSO_SHOWN)
 
 
 def alerts_page(shown: Sequence[Shown], chosen: Mapping[str, str], choices: Mapping[str, Sequence[str]],
@@ -49,12 +52,33 @@ def _alert_card(s: Shown, now: float) -> str:
     rules = "".join(
         f'<li><b class="{esc(m.severity)}">{esc(_rule_name(m.rule_id))}</b> ({esc(m.severity)}): '
         f'{esc(", ".join(h.term for h in evidence(m))) or "—"}</li>' for m in alert.matches)
-    story = f'<div>story: {esc(s.story)}</div>' if s.story else ""
+    story = _also(s, now)
     sends = "".join(_delivery(d) for d in s.deliveries)
     return (f'<div class="card alert" data-feed="{esc(alert.item.feed_id)}">'
             f'<div class="muted">{esc(alert.feed_title or alert.item.feed_id)} · {when(s.created, now)}'
             f'</div>{item_html(alert.item, alert.matches)}<ul class="rules">{rules}</ul>{story}'
             f'<div class="deliveries">{sends}</div></div>')
+
+
+def _also(s: Shown, now: float) -> str:
+    """'+N reports' and a line per later report listed: ↳ also: SOURCE — title."""
+    if not s.reports:
+        return ""
+    lines = []
+    for r in s.also:
+        item, safe = r.alert.item, safe_url(r.alert.item.link)
+        title = esc(item.title or "(no title)")
+        if safe is not None:
+            title = f'<a href="{esc(safe)}" rel="noopener noreferrer nofollow">{title}</a>'
+        states = "".join(f'<span class="tag {esc(x)}">{esc(x)}</span>'
+                         for x in dict.fromkeys(d.state for d in r.deliveries))
+        lines.append(f'<li>↳ also: <b>{esc(r.alert.feed_title or item.feed_id)}</b> — {title} · '
+                     f'{when(r.created, now)} {states}</li>')
+    more = s.reports - len(s.also)
+    tail = f'<li class="muted">and {more} more</li>' if more else ""
+    plural = "s" if s.reports != 1 else ""
+    return (f'<div class="story"><b>+{s.reports} report{plural}</b></div>'
+            f'<ul class="also">{"".join(lines)}{tail}</ul>')
 
 
 def _delivery(d: Delivery) -> str:

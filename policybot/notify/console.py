@@ -9,7 +9,8 @@ from typing import TextIO
 from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Clock, no_record, utcnow
-from policybot.render import console_digest, console_message
+from policybot.render import console_message
+from policybot.render_digest import console_digest
 from policybot.render_story import console_also
 
 

@@ -34,7 +34,8 @@ from policybot.apiurl import TELEGRAM_API_URL, api_url_hint, telegram_api_url
 from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Accepted, Clock, LogRedaction, no_record, post_parts, redact, utcnow
-from policybot.render import telegram_digest_parts, telegram_message
+from policybot.render import telegram_message
+from policybot.render_digest import telegram_digest_parts
 from policybot.render_story import telegram_first_updated, telegram_reply
 from policybot.retry_after import clamp_wait
 
@@ -141,11 +142,17 @@ class TelegramNotifier:
         await self._post(telegram_reply(alert), ref)
 
     async def edit_first(self, ref: str, first: Alert, sources: Sequence[str]) -> None:
+        """The first message of a story, edited to name the outlets that also reported it
+        (within 4096, render_story.telegram_first_updated). Telegram refuses an edit that
+        changes nothing ("message is not modified"): the message says it already, done."""
         text = telegram_first_updated(first, sources, self.clock())
         try:
             bot = await self._ready()
             await bot.edit_message_text(text, chat_id=self.chat_id, message_id=int(ref),
                                         parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise self._fail(exc) from None
         except TelegramError as exc:
             raise self._fail(exc) from None
         except (OverflowError, ValueError) as exc:

@@ -8,20 +8,29 @@ sends it; this decides and edits). The first report went as an alert; the later 
   is unknown (it went in a digest), folds the report: nothing is posted, `status` counts it;
 - "alone": the first message failed or expired: the later report is sent as an alert;
 - "wait": the first message has not gone yet (retrying, held by a mute): after it.
+A later report due with its first when a flood becomes a digest joins the first's digest line
+instead ("+N reports", render_digest.py) and is folded with it (`joining`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from policybot.codec import alert_from_json
 from policybot.errors import DeliveryError
 from policybot.model import Alert
 from policybot.notify.base import Notifier
-from policybot.store import Store
+from policybot.store import OutboxRow, Store
 
 log = logging.getLogger(__name__)
 LATER_WAIT = 60.0   # seconds a later report waits for its first message to go
+
+
+def joining(alerts: Sequence[OutboxRow], laters: Sequence[OutboxRow]) -> list[OutboxRow]:
+    """The later reports whose story's first report is among `alerts` (a digest's rows)."""
+    stories = {r.alert.story for r in alerts if r.alert.story}
+    return [r for r in laters if r.alert.story in stories]
 
 
 def later_plan(store: Store, notifier: Notifier, alert: Alert) -> str:
