@@ -32,9 +32,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "preliminary": (("preliminary",), ("初裁", "初步")),
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
                      "in response", "responds with"), ("反制", "报复", "回击", "对等回应", "反击")),
-    "market": (("price", "futures", "shares", "stocks", "surge", "soar", "plunge", "rall",
-                "tumble", "slump", "jump"), ("价格", "报价", "期货", "股价", "个股", "板块",
-                                                "走强", "走高", "大涨", "暴涨", "飙升", "大跌")),
+    "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump", "climb",
+                "skyrocket", "nosedive"), ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升",
+                                           "大跌", "暴跌", "涨停", "跌停", "跳水")),   # a move, not a price named
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
 }
 

@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from policybot.stories.features import Signature, num, weight
-from policybot.stories.lexicon import GENERIC, MEASURES, SUBJECTS
+from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
 JOIN_SCORE_CROSS = 0.8  # the same across languages (fewer, coarser words compared: scores run higher)
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
-LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
+LENIENT_CUES = True     # a title's cue blocks only when the other report never mentions it
+TITLE_ONLY_CUES = frozenset({"market"})   # background in many a policy report's summary: titles only
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 12 * 3600.0      # reports this close in time ...
 CLOSE_FACTOR = 0.7       # ... need this share of the join score
@@ -91,9 +92,17 @@ def shared(a: Signature, b: Signature) -> dict[str, list[str]]:
 
 def blocked(a: Signature, b: Signature) -> str | None:
     """Why `a` and `b` cannot be one event, or None."""
-    one_side = (a.cues - b.text_cues) | (b.cues - a.text_cues) if LENIENT_CUES else a.cues ^ b.cues
+    one_side = (a.cues - b.text_cues) | (b.cues - a.text_cues)
     if one_side:
         return f"'{sorted(one_side)[0]}' in one report only"
+    return _apart(a, b)
+
+
+def _apart(a: Signature, b: Signature) -> str | None:
+    """Why `a` and `b` are two events whatever their stories carry, or None."""
+    market = (a.cues ^ b.cues) & TITLE_ONLY_CUES
+    if market:
+        return f"'{sorted(market)[0]}' in one title only"
     sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
@@ -113,12 +122,14 @@ def blocked(a: Signature, b: Signature) -> str | None:
 
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
     """The story `sig` joins among `candidates` (earlier items, any order), with why: the story
-    of its most similar item, unless any related item of that story forbids the merge. The
-    vetoes are looked for story by story, best first: most items join the first."""
+    of its most similar item, unless the story's step cues or any related item of it forbid
+    the merge. The vetoes are looked for story by story, best first: most items join the first."""
     related: dict[str, list[tuple[float, Candidate]]] = {}
+    members: dict[str, list[Candidate]] = {}
     for cand in candidates[-MAX_CANDIDATES:]:
         if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
             continue
+        members.setdefault(cand.story, []).append(cand)
         score = similarity(sig, cand.sig)
         if score >= RELATED_SCORE or _strong(sig, cand.sig):
             related.setdefault(cand.story, []).append((score, cand))
@@ -126,24 +137,41 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
                      if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
     tried: set[str] = set()
     for score, cand in ranked:
-        if cand.story not in tried and _veto(sig, related[cand.story]) is None:
+        if cand.story not in tried and _veto(sig, related[cand.story], members[cand.story]) is None:
             why = _shared(shared(sig, cand.sig))
             return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
         tried.add(cand.story)
-    vetoes = [v for scored in related.values() if (v := _veto(sig, scored)) is not None]
+    vetoes = [v for story, scored in related.items() if (v := _veto(sig, scored, members[story])) is not None]
     if vetoes:
         score, cand, reason = max(vetoes, key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
 
 
-def _veto(sig: Signature, scored: list[tuple[float, Candidate]]) -> tuple[float, Candidate, str] | None:
-    """The most similar item of a story that forbids joining it, with why."""
+def _veto(sig: Signature, scored: list[tuple[float, Candidate]],
+          members: list[Candidate]) -> tuple[float, Candidate, str] | None:
+    """Why `sig` cannot join the story of `members` (its items in the window; `scored`: the
+    related ones, with their scores): a step cue the story does not carry, or an item of it
+    that is another event (its most similar such item)."""
+    best = max(scored, key=lambda s: s[0])
+    step = _step(sig, members)
+    if step is not None:
+        return best[0], best[1], step
     for score, cand in sorted(scored, key=lambda s: -s[0]):
-        reason = blocked(sig, cand.sig)
+        reason = _apart(sig, cand.sig)
         if reason is not None:
             return score, cand, reason
     return None
+
+
+def _step(sig: Signature, members: list[Candidate]) -> str | None:
+    """A step cue on one side only: in `sig`'s title and carried by no report of the story,
+    or in the title of the story's first report and nowhere in `sig`."""
+    anchor = next((c for c in members if c.sig.key == c.story), min(members, key=lambda c: c.sig.when))
+    acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
+    carried = frozenset().union(*(c.sig.text_cues for c in members if acts <= c.sig.tokens))
+    one_side = ((sig.cues - carried) | (anchor.sig.cues - sig.text_cues)) - TITLE_ONLY_CUES
+    return f"'{sorted(one_side)[0]}' in one report only" if one_side else None
 
 
 def _strong(a: Signature, b: Signature) -> bool:

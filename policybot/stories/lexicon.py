@@ -95,3 +95,5 @@ SUBJECTS = frozenset(
     "photoresist quantum".split())
 # the kind of measure a title names: two titles naming only different kinds are two acts
 MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust".split())
+# what a step acts on: a cue in a title is carried by a report that names the same of these
+ACTS = MEASURES | frozenset("entity list export import licence ban investigation order".split())
