@@ -40,6 +40,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 _CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
                  for cue, (en, zh) in STEP_CUES.items())
+_VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b[^.;:]{0,12}?"
+                  r"(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?"
+                  r"(?:对等回应|反制|报复|回击|反击)")
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(
@@ -217,4 +220,5 @@ def _year(value: str) -> bool:
 
 
 def cues(title: str) -> set[str]:
+    title = _VOW.sub(" ", title)      # "vows to retaliate" is a reaction quoted, not a step
     return {cue for cue, pattern in _CUE_RES if pattern.search(title)}

@@ -26,6 +26,7 @@ MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 LENIENT_CUES = True     # a title's cue blocks only when the other report never mentions it
 TITLE_ONLY_CUES = frozenset({"market"})   # background in many a policy report's summary: titles only
+TITLE_CARRIED = frozenset({"retaliation"})   # a summary's "vowed to retaliate" is no retaliation yet
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 12 * 3600.0      # reports this close in time ...
 CLOSE_FACTOR = 0.7       # ... need this share of the join score
@@ -169,7 +170,8 @@ def _step(sig: Signature, members: list[Candidate]) -> str | None:
     or in the title of the story's first report and nowhere in `sig`."""
     anchor = next((c for c in members if c.sig.key == c.story), min(members, key=lambda c: c.sig.when))
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
-    carried = frozenset().union(*(c.sig.text_cues for c in members if acts <= c.sig.tokens))
+    carried = frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
+                                  for c in members if acts <= c.sig.tokens))
     one_side = ((sig.cues - carried) | (anchor.sig.cues - sig.text_cues)) - TITLE_ONLY_CUES
     return f"'{sorted(one_side)[0]}' in one report only" if one_side else None
 
