@@ -26,6 +26,7 @@ MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 LENIENT_CUES = True     # a title's cue blocks only when the other report never mentions it
 TITLE_ONLY_CUES = frozenset({"market"})   # background in many a policy report's summary: titles only
+IMPLY_RESULT = frozenset({"preliminary", "final"})
 TITLE_CARRIED = frozenset({"retaliation"})   # a summary's "vowed to retaliate" is no retaliation yet
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 12 * 3600.0      # reports this close in time ...
@@ -111,7 +112,7 @@ def _apart(a: Signature, b: Signature) -> str | None:
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
-    if a.lang == b.lang and na and nb and not na & nb:   # "notice 1" and "notice 2": two acts
+    if a.lang == b.lang and na - _values(b) and nb - _values(a) and not na & nb:   # "notice 1", "notice 2"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
     for kind in ("no:", "pct:"):
         na = {n for n in a.numbers if n.startswith(kind)}
@@ -170,10 +171,17 @@ def _step(sig: Signature, members: list[Candidate]) -> str | None:
     or in the title of the story's first report and nowhere in `sig`."""
     anchor = next((c for c in members if c.sig.key == c.story), min(members, key=lambda c: c.sig.when))
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
-    carried = frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
-                                  for c in members if acts <= c.sig.tokens))
-    one_side = ((sig.cues - carried) | (anchor.sig.cues - sig.text_cues)) - TITLE_ONLY_CUES
+    carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
+                                           for c in members if acts <= c.sig.tokens)))
+    if any(_strong(sig, c.sig) for c in members):   # a retaliation names its own goods and numbers
+        carried |= TITLE_CARRIED
+    one_side = ((sig.cues - carried) | (anchor.sig.cues - _implied(sig.text_cues))) - TITLE_ONLY_CUES
     return f"'{sorted(one_side)[0]}' in one report only" if one_side else None
+
+
+def _implied(cues: frozenset[str]) -> frozenset[str]:
+    """A preliminary or final determination is a result too."""
+    return cues | {"result"} if cues & IMPLY_RESULT else cues
 
 
 def _strong(a: Signature, b: Signature) -> bool:
@@ -187,6 +195,11 @@ def _threshold(a: Signature, b: Signature) -> float:
     within hours, its sibling events days apart)."""
     base = JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
     return base * CLOSE_FACTOR if abs(a.when - b.when) <= CLOSE else base
+
+
+def _values(sig: Signature) -> frozenset[str]:
+    """The numbers a report names anywhere, without their kind ("no:23" -> "23")."""
+    return frozenset(n.partition(":")[2] for n in sig.numbers)
 
 
 @lru_cache(maxsize=TITLE_CACHE)
