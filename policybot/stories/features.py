@@ -27,7 +27,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "in force": (("into force", "takes effect", "take effect", "took effect", "comes into effect",
                   "enters into", "effective from", "kicks in", "kick in"), ("生效", "起施行", "正式实施")),
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "reprieve",
-                    "exempt", "grace period", "truce"), ("暂停", "暂缓", "推迟", "豁免", "宽限", "休战")),
+                    "exempt", "grace period", "truce", "non-enforcement"), ("暂停", "暂缓", "推迟", "豁免", "宽限", "休战")),
     "final": (("final determination", "final ruling", "final duties", "final anti"), ("终裁",)),
     "preliminary": (("preliminary",), ("初裁", "初步")),
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
@@ -43,6 +43,7 @@ _CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
 _VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b[^.;:]{0,12}?"
                   r"(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?"
                   r"(?:对等回应|反制|报复|回击|反击)")
+_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before)\s")
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(
@@ -139,7 +140,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=frozenset(cues(folded_title) if text_cues else ()),
+                     terms=frozenset(terms), cues=frozenset(cues(_lead(folded_title)) if text_cues else ()),
                      text_cues=text_cues)
 
 
@@ -217,6 +218,11 @@ def _amount(text: str, scale: float) -> str:
 
 def _year(value: str) -> bool:
     return value.isdigit() and 1900 <= int(value) <= 2100
+
+
+def _lead(title: str) -> str:
+    """An English title's main clause: "X halts Y as prices slump" leads with the halt."""
+    return _SUBCLAUSE.split(title, maxsplit=1)[0]
 
 
 def cues(title: str) -> set[str]:
