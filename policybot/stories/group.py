@@ -133,7 +133,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
             continue
         members.setdefault(cand.story, []).append(cand)
         score = similarity(sig, cand.sig)
-        if score >= RELATED_SCORE or _strong(sig, cand.sig):
+        if score >= min(RELATED_SCORE, _threshold(sig, cand.sig)) or _strong(sig, cand.sig):
             related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
                      if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
