@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from policybot.stories.features import Signature, num, weight
+from policybot.stories.features import Signature, fold, num, numbers, weight
 from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
@@ -112,14 +112,20 @@ def _apart(a: Signature, b: Signature) -> str | None:
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
-    if a.lang == b.lang and na - _values(b) and nb - _values(a) and not na & nb:   # "notice 1", "notice 2"
+    if (a.lang == b.lang and na - _values(b) and nb - _values(a) and not na & nb
+            and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
-    for kind in ("no:", "pct:"):
-        na = {n for n in a.numbers if n.startswith(kind)}
-        nb = {n for n in b.numbers if n.startswith(kind)}
-        if na and nb and not na & nb:
-            return f"different {kind[:-1]} {sorted(na)[0][len(kind):]} vs {sorted(nb)[0][len(kind):]}"
+    for kind, ka, kb in (("no", a.numbers, b.numbers), ("pct", _title_pcts(a.title), _title_pcts(b.title))):
+        na = {n for n in ka if n.startswith(kind)}
+        nb = {n for n in kb if n.startswith(kind)}
+        if na and nb and not na & nb:    # a summary's other percentages (a stake, a share) are background
+            return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None
+
+
+def _kinds(sig: Signature, values: frozenset[str]) -> frozenset[str]:
+    """What the numbers of a title are (a notice's number, a percentage, a count ...)."""
+    return frozenset(n.partition(":")[0] for n in sig.numbers if n.partition(":")[2] in values)
 
 
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
@@ -200,6 +206,11 @@ def _threshold(a: Signature, b: Signature) -> float:
 def _values(sig: Signature) -> frozenset[str]:
     """The numbers a report names anywhere, without their kind ("no:23" -> "23")."""
     return frozenset(n.partition(":")[2] for n in sig.numbers)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _title_pcts(title: str) -> frozenset[str]:
+    return frozenset(n for n in numbers(fold(title)) if n.startswith("pct:"))
 
 
 @lru_cache(maxsize=TITLE_CACHE)
