@@ -26,6 +26,7 @@ MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 LENIENT_CUES = True     # a title's cue blocks only when the other report never mentions it
 TITLE_ONLY_CUES = frozenset({"market"})   # background in many a policy report's summary: titles only
+STEP_GAP = 3 * 3600.0   # within this of a story's first report a cue names no later step
 IMPLY_RESULT = frozenset({"preliminary", "final"})
 TITLE_CARRIED = frozenset({"retaliation"})   # a summary's "vowed to retaliate" is no retaliation yet
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
@@ -182,6 +183,8 @@ def _step(sig: Signature, members: list[Candidate]) -> str | None:
     if any(_strong(sig, c.sig) for c in members):   # a retaliation names its own goods and numbers
         carried |= TITLE_CARRIED
     one_side = ((sig.cues - carried) | (anchor.sig.cues - _implied(sig.text_cues))) - TITLE_ONLY_CUES
+    if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours
+        one_side &= TITLE_CARRIED
     return f"'{sorted(one_side)[0]}' in one report only" if one_side else None
 
 
