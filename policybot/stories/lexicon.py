@@ -83,7 +83,7 @@ EN_ALIASES: dict[str, str] = {
     # the same act in other words
     "halt": "suspend", "halts": "suspend", "halted": "suspend", "shipments": "export",
     "labels": "designate", "brands": "designate", "designates": "designate", "designated": "designate",
-    "delisting": "remove", "delisted": "remove",
+    "delisting": "remove", "delisted": "remove", "entities": "entity",
 }
 
 # concepts every other report carries: they count little in a similarity
@@ -98,6 +98,6 @@ SUBJECTS = frozenset(
     "copper aluminium cobalt steel lithium graphite coal lng soybean car solar lithography "
     "photoresist quantum".split())
 # the kind of measure a title names: two titles naming only different kinds are two acts
-MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust".split())
+MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
 # what a step acts on: a cue in a title is carried by a report that names the same of these
 ACTS = MEASURES | frozenset("entity list export import licence ban investigation order".split())
