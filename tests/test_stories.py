@@ -182,7 +182,7 @@ def test_titles_naming_different_measures_are_two_stories() -> None:
                       "The US and China suspend most tariffs for 90 days under the Geneva deal."))
     listing = _sig(item("b", "China suspends unreliable entity measures for 90 days under Geneva deal",
                         "China suspends unreliable entity list measures for 90 days under the Geneva deal.", 1))
-    assert blocked(truce, listing) == "measures tariff vs unreliable in the titles"
+    assert blocked(truce, listing) == "measures tariff vs entity in the titles"
     assert decide(listing, [Candidate("a", truce)]).story is None
     again = _sig(item("c", "Geneva tariff truce: US and China cut tariffs for 90 days",
                       "The US and China suspend most tariffs for 90 days under the Geneva deal.", 2))
