@@ -1,11 +1,16 @@
 """Pure: which story an item joins, given the stories of the window (the store's index).
 
 An item joins the story of its most similar earlier item within the window when the two share
-enough (concept tokens of title and summary, numbers, the engine's rules and entities) and
-nothing forbids it: a step cue (final, in force, suspension, retaliation, a price move ...)
-in one title and not in the other means a different event, as do two different notice
-numbers or percentages in the titles. Otherwise the item starts a story of its own. Each
-decision is explained in one line.
+enough (concept tokens of title and summary, numbers, the engine's rules and entities; less is
+needed within 24 h) and nothing forbids it. Two kinds of veto:
+- a step cue (final, in force, suspension, retaliation ...) of the item's title that the story
+  does not carry (no report of it that names the same measure mentions it; a retaliation only
+  in a title), or a cue of the story's first title the item never mentions. Within 3 h of the
+  story's first report such cues part nothing (a later step comes later), but a retaliation;
+  with much shared evidence a retaliation is the story's own.
+- per related item: a price move in one title only, different subjects or kinds of measure in
+  the titles, different act numbers of one kind or percentages in the titles.
+Otherwise the item starts a story of its own. Each decision is explained in one line.
 """
 
 from __future__ import annotations
@@ -24,17 +29,16 @@ JOIN_SCORE = 0.33       # a candidate of the same language must score at least t
 JOIN_SCORE_CROSS = 0.8  # the same across languages (fewer, coarser words compared: scores run higher)
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
-LENIENT_CUES = True     # a title's cue blocks only when the other report never mentions it
-TITLE_ONLY_CUES = frozenset({"market"})   # background in many a policy report's summary: titles only
-STEP_GAP = 3 * 3600.0   # within this of a story's first report a cue names no later step
-IMPLY_RESULT = frozenset({"preliminary", "final"})
-TITLE_CARRIED = frozenset({"retaliation"})   # a summary's "vowed to retaliate" is no retaliation yet
+MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 24 * 3600.0      # reports this close in time ...
 CLOSE_FACTOR = 0.7       # ... need this share of the join score
 STRONG_SHARED = 8        # shared specific tokens + strong numbers that join whatever the score
 STRONG_SHARED_CROSS = 5  # ... across languages
-MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
+STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue parts nothing: steps come later
+TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is background: titles only
+TITLE_CARRIED = frozenset({"retaliation"})    # a story carries it by a title ("vowed to retaliate" is none)
+IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
@@ -182,10 +186,13 @@ def _step(sig: Signature, members: list[Candidate]) -> str | None:
                                            for c in members if acts <= c.sig.tokens)))
     if any(_strong(sig, c.sig) for c in members):   # a retaliation names its own goods and numbers
         carried |= TITLE_CARRIED
-    one_side = ((sig.cues - carried) | (anchor.sig.cues - _implied(sig.text_cues))) - TITLE_ONLY_CUES
+    mine = (sig.cues - carried) - TITLE_ONLY_CUES
+    theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
     if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours
-        one_side &= TITLE_CARRIED
-    return f"'{sorted(one_side)[0]}' in one report only" if one_side else None
+        mine, theirs = mine & TITLE_CARRIED, theirs & TITLE_CARRIED
+    if mine:
+        return f"'{sorted(mine)[0]}' in this title, not in the story"
+    return f"'{sorted(theirs)[0]}' in the story's first title, not in this report" if theirs else None
 
 
 def _implied(cues: frozenset[str]) -> frozenset[str]:
