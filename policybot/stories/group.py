@@ -184,7 +184,8 @@ def _step(sig: Signature, members: list[Candidate]) -> str | None:
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
     carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
                                            for c in members if acts <= c.sig.tokens)))
-    if any(_strong(sig, c.sig) for c in members):   # a retaliation names its own goods and numbers
+    goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
+    if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
         carried |= TITLE_CARRIED
     mine = (sig.cues - carried) - TITLE_ONLY_CUES
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
