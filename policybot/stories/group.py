@@ -117,7 +117,7 @@ def _apart(a: Signature, b: Signature) -> str | None:
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
-    if (a.lang == b.lang and na - _values(b) and nb - _values(a) and not na & nb
+    if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
             and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
     for kind, ka, kb in (("no", a.numbers, b.numbers), ("pct", _title_pcts(a.title), _title_pcts(b.title))):
