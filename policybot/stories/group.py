@@ -130,7 +130,8 @@ def _apart(a: Signature, b: Signature) -> str | None:
 
 def _kinds(sig: Signature, values: frozenset[str]) -> frozenset[str]:
     """What the numbers of a title are (a notice's number, a percentage, a count ...)."""
-    return frozenset(n.partition(":")[0] for n in sig.numbers if n.partition(":")[2] in values)
+    kinds = {n.partition(":")[2]: n.partition(":")[0] for n in sig.numbers}
+    return frozenset(kinds.get(v, "n") for v in values)     # small plain numbers are not kept
 
 
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
