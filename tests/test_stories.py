@@ -331,7 +331,8 @@ def test_numbers_of_different_kinds_in_titles_are_no_veto_and_a_preliminary_is_a
     assert blocked(notice, count) is None
     again = _sig(item("c", "商务部公告2023年第24号 镓锗出口管制", "镓、锗相关物项实施出口管制。", 1))
     assert blocked(notice, again) == "numbers 23 vs 24 in the titles"
-    small, large = _sig(item("f", "Rare earth export control notice 3")), _sig(item("g", "Rare earth export control notice 12"))
+    small = _sig(item("f", "Rare earth export control notice 3"))
+    large = _sig(item("g", "Rare earth export control notice 12"))
     assert blocked(small, large) == "numbers 3 vs 12 in the titles"   # a small number is a plain one too
     pre = _sig(item("d", "Regulator says Nvidia broke antitrust law in preliminary probe findings",
                     "Preliminary findings: Nvidia broke the antitrust law in the Mellanox deal.", 10))
