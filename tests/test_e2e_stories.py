@@ -151,3 +151,37 @@ def test_test_rules_shows_stories(tmp_path: Path) -> None:
     assert "story en1: 2 reports" in plain and "  + 商务部 海关总署公告2025年第23号" in plain
     explained = run("--explain")
     assert "  story: joins en1 (shared: numbers 08-01, No. 23; rules gallium" in explained
+
+
+def test_test_rules_a_step_the_story_carries_joins_a_new_one_does_not(tmp_path: Path) -> None:
+    """`test-rules` on a realistic sequence: the controls' first report says they take effect on
+    August 1, so a report titled "take effect" the same evening is that story; a suspension the
+    next day is a story of its own, and the explanation names the cue."""
+    import json
+    (tmp_path / "rules.yaml").write_text(RULES.replace("notify: [bot, hook, console, me]", ""),
+                                         encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
+    rows = [
+        {"id": "first", "published": "2025-07-03T08:00:00Z",
+         "title": "China imposes export controls on gallium and germanium - Reuters",
+         "summary": "The commerce ministry's export controls on gallium and germanium under "
+                    "announcement No. 23 take effect on August 1."},
+        {"id": "later", "published": "2025-07-03T20:00:00Z",
+         "title": "Gallium and germanium export controls take effect August 1",
+         "summary": "Announcement No. 23: export controls on gallium and germanium items."},
+        {"id": "pause", "published": "2025-07-04T20:00:00Z",
+         "title": "China suspends gallium and germanium export controls",
+         "summary": "The export controls on gallium and germanium under announcement No. 23 are suspended."},
+    ]
+    data = tmp_path / "items.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "test-rules", str(data), *args,
+                               "--config", str(tmp_path / "config.yaml")], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert [json.loads(line)["story"] for line in run("--json").splitlines()] == ["first", "first", "pause"]
+    assert "blocked by 'suspension' in this title, not in the story" in run("--explain")

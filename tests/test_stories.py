@@ -103,15 +103,19 @@ def test_group_items_copies_join_their_original_and_off_means_alone() -> None:
     assert [s for s, _ in group_items(items, [[], []], None)] == ["a", "a"]
 
 
-def test_dev_set_precision_floor() -> None:
+# recall reached on the dev set less ~0.03, per part (0.867 overall, 0.848 tune, 0.914 holdout)
+RECALL_FLOORS = {None: 0.83, "tune": 0.81, "holdout": 0.88}
+
+
+@pytest.mark.parametrize("part", list(RECALL_FLOORS))
+def test_dev_set_precision_and_recall_floors(part: str | None) -> None:
     """False merges are the worse error: precision on the dev set (and inside sibling groups)
     stays at or above 0.97, on the tuned and on the held-out groups, and recall does not fall
-    back below 0.55 (it was 0.12 before language-aware thresholds)."""
-    for part in (None, "tune", "holdout"):
-        scores = eval_stories.evaluate(part=part)
-        assert scores.precision >= 0.97, (part, scores)
-        assert scores.sibling_precision >= 0.97, (part, scores)
-        assert scores.recall >= 0.55, (part, scores)   # 0.63 overall, 0.62 tune, 0.67 holdout
+    back (it was 0.63 before the story-scoped step cues, 0.12 before language-aware thresholds)."""
+    scores = eval_stories.evaluate(part=part)
+    assert scores.precision >= 0.97, (part, scores)
+    assert scores.sibling_precision >= 0.97, (part, scores)
+    assert scores.recall >= RECALL_FLOORS[part], (part, scores)
 
 
 def test_scores_count_pairs_and_bcubed() -> None:
@@ -182,7 +186,7 @@ def test_titles_naming_different_measures_are_two_stories() -> None:
                       "The US and China suspend most tariffs for 90 days under the Geneva deal."))
     listing = _sig(item("b", "China suspends unreliable entity measures for 90 days under Geneva deal",
                         "China suspends unreliable entity list measures for 90 days under the Geneva deal.", 1))
-    assert blocked(truce, listing) == "measures tariff vs unreliable in the titles"
+    assert blocked(truce, listing) == "measures tariff vs entity in the titles"
     assert decide(listing, [Candidate("a", truce)]).story is None
     again = _sig(item("c", "Geneva tariff truce: US and China cut tariffs for 90 days",
                       "The US and China suspend most tariffs for 90 days under the Geneva deal.", 2))
@@ -241,3 +245,97 @@ def test_a_shared_plain_number_is_evidence_across_languages() -> None:
     assert decide(other, [Candidate("a", en)]).story is None
     thin = _sig(item("d", "商务部：对稀土相关物项实施出口管制", ""))
     assert decide(_sig(item("e", "Rare earth export control", "rare earth", 1)), [Candidate("d", thin)]).story is None
+
+
+def _items(*specs: tuple[str, str, str, float]) -> list[group.Signature]:
+    return [_sig(item(key, title, summary, hours)) for key, title, summary, hours in specs]
+
+
+NOTICE = ("China imposes gallium and germanium export controls under announcement No. 23 - Reuters",
+          "The commerce ministry will control gallium and germanium exports under announcement No. 23; "
+          "the export controls take effect on August 1 and exporters need licences.")
+
+
+def test_a_step_the_story_already_carries_does_not_part_it() -> None:
+    """The first report says the controls take effect August 1: a later report titled so is the
+    same story; a suspension the story never mentions is a step of its own, also a day later."""
+    first, in_force, paused = _items(("a", *NOTICE, 30),
+                                     ("b", "Gallium and germanium export controls take effect August 1",
+                                      "Announcement No. 23: gallium and germanium export controls.", 10),
+                                     ("c", "China suspends gallium and germanium export controls",
+                                      "Announcement No. 23 on gallium and germanium export controls "
+                                      "is suspended.", 0))
+    assert blocked(first, in_force) is None
+    assert decide(in_force, [Candidate("a", first)]).story == "a"
+    decision = decide(paused, [Candidate("a", first), Candidate("a", in_force)])
+    assert decision.story is None
+    assert "blocked by 'suspension' in this title, not in the story" in decision.why
+
+
+def test_a_step_is_carried_only_for_the_measure_the_title_names() -> None:
+    """Both speak of suspending, but the story suspends tariffs: a suspension of entity-list
+    measures under the same deal is another story ("per measure")."""
+    truce = _sig(item("a", "US and China agree Geneva deal for 90 days",
+                      "The US and China will suspend most of their tariffs for 90 days under the deal "
+                      "reached in Geneva on May 12.", hours=30))
+    listing = _sig(item("b", "China suspends unreliable entity measures on US firms for 90 days",
+                        "Under the Geneva deal of May 12, China suspends its unreliable entity measures "
+                        "on US firms for 90 days."))
+    tariffs = _sig(item("c", "China suspends tariffs on US goods for 90 days under Geneva deal",
+                        "Under the Geneva deal of May 12, China suspends most of its tariffs on US goods "
+                        "for 90 days.", hours=1))
+    assert "not in the story" in decide(listing, [Candidate("a", truce)]).why
+    assert decide(tariffs, [Candidate("a", truce)]).story == "a"
+
+
+def test_a_vowed_response_is_a_reaction_not_a_retaliation() -> None:
+    """"Lula says Brazil will respond in kind" is quoted in the tariff's own story; "China hits
+    back with tariffs" names a retaliation taken; a subordinate clause is context."""
+    from policybot.stories.features import cues
+    assert "retaliation" not in cues(fold("美国宣布对巴西商品征收50%关税 卢拉称将对等回应"))
+    assert "retaliation" not in cues(fold("Beijing vowed to retaliate against the levies"))
+    assert "retaliation" in cues(fold("China hits back at US tariffs with levies on coal"))
+    halt = _sig(item("a", "Congo halts cobalt exports for four months as prices slump", "Cobalt."))
+    assert halt.cues == {"suspension"} and "market" in halt.text_cues
+    assert _sig(item("b", "Cobalt prices languish near decade lows", "Cobalt.")).cues == frozenset()
+    assert _sig(item("c", "Cobalt shares jump on Congo export halt", "Cobalt.")).cues >= {"market"}
+
+
+def test_in_the_first_hours_a_step_cue_parts_nothing_but_a_retaliation() -> None:
+    """An act's exemptions are reported with it: an hour after the first report "exempts" is
+    the same story; STEP_GAP later it would be a step; a retaliation is one at any hour unless
+    it shares the story's own goods and numbers."""
+    first = _sig(item("a", "Trump adjusts copper imports under Section 232 proclamation",
+                      "A 50% tariff on semi-finished copper products from August 1 under Section 232; "
+                      "copper cathodes and concentrates are not covered.", hours=10))
+    exempts = "Trump exempts refined copper from Section 232 tariff on semi-finished products"
+    summary = "The 50% Section 232 tariff on semi-finished copper products starts August 1."
+    soon = _sig(item("b", exempts, summary, hours=9))
+    late = _sig(item("c", exempts, summary, hours=10 - group.STEP_GAP / 3600 - 1))
+    assert decide(soon, [Candidate("a", first)]).story == "a"
+    assert decide(late, [Candidate("a", first)]).story is None
+    back = _sig(item("d", "Chile hits back with 25% tariffs on US soybeans and cars",
+                     f"Chile will levy 25% tariffs on US soybeans and cars. {summary}", hours=9))
+    assert "'retaliation'" in decide(back, [Candidate("a", first)]).why
+    levies = _sig(item("e", "中方对美煤炭、液化天然气加征15%关税 2月10日起实施",
+                       "自2月10日起对原产于美国的煤炭、液化天然气加征15%关税，对原油、农业机械加征10%关税。",
+                       hours=9))
+    own = _sig(item("f", "China hits back with levies on US coal and LNG",
+                    "Tariffs of 15% on US coal and LNG and 10% on crude oil from February 10.", hours=8))
+    assert decide(own, [Candidate("e", levies)]).story == "e"   # the retaliation is the story itself
+
+
+def test_numbers_of_different_kinds_in_titles_are_no_veto_and_a_preliminary_is_a_result() -> None:
+    notice = _sig(item("a", "商务部公告2023年第23号 镓锗出口管制", "镓、锗相关物项实施出口管制。"))
+    count = _sig(item("b", "镓锗出口管制8月1日起实施 涉及14种产品", "镓、锗相关物项出口管制。", 1))
+    assert blocked(notice, count) is None
+    again = _sig(item("c", "商务部公告2023年第24号 镓锗出口管制", "镓、锗相关物项实施出口管制。", 1))
+    assert blocked(notice, again) == "numbers 23 vs 24 in the titles"
+    small = _sig(item("f", "Rare earth export control notice 3"))
+    large = _sig(item("g", "Rare earth export control notice 12"))
+    assert blocked(small, large) == "numbers 3 vs 12 in the titles"   # a small number is a plain one too
+    pre = _sig(item("d", "Regulator says Nvidia broke antitrust law in preliminary probe findings",
+                    "Preliminary findings: Nvidia broke the antitrust law in the Mellanox deal.", 10))
+    found = _sig(item("e", "Nvidia found to have broken antitrust law, determination says",
+                      "Preliminary findings: Nvidia broke the antitrust law in the Mellanox deal.", 1))
+    assert group._step(found, [Candidate("d", pre)]) is None

@@ -27,19 +27,27 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "in force": (("into force", "takes effect", "take effect", "took effect", "comes into effect",
                   "enters into", "effective from", "kicks in", "kick in"), ("生效", "起施行", "正式实施")),
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "reprieve",
-                    "exempt", "grace period", "truce"), ("暂停", "暂缓", "推迟", "豁免", "宽限", "休战")),
+                    "exempt", "grace period", "truce", "non-enforcement"),
+                   ("暂停", "暂缓", "推迟", "豁免", "宽限", "休战")),
     "final": (("final determination", "final ruling", "final duties", "final anti"), ("终裁",)),
     "preliminary": (("preliminary",), ("初裁", "初步")),
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
                      "in response", "responds with"), ("反制", "报复", "回击", "对等回应", "反击")),
-    "market": (("price", "futures", "shares", "stocks", "surge", "soar", "plunge", "rall",
-                "tumble", "slump", "jump"), ("价格", "报价", "期货", "股价", "个股", "板块",
-                                                "走强", "走高", "大涨", "暴涨", "飙升", "大跌")),
+    "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
+                "climb", "skyrocket", "nosedive"),      # a move, not a price named
+               ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
+                "跳水")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
 }
 
 _CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
                  for cue, (en, zh) in STEP_CUES.items())
+# a response vowed or threatened is a reaction quoted, not a retaliation taken
+_VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b"
+                  r"[^.;:]{0,12}?(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*"
+                  r"|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?(?:对等回应|反制|报复|回击|反击)")
+# an English title's subordinate clause: its cues are context ("... as prices slump")
+_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before)\s")
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(
@@ -136,7 +144,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=frozenset(cues(folded_title) if text_cues else ()),
+                     terms=frozenset(terms), cues=frozenset(cues(_lead(folded_title)) if text_cues else ()),
                      text_cues=text_cues)
 
 
@@ -216,5 +224,13 @@ def _year(value: str) -> bool:
     return value.isdigit() and 1900 <= int(value) <= 2100
 
 
+def _lead(title: str) -> str:
+    """An English title's main clause: "X halts Y as prices slump" leads with the halt."""
+    return _SUBCLAUSE.split(title, maxsplit=1)[0]
+
+
 def cues(title: str) -> set[str]:
-    return {cue for cue, pattern in _CUE_RES if pattern.search(title)}
+    found = {cue for cue, pattern in _CUE_RES if pattern.search(title)}
+    if "retaliation" in found and _VOW.search(title):
+        return cues(_VOW.sub(" ", title))
+    return found

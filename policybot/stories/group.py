@@ -1,11 +1,16 @@
 """Pure: which story an item joins, given the stories of the window (the store's index).
 
 An item joins the story of its most similar earlier item within the window when the two share
-enough (concept tokens of title and summary, numbers, the engine's rules and entities) and
-nothing forbids it: a step cue (final, in force, suspension, retaliation, a price move ...)
-in one title and not in the other means a different event, as do two different notice
-numbers or percentages in the titles. Otherwise the item starts a story of its own. Each
-decision is explained in one line.
+enough (concept tokens of title and summary, numbers, the engine's rules and entities; less is
+needed within 24 h) and nothing forbids it. Two kinds of veto:
+- a step cue (final, in force, suspension, retaliation ...) of the item's title that the story
+  does not carry (no report of it that names the same measure mentions it; a retaliation only
+  in a title), or a cue of the story's first title the item never mentions. Within 3 h of the
+  story's first report such cues part nothing (a later step comes later), but a retaliation;
+  with much shared evidence a retaliation is the story's own.
+- per related item: a price move in one title only, different subjects or kinds of measure in
+  the titles, different act numbers of one kind or percentages in the titles.
+Otherwise the item starts a story of its own. Each decision is explained in one line.
 """
 
 from __future__ import annotations
@@ -16,21 +21,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from policybot.stories.features import Signature, num, weight
-from policybot.stories.lexicon import GENERIC, MEASURES, SUBJECTS
+from policybot.stories.features import Signature, fold, num, numbers, weight
+from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
 JOIN_SCORE_CROSS = 0.8  # the same across languages (fewer, coarser words compared: scores run higher)
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
-LENIENT_CUES = False     # a title's cue blocks only when the other report never mentions it
+MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
-CLOSE = 12 * 3600.0      # reports this close in time ...
+CLOSE = 24 * 3600.0      # reports this close in time ...
 CLOSE_FACTOR = 0.7       # ... need this share of the join score
 STRONG_SHARED = 8        # shared specific tokens + strong numbers that join whatever the score
 STRONG_SHARED_CROSS = 5  # ... across languages
-MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
+STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue parts nothing: steps come later
+TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is background: titles only
+TITLE_CARRIED = frozenset({"retaliation"})    # a story carries it by a title ("vowed to retaliate" is none)
+IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
@@ -91,9 +99,17 @@ def shared(a: Signature, b: Signature) -> dict[str, list[str]]:
 
 def blocked(a: Signature, b: Signature) -> str | None:
     """Why `a` and `b` cannot be one event, or None."""
-    one_side = (a.cues - b.text_cues) | (b.cues - a.text_cues) if LENIENT_CUES else a.cues ^ b.cues
+    one_side = (a.cues - b.text_cues) | (b.cues - a.text_cues)
     if one_side:
         return f"'{sorted(one_side)[0]}' in one report only"
+    return _apart(a, b)
+
+
+def _apart(a: Signature, b: Signature) -> str | None:
+    """Why `a` and `b` are two events whatever their stories carry, or None."""
+    market = (a.cues ^ b.cues) & TITLE_ONLY_CUES
+    if market:
+        return f"'{sorted(market)[0]}' in one title only"
     sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
@@ -101,49 +117,89 @@ def blocked(a: Signature, b: Signature) -> str | None:
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
-    if a.lang == b.lang and na and nb and not na & nb:   # "notice 1" and "notice 2": two acts
+    if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
+            and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
-    for kind in ("no:", "pct:"):
-        na = {n for n in a.numbers if n.startswith(kind)}
-        nb = {n for n in b.numbers if n.startswith(kind)}
-        if na and nb and not na & nb:
-            return f"different {kind[:-1]} {sorted(na)[0][len(kind):]} vs {sorted(nb)[0][len(kind):]}"
+    for kind, ka, kb in (("no", a.numbers, b.numbers), ("pct", _title_pcts(a.title), _title_pcts(b.title))):
+        na = {n for n in ka if n.startswith(kind)}
+        nb = {n for n in kb if n.startswith(kind)}
+        if na and nb and not na & nb:    # a summary's other percentages (a stake, a share) are background
+            return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None
+
+
+def _kinds(sig: Signature, values: frozenset[str]) -> frozenset[str]:
+    """What the numbers of a title are (a notice's number, a percentage, a count ...)."""
+    kinds = {n.partition(":")[2]: n.partition(":")[0] for n in sig.numbers}
+    return frozenset(kinds.get(v, "n") for v in values)     # small plain numbers are not kept
 
 
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
     """The story `sig` joins among `candidates` (earlier items, any order), with why: the story
-    of its most similar item, unless any related item of that story forbids the merge. The
-    vetoes are looked for story by story, best first: most items join the first."""
+    of its most similar item, unless the story's step cues or any related item of it forbid
+    the merge. The vetoes are looked for story by story, best first: most items join the first."""
     related: dict[str, list[tuple[float, Candidate]]] = {}
+    members: dict[str, list[Candidate]] = {}
     for cand in candidates[-MAX_CANDIDATES:]:
         if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
             continue
+        members.setdefault(cand.story, []).append(cand)
         score = similarity(sig, cand.sig)
-        if score >= RELATED_SCORE or _strong(sig, cand.sig):
+        if score >= min(RELATED_SCORE, _threshold(sig, cand.sig)) or _strong(sig, cand.sig):
             related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
                      if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
     tried: set[str] = set()
     for score, cand in ranked:
-        if cand.story not in tried and _veto(sig, related[cand.story]) is None:
+        if cand.story not in tried and _veto(sig, related[cand.story], members[cand.story]) is None:
             why = _shared(shared(sig, cand.sig))
             return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
         tried.add(cand.story)
-    vetoes = [v for scored in related.values() if (v := _veto(sig, scored)) is not None]
+    vetoes = [v for story, scored in related.items() if (v := _veto(sig, scored, members[story])) is not None]
     if vetoes:
         score, cand, reason = max(vetoes, key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
 
 
-def _veto(sig: Signature, scored: list[tuple[float, Candidate]]) -> tuple[float, Candidate, str] | None:
-    """The most similar item of a story that forbids joining it, with why."""
+def _veto(sig: Signature, scored: list[tuple[float, Candidate]],
+          members: list[Candidate]) -> tuple[float, Candidate, str] | None:
+    """Why `sig` cannot join the story of `members` (its items in the window; `scored`: the
+    related ones, with their scores): a step cue the story does not carry, or an item of it
+    that is another event (its most similar such item)."""
+    best = max(scored, key=lambda s: s[0])
+    step = _step(sig, members)
+    if step is not None:
+        return best[0], best[1], step
     for score, cand in sorted(scored, key=lambda s: -s[0]):
-        reason = blocked(sig, cand.sig)
+        reason = _apart(sig, cand.sig)
         if reason is not None:
             return score, cand, reason
     return None
+
+
+def _step(sig: Signature, members: list[Candidate]) -> str | None:
+    """A step cue on one side only: in `sig`'s title and carried by no report of the story,
+    or in the title of the story's first report and nowhere in `sig`."""
+    anchor = next((c for c in members if c.sig.key == c.story), min(members, key=lambda c: c.sig.when))
+    acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
+    carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
+                                           for c in members if acts <= c.sig.tokens)))
+    goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
+    if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
+        carried |= TITLE_CARRIED
+    mine = (sig.cues - carried) - TITLE_ONLY_CUES
+    theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
+    if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours
+        mine, theirs = mine & TITLE_CARRIED, theirs & TITLE_CARRIED
+    if mine:
+        return f"'{sorted(mine)[0]}' in this title, not in the story"
+    return f"'{sorted(theirs)[0]}' in the story's first title, not in this report" if theirs else None
+
+
+def _implied(cues: frozenset[str]) -> frozenset[str]:
+    """A preliminary or final determination is a result too."""
+    return cues | {"result"} if cues & IMPLY_RESULT else cues
 
 
 def _strong(a: Signature, b: Signature) -> bool:
@@ -157,6 +213,16 @@ def _threshold(a: Signature, b: Signature) -> float:
     within hours, its sibling events days apart)."""
     base = JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
     return base * CLOSE_FACTOR if abs(a.when - b.when) <= CLOSE else base
+
+
+def _values(sig: Signature) -> frozenset[str]:
+    """The numbers a report names anywhere, without their kind ("no:23" -> "23")."""
+    return frozenset(n.partition(":")[2] for n in sig.numbers)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _title_pcts(title: str) -> frozenset[str]:
+    return frozenset(n for n in numbers(fold(title)) if n.startswith("pct:"))
 
 
 @lru_cache(maxsize=TITLE_CACHE)

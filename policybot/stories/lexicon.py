@@ -43,7 +43,7 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "quantum": ("量子",), "price": ("价格", "报价", "价"), "shares": ("股价", "个股", "板块"),
     "tellurium": ("碲",), "bismuth": ("铋",), "molybdenum": ("钼",), "indium": ("铟",),
     "nickel": ("镍",), "uranium": ("铀",), "crude": ("原油",), "drone": ("无人机",),
-    "battery": ("电池",), "analog": ("模拟芯片",), "discrimination": ("歧视",),
+    "battery": ("电池",), "analog": ("模拟芯片",), "discrimination": ("歧视",), "designate": ("列为",),
     # companies every trade-policy desk writes about
     "nvidia": ("英伟达",), "huawei": ("华为",), "ascend": ("昇腾",), "rusal": ("俄铝",),
     "asml": ("阿斯麦",), "bytedance": ("字节跳动",), "smic": ("中芯国际", "中芯"),
@@ -80,6 +80,10 @@ EN_ALIASES: dict[str, str] = {
     "dumping": "antidumping", "anti-monopoly": "antitrust", "monopoly": "antitrust",
     "anti-discrimination": "discrimination", "discriminatory": "discrimination",
     "drones": "drone", "batteries": "battery",
+    # the same act in other words
+    "halt": "suspend", "halts": "suspend", "halted": "suspend", "shipments": "export",
+    "labels": "designate", "brands": "designate", "designates": "designate", "designated": "designate",
+    "delisting": "remove", "delisted": "remove", "entities": "entity",
 }
 
 # concepts every other report carries: they count little in a similarity
@@ -94,4 +98,6 @@ SUBJECTS = frozenset(
     "copper aluminium cobalt steel lithium graphite coal lng soybean car solar lithography "
     "photoresist quantum".split())
 # the kind of measure a title names: two titles naming only different kinds are two acts
-MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust".split())
+MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
+# what a step acts on: a cue in a title is carried by a report that names the same of these
+ACTS = MEASURES | frozenset("entity list export import licence ban investigation order".split())
