@@ -70,7 +70,7 @@ async def _started(config: Config) -> App:
 
     app = App(config)
     try:
-        app.load_rules()
+        await app.store.run(app.load_rules)   # the chats' /watch rules are in the store
     except PolicybotError:
         await app.close()
         raise
@@ -253,9 +253,9 @@ async def _gather_items(args: argparse.Namespace, config: Config | None) -> list
             raise ConfigError(f"test-rules --since: {exc}") from None
         store = Store(config.storage)
         try:
-            items += store.recent_items(utcnow().timestamp() - since)
+            items += await store.run(store.recent_items, utcnow().timestamp() - since)
         finally:
-            store.close()
+            await store.aclose()
     fetcher: list[Fetcher] = []  # made for the first URL only: files need no HTTP client
     try:
         for source in args.sources:
