@@ -109,10 +109,11 @@ class App:
     async def metrics_text(self) -> str:
         return self.metrics.render(await self.store.run(store_gauges, self.store))
 
-    async def check_health(self) -> int:
-        """Report new blind spots (failing, gone or silent feeds) to `ops:`; returns how many."""
-        return len(await self.store.run(report_blind_spots, self.store, self.config.feeds,
-                                        self.config.health, self.config.ops, utcnow().timestamp()))
+    def check_health(self) -> int:
+        """Report new blind spots (failing, gone or silent feeds) to `ops:`; returns how many.
+        Store work: from the event loop, through Store.run."""
+        return len(report_blind_spots(self.store, self.config.feeds, self.config.health,
+                                      self.config.ops, utcnow().timestamp()))
 
     # routing ------------------------------------------------------------------------------
     def route(self, item: Item, matches: Sequence[Match]) -> Mapping[str, Sequence[Match]]:
@@ -160,7 +161,7 @@ class App:
 
     async def once(self) -> tuple[list[PollResult], DrainReport]:
         results = await self.poll_all()  # backoff, Retry-After and max-age hold here too
-        await self.check_health()
+        await self.store.run(self.check_health)
         report = await self.delivery.drain_until_idle(self.config.delivery.once_wait)
         return results, report
 

@@ -185,7 +185,7 @@ class Service:
     async def check_health(self) -> None:
         if self.app.store.shared and not await self._lease("health", HEALTH_SECONDS * FEED_LEASE_FACTOR):
             return    # another instance reports the blind spots this time
-        await self.app.check_health()
+        await self.app.store.run(self.app.check_health)
 
     def problem(self) -> str | None:
         """/healthz: None when the scheduler runs, the state file is the one opened and answers,
