@@ -12,8 +12,8 @@ forgot to raises `OnEventLoop` (a bug, not a database error: the tests catch it)
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -37,6 +37,9 @@ class OnEventLoop(RuntimeError):
 
 
 def _off_loop() -> None:
+    asyncio = sys.modules.get("asyncio")   # not imported (`status`, `check`): no loop runs
+    if asyncio is None:
+        return
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -4,13 +4,15 @@ the store's work: inline on SQLite, on the store's one database thread on Postgr
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
 
 BUSY_TIMEOUT_MS = 5000   # how long a write waits for another connection's lock
 T = TypeVar("T")
@@ -67,6 +69,8 @@ class DatabaseThread:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="policybot-db")
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> asyncio.Future[T]:
+        import asyncio  # here: `status` and `check` start without it
+
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self.pool, partial(fn, *args, **kwargs))
 

@@ -22,6 +22,7 @@ from policybot.pgconn import OnEventLoop, PgConnection
 from policybot.store import Store
 from tests.botproc import BotProcess, wait_until
 from tests.pgserver_fixture import fresh_database
+from tests.test_chat_commands import write_config
 from tests.test_e2e import RULES, feed, rss_item
 
 
@@ -117,6 +118,32 @@ def test_bot_answers_healthz_while_its_database_statement_waits_on_a_lock(
             locker.commit()
         wait_until(lambda: len(slack_api.messages("C0123ABCD")) == 2, what="the held-up pass delivers")
         assert _healthz(port) == 200
+    finally:
+        run.signal(signal.SIGTERM)
+        run.wait()
+    assert "OnEventLoop" not in run.log_text() and "Traceback" not in run.log_text()
+
+
+def test_chat_commands_on_postgresql_run_off_the_loop(tmp_path: Path, telegram_api: Any,
+                                                      pg_server: str) -> None:
+    """Each command's store work (subscriptions, a /watch and the rules rebuilt with it, a mute
+    and its release) goes through Store.run: the guard would refuse any of it on the loop."""
+    config = write_config(tmp_path, telegram_url=telegram_api.url)
+    config.write_text(config.read_text().replace("storage: {path: state.db}",
+                                                 'storage: {url: "${DATABASE_URL}"}'))
+    url = fresh_database(pg_server)
+    run = BotProcess(config, env={**os.environ, "DATABASE_URL": url})
+    person = 123456789
+    commands = ["/subscribe tariffs", "/watch gallium antimony", "/mute 1h", "/unmute", "/list"]
+    try:
+        run.wait_log("this instance polls getUpdates")
+        for n, text in enumerate(commands, 1):
+            telegram_api.push_message(person, text, from_id=person)
+            assert len(telegram_api.wait_for(person, n, timeout=30)) >= n, text
+        listing = telegram_api.messages(person)[-1]["text"]
+        assert "tariffs" in listing and "gallium" in listing
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM watches").fetchone()[0] == 1
     finally:
         run.signal(signal.SIGTERM)
         run.wait()
