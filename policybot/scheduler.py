@@ -10,7 +10,8 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -36,7 +37,8 @@ RULES_CHECK_SECONDS = 2.0
 PRUNE_SECONDS = 3600.0
 MUTES_SECONDS = 60.0    # a mute that ran out sends its summary within a minute
 HEALTH_SECONDS = 600.0
-PROBE_SECONDS = 5.0     # /healthz's view of a shared database is at most this old (and a request's)
+PROBE_SECONDS = 5.0     # /healthz's view of a database server is at most this old (and a request's)
+PROBE_PATIENCE = 30.0   # a probe unanswered this long: /healthz says the server does not answer
 
 
 SCHEDULER_LOG = "apscheduler.scheduler"
@@ -72,6 +74,8 @@ class Service:
         self._halt = threading.Event()    # set on stop: a prune under way ends after its chunk
         self._db_problem: str | None = None           # the database's last known health
         self._probing: asyncio.Task[None] | None = None
+        self._probe_started = 0.0
+        self.clock: Callable[[], float] = time.monotonic   # tests pass their own
 
     def schedule(self) -> None:
         start = utcnow()
@@ -197,7 +201,7 @@ class Service:
             problem = self.app.store.problem()
         else:
             self._kick()
-            problem = self._db_problem
+            problem = self._db_problem or self._unanswered()
         if problem is None and self.app.delivery.fault is not None:
             problem = f"delivery stopped: {self.app.delivery.fault}"
         return problem
@@ -209,7 +213,15 @@ class Service:
         """Probe the database in the background, unless a probe is under way (a hung server
         holds one probe, not one per request)."""
         if self._probing is None or self._probing.done():
+            self._probe_started = self.clock()
             self._probing = asyncio.get_running_loop().create_task(self._probe())
+
+    def _unanswered(self) -> str | None:
+        """A server that stopped answering (a hung network) leaves the probe waiting."""
+        waited = self.clock() - self._probe_started
+        if self._probing is not None and not self._probing.done() and waited > PROBE_PATIENCE:
+            return f"state database: no answer for {waited:.0f} s"
+        return None
 
     async def _probe(self) -> None:
         self._db_problem = await self.app.store.run(self.app.store.problem)

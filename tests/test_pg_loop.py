@@ -6,6 +6,7 @@ the lock is let go, the waiting work completes."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import threading
@@ -18,7 +19,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from policybot.app import App
+from policybot.config import load_config
 from policybot.pgconn import OnEventLoop, PgConnection
+from policybot.scheduler import PROBE_PATIENCE, Service
 from policybot.store import Store
 from tests.botproc import BotProcess, wait_until
 from tests.pgserver_fixture import fresh_database
@@ -148,3 +152,36 @@ def test_chat_commands_on_postgresql_run_off_the_loop(tmp_path: Path, telegram_a
         run.signal(signal.SIGTERM)
         run.wait()
     assert "OnEventLoop" not in run.log_text() and "Traceback" not in run.log_text()
+
+
+async def test_healthz_says_when_the_database_stops_answering(tmp_path: Path, pg_server: str) -> None:
+    """/healthz never waits on the server: it answers from the last probe, and a probe left
+    unanswered for PROBE_PATIENCE (a hung server; the clock is the test's) makes it unhealthy."""
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace("storage: {path: state.db}",
+                                                 'storage: {url: "${DATABASE_URL}"}'))
+    env = {"DATABASE_URL": fresh_database(pg_server)}
+    app = await asyncio.to_thread(App, load_config(config, env=env), stream=io.StringIO())
+    await app.store.run(app.load_rules)
+    service = Service(app, asyncio.Event())
+    now = [0.0]
+    service.clock = lambda: now[0]
+    task = asyncio.create_task(service.run())
+    hang = threading.Event()
+    try:
+        await asyncio.wait_for(service.ready.wait(), 60)
+        assert service.problem() is None
+        await asyncio.gather(*[p for p in [service._probing] if p is not None])  # noqa: SLF001
+        held = app.store.run(hang.wait)       # the database thread waits, as on a hung server
+        assert service.problem() is None      # a probe starts behind it; the last one was fine
+        now[0] += PROBE_PATIENCE + 1
+        assert "state database: no answer for 31 s" == service.problem()
+        hang.set()
+        await held
+        await asyncio.gather(*[p for p in [service._probing] if p is not None])  # noqa: SLF001
+        assert service.problem() is None
+    finally:
+        hang.set()
+        service.stopping.set()
+        await task
+        await app.close()
