@@ -122,6 +122,8 @@ def test_bot_answers_healthz_while_its_database_statement_waits_on_a_lock(
             locker.commit()
         wait_until(lambda: len(slack_api.messages("C0123ABCD")) == 2, what="the held-up pass delivers")
         assert _healthz(port) == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as resp:  # noqa: S310
+            assert "policybot_outbox_pending 0" in resp.read().decode()   # read on the database thread
     finally:
         run.signal(signal.SIGTERM)
         run.wait()
