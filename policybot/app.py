@@ -107,11 +107,12 @@ class App:
                              rule=rule_label(match.rule_id, self.rules.rules_by_id))
         return matches
 
-    def metrics_text(self) -> str:
-        return self.metrics.render(state_gauges(self.store, self.delivery.fault))
+    async def metrics_text(self) -> str:
+        return self.metrics.render(await self.store.run(state_gauges, self.store, self.delivery.fault))
 
     def check_health(self) -> int:
-        """Report new blind spots (failing, gone or silent feeds) to `ops:`; returns how many."""
+        """Report new blind spots (failing, gone or silent feeds) to `ops:`; returns how many.
+        Store work: from the event loop, through Store.run."""
         return len(report_blind_spots(self.store, self.config.feeds, self.config.health,
                                       self.config.ops, utcnow().timestamp()))
 
@@ -164,7 +165,7 @@ class App:
 
     async def once(self) -> tuple[list[PollResult], DrainReport]:
         results = await self.poll_all()  # backoff, Retry-After and max-age hold here too
-        self.check_health()
+        await self.store.run(self.check_health)
         report = await self.delivery.drain_until_idle(self.config.delivery.once_wait)
         return results, report
 
@@ -219,4 +220,4 @@ class App:
         await self.fetcher.close()
         if self._own_executor and self.executor is not None:
             await asyncio.to_thread(self.executor.shutdown, True, cancel_futures=True)
-        self.store.close()
+        await self.store.aclose()

@@ -10,11 +10,11 @@ import json
 import logging
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from policybot.config import Config, load_config
 from policybot.configread import parse_duration
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # start without them (tests/test_startup.py checks which modules each one loads).
 
 log = logging.getLogger("policybot")
+T = TypeVar("T")
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -66,12 +67,19 @@ def load_writable(args: argparse.Namespace) -> Config:
     return config
 
 
+async def _off_loop(fn: Callable[..., T], *args: object) -> T:
+    """A start-up check that may ask the database server (storage_errors): on a thread."""
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
+
+
 async def _started(config: Config) -> App:
     from policybot.app import App
 
     app = App(config)
     try:
-        app.load_rules()
+        await app.store.run(app.load_rules)   # the chats' /watch rules are in the store
     except PolicybotError:
         await app.close()
         raise
@@ -84,7 +92,7 @@ async def run(args: argparse.Namespace) -> int:
 
     signals = StopSignals().install()  # first of all: a Ctrl-C during start-up counts too
     try:
-        config = load_writable(args)
+        config = await _off_loop(load_writable, args)
         with _state_lock(config):
             app = await _started(config)
             try:
@@ -98,7 +106,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def once(args: argparse.Namespace) -> int:
-    config = load_writable(args)
+    config = await _off_loop(load_writable, args)
     with _state_lock(config):
         app = await _started(config)
         try:
@@ -143,7 +151,7 @@ def _n(count: int, noun: str) -> str:
 
 async def send_test(args: argparse.Namespace) -> int:
     config = load(args)
-    if errors := storage_errors(config):
+    if errors := await _off_loop(storage_errors, config):
         raise ConfigError(errors)
     from policybot import render
     from policybot.app import App
@@ -262,9 +270,9 @@ async def _gather_items(args: argparse.Namespace, config: Config | None) -> list
         try:
             store = Store(config.storage)
             try:
-                items += store.recent_items(utcnow().timestamp() - since)
+                items += await store.run(store.recent_items, utcnow().timestamp() - since)
             finally:
-                store.close()
+                await store.aclose()
         except sqlite3.Error as exc:
             raise PolicybotError(redact(unreachable(config, exc), config.secrets())) from None
     fetcher: list[Fetcher] = []  # made for the first URL only: files need no HTTP client

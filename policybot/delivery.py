@@ -30,7 +30,7 @@ from policybot.config import DeliverySettings
 from policybot.errors import DeliveryError, PolicybotError
 from policybot.leases import DESTINATION_LEASE_SECONDS
 from policybot.model import Alert
-from policybot.notify.base import Accepted, Notifier
+from policybot.notify.base import Accepted, Notifier, report_accepted
 from policybot.retry_after import clamp_wait
 from policybot.store import OutboxRow, Store
 from policybot.stories.later import LATER_WAIT, edit_first, joining, later_plan
@@ -110,20 +110,20 @@ class Delivery:
     async def drain(self) -> DrainReport:
         """Send everything due now; one pass. Destinations proceed independently."""
         async with self.lock:
-            if not self._state_ok():
+            if not await self._state_ok():
                 return DrainReport()
             try:
-                rows = self.store.due(self.clock())
+                rows = await self.store.run(self.store.due, self.clock())
             except sqlite3.Error as exc:
-                self._halt(f"state database: {exc}")
+                await self._halt(f"state database: {exc}")
                 return DrainReport()
             if not rows:
-                self._resumed()     # the database answered and took the write lock
+                await self._resumed()     # the database answered and took the write lock
             by_dest: dict[str, list[OutboxRow]] = {}
             for row in rows:
                 by_dest.setdefault(row.alert.destination, []).append(row)
             if self.store.shared:
-                by_dest = self._leased(by_dest)
+                by_dest = await self.store.run(self._leased, by_dest)
             reports = await asyncio.gather(*(self._guarded(d, rs) for d, rs in by_dest.items()))
         return sum(reports, DrainReport())
 
@@ -132,53 +132,55 @@ class Delivery:
         total = DrainReport()
         while True:
             total += await self.drain()
-            next_due = self.store.next_due()
+            next_due = await self.store.run(self.store.next_due)
             if next_due is None or self.fault:
                 return total
             wait = next_due - self.clock()
             if wait > wait_bound:
                 log.info("outbox: %d left for later (next due in %.0fs)",
-                         self.store.pending_count(), wait)
+                         await self.store.run(self.store.pending_count), wait)
                 return total
             await self.sleep(max(wait, 0.0))
 
     # the state database -------------------------------------------------------------------
-    def _state_ok(self) -> bool:
+    async def _state_ok(self) -> bool:
         """False (delivery stopped) while the state cannot be recorded. After a fault the
         database must take the write lock again, and the sends it missed are recorded first;
         the fault clears with the first write that succeeds."""
         self._stopped = False
-        problem = self.store.problem()
+        problem = await self.store.run(self.store.problem)
         if problem is None and (self.fault or self._unrecorded):
             try:
-                self.store.writable()
+                await self.store.run(self.store.writable)
                 if self._unrecorded:
-                    self.store.mark(sorted(self._unrecorded), "sent", self.clock())
+                    await self.store.run(self.store.mark, sorted(self._unrecorded), "sent", self.clock())
                     self._unrecorded.clear()
-                    self._resumed()
+                    await self._resumed()
             except sqlite3.Error as exc:
                 problem = f"state database not writable: {exc}"
         if problem is not None:
-            self._halt(problem)
+            await self._halt(problem)
             return False
         return True
 
-    def _halt(self, message: str) -> None:
+    async def _halt(self, message: str) -> None:
         self._stopped = True
         if message != self.fault:
             log.error("delivery stopped, nothing is sent until it can be recorded: %s", message)
-            self.store.note_fault(f"delivery stopped: {message}", self.holder, self.clock())
+            await self.store.run(self.store.note_fault, f"delivery stopped: {message}", self.holder,
+                                 self.clock())
         self.fault = message
 
-    def _resumed(self) -> None:
+    async def _resumed(self) -> None:
         if self.fault is not None:
             log.warning("delivery resumed: the state database records again")
-            self.store.note_fault(None, self.holder, self.clock())
+            await self.store.run(self.store.note_fault, None, self.holder, self.clock())
             self.fault = None
 
     def _leased(self, by_dest: dict[str, list[OutboxRow]]) -> dict[str, list[OutboxRow]]:
         """Shared state: the destinations this instance holds (or takes over), each with its
-        rows read again under the lease (another instance may have sent some meanwhile)."""
+        rows read again under the lease (another instance may have sent some meanwhile).
+        On the store's thread (Store.run)."""
         mine = {}
         for dest in by_dest:
             if self._renew(dest):
@@ -189,30 +191,36 @@ class Delivery:
         return self.store.take_lease(f"destination:{dest}", self.holder, self.clock(),
                                      DESTINATION_LEASE_SECONDS)
 
-    def _claim(self, rows: Sequence[OutboxRow]) -> bool:
+    async def _claim(self, rows: Sequence[OutboxRow]) -> bool:
         """Count the attempt before sending; False (and delivery stopped) if it cannot be written.
         Shared state: the destination's lease is renewed first; lost, nothing is sent."""
         if self._stopped:
             return False
         try:
-            if self.store.shared and not self._renew(rows[0].alert.destination):
+            if not await self.store.run(self._take, rows):
                 log.info("destination=%s taken over by another instance", rows[0].alert.destination)
                 return False
-            self.store.claim([r.alert.alert_id for r in rows])
         except sqlite3.Error as exc:
-            self._halt(f"state database not writable: {exc}")
+            await self._halt(f"state database not writable: {exc}")
             return False
-        self._resumed()
+        await self._resumed()
         return True
 
-    def _record_sent(self, alert_ids: Sequence[str]) -> None:
+    def _take(self, rows: Sequence[OutboxRow]) -> bool:
+        """The lease renewed (shared state) and the attempt counted; on the store's thread."""
+        if self.store.shared and not self._renew(rows[0].alert.destination):
+            return False
+        self.store.claim([r.alert.alert_id for r in rows])
+        return True
+
+    async def _record_sent(self, alert_ids: Sequence[str]) -> None:
         if not alert_ids:
             return
         try:
-            self.store.mark(alert_ids, "sent", self.clock())
+            await self.store.run(self.store.mark, alert_ids, "sent", self.clock())
         except sqlite3.Error as exc:
             self._unrecorded.update(alert_ids)
-            self._halt(f"state database not writable: {exc}")
+            await self._halt(f"state database not writable: {exc}")
             raise Unrecorded from None
 
     # one destination ----------------------------------------------------------------------
@@ -223,31 +231,34 @@ class Delivery:
         except Unrecorded:
             return DrainReport()
         except sqlite3.Error as exc:
-            self._halt(f"state database: {exc}")
+            await self._halt(f"state database: {exc}")
             return DrainReport()
         except Exception as exc:  # noqa: BLE001 - one destination's bug never touches another
             log.exception("destination=%s delivery pass crashed (a bug): the others go on", dest)
-            self._park(dest, rows, f"internal error: {type(exc).__name__}: {exc}")
+            await self._park(dest, rows, f"internal error: {type(exc).__name__}: {exc}")
             return DrainReport(retried=len(rows))
 
-    def _park(self, dest: str, rows: list[OutboxRow], message: str) -> None:
+    async def _park(self, dest: str, rows: list[OutboxRow], message: str) -> None:
         """Leave `rows` pending, backed off, with `message` recorded for the destination."""
-        now = self.clock()
         try:
-            self._log_once(dest, message, now, retryable=True)
-            for row in rows:
-                delay = min(self.backoff(row.attempts + 1), MAX_RETRY_DELAY)
-                self.store.mark([row.alert.alert_id], "pending", now, error=message,
-                                due=now + delay, attempt=True)
+            await self.store.run(self._parked, dest, rows, message)
         except sqlite3.Error as exc:
-            self._halt(f"state database: {exc}")
+            await self._halt(f"state database: {exc}")
+
+    def _parked(self, dest: str, rows: list[OutboxRow], message: str) -> None:
+        now = self.clock()
+        self._log_once(dest, message, now, retryable=True)
+        for row in rows:
+            delay = min(self.backoff(row.attempts + 1), MAX_RETRY_DELAY)
+            self.store.mark([row.alert.alert_id], "pending", now, error=message,
+                            due=now + delay, attempt=True)
 
     async def _destination(self, dest: str, rows: list[OutboxRow]) -> DrainReport:
         now = self.clock()
         fresh = [r for r in rows if now - r.created <= self.settings.max_age]
         expired = [r for r in rows if now - r.created > self.settings.max_age]
         if expired:
-            self._expire(dest, expired, now)
+            await self.store.run(self._expire, dest, expired, now)
         try:
             notifier = self.notifier_for(dest)
         except PolicybotError as exc:     # e.g. a chat's platform token is not set
@@ -255,14 +266,14 @@ class Delivery:
         else:
             reason = f"destination '{dest}' is not configured"
         if notifier is None:
-            self._fail(dest, fresh, reason, now)
+            await self.store.run(self._fail, dest, fresh, reason, now)
             return DrainReport(failed=len(fresh), expired=len(expired))
         notices = [r for r in fresh if r.alert.notice is not None]
         alerts = [r for r in fresh if r.alert.notice is None and not r.alert.later]
         laters = [r for r in fresh if r.alert.notice is None and r.alert.later]
         report = await self._send_each(dest, notifier, notices) if notices else DrainReport()
         if alerts and not report.retried and not self._stopped:
-            recent = self.store.sent_since(dest, now - self.settings.digest_window)
+            recent = await self.store.run(self.store.sent_since, dest, now - self.settings.digest_window)
             if len(alerts) + recent > self.settings.digest_after:
                 joined = joining(alerts, laters)    # their story's line says "+N reports"
                 gone = {r.alert.alert_id for r in joined}
@@ -292,12 +303,13 @@ class Delivery:
         report = DrainReport()
         replied: dict[str, Alert] = {}    # story -> a later report sent in its thread
         for row in rows:
-            how = later_plan(self.store, notifier, row.alert)
+            how = await self.store.run(later_plan, self.store, notifier, row.alert)
             if how == "wait":   # the first message has not gone yet: after it
-                self.store.mark([row.alert.alert_id], "pending", self.clock(), due=self.clock() + LATER_WAIT)
+                await self.store.run(self.store.mark, [row.alert.alert_id], "pending", self.clock(),
+                                     due=self.clock() + LATER_WAIT)
                 report += DrainReport(retried=1)
             elif how == "fold":
-                self.store.mark([row.alert.alert_id], "folded", self.clock())
+                await self.store.run(self.store.mark, [row.alert.alert_id], "folded", self.clock())
             else:
                 await self._limit(dest)
                 send = _single(notifier, row) if how == "alone" else _later(notifier, row, self.store)
@@ -324,26 +336,26 @@ class Delivery:
         folded: set[str] = set()
 
         def send(ok: Accepted) -> Awaitable[None]:
-            def accepted(alert_ids: Sequence[str]) -> None:
-                ok([a for a in alert_ids if a not in folds])
-                self._record_folded([a for a in alert_ids if a in folds - folded])
+            async def accepted(alert_ids: Sequence[str]) -> None:
+                await report_accepted(ok, [a for a in alert_ids if a not in folds])
+                await self._record_folded([a for a in alert_ids if a in folds - folded])
                 folded.update(folds.intersection(alert_ids))
             return notifier.send_digest(alerts, accepted)
 
         outcome, done = await self._attempt(dest, rows, send)
         if outcome == "sent":    # the whole digest went: every line in it
-            self._record_folded(sorted(folds - folded))
+            await self._record_folded(sorted(folds - folded))
         left = len(rows) - done
         return DrainReport(sent=done, digests=int(done > 0), failed=left * (outcome == "failed"),
                            retried=left * (outcome in ("retry", "paused")))
 
-    def _record_folded(self, alert_ids: Sequence[str]) -> None:
+    async def _record_folded(self, alert_ids: Sequence[str]) -> None:
         if not alert_ids:
             return
         try:
-            self.store.mark(alert_ids, "folded", self.clock())
+            await self.store.run(self.store.mark, alert_ids, "folded", self.clock())
         except sqlite3.Error as exc:   # left pending: folded (or its line said) once back
-            self._halt(f"state database not writable: {exc}")
+            await self._halt(f"state database not writable: {exc}")
             raise Unrecorded from None
 
     async def _limit(self, dest: str) -> None:
@@ -352,29 +364,32 @@ class Delivery:
 
     async def _attempt(self, dest: str, rows: list[OutboxRow], send: Send) -> tuple[str, int]:
         """Claim, send, record. Returns (outcome, how many alerts the platform accepted)."""
-        if not self._claim(rows):
+        if not await self._claim(rows):
             return "halted", 0
         done: set[str] = set()
 
-        def accepted(alert_ids: Sequence[str]) -> None:
+        async def accepted(alert_ids: Sequence[str]) -> None:
             fresh = [a for a in alert_ids if a not in done]
-            self._record_sent(fresh)
+            await self._record_sent(fresh)
             done.update(fresh)
 
         try:
             await send(accepted)
-            accepted([r.alert.alert_id for r in rows])
+            await accepted([r.alert.alert_id for r in rows])
         except Unrecorded:
             return "halted", len(done)
         except DeliveryError as exc:
-            return self._on_error(dest, [r for r in rows if r.alert.alert_id not in done], exc), len(done)
+            failed = [r for r in rows if r.alert.alert_id not in done]
+            return await self.store.run(self._on_error, dest, failed, exc), len(done)
         except Exception as exc:  # noqa: BLE001 - a notifier bug must not lose the alert
             log.exception("destination=%s unexpected error while sending", dest)
             error = DeliveryError(f"unexpected: {exc!r}", retryable=True)
-            return self._on_error(dest, [r for r in rows if r.alert.alert_id not in done], error), len(done)
+            failed = [r for r in rows if r.alert.alert_id not in done]
+            return await self.store.run(self._on_error, dest, failed, error), len(done)
         return "sent", len(done)
 
     def _on_error(self, dest: str, rows: list[OutboxRow], exc: DeliveryError) -> str:
+        """Record a failed send (on the store's thread); returns the outcome."""
         now = self.clock()
         ids = [r.alert.alert_id for r in rows]
         message = str(exc)
@@ -429,12 +444,12 @@ def _single(notifier: Notifier, row: OutboxRow, store: Store | None = None) -> S
         ref = await notifier.send(row.alert)
         alert = row.alert
         if ref and alert.story and store is not None:
-            store.set_story_ref(alert.destination, alert.story, str(ref))
+            await store.run(store.set_story_ref, alert.destination, alert.story, str(ref))
     return send
 
 
 def _later(notifier: Notifier, row: OutboxRow, store: Store) -> Send:
     async def send(accepted: Accepted) -> None:
-        first = store.story_first(row.alert.destination, row.alert.story)
+        first = await store.run(store.story_first, row.alert.destination, row.alert.story)
         await notifier.send_later(row.alert, first[1] if first else None)  # type: ignore[attr-defined]
     return send

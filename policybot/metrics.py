@@ -141,10 +141,10 @@ class CountingNotifier:
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         delivered: list[str] = []
 
-        def count(alert_ids: Sequence[str]) -> None:
+        def count(alert_ids: Sequence[str]) -> Awaitable[None] | None:
             delivered.extend(alert_ids)
             self.metrics.inc("policybot_alerts_sent_total", len(alert_ids), destination=self.label)
-            accepted(alert_ids)
+            return accepted(alert_ids)
 
         try:
             await self.inner.send_digest(alerts, count)
@@ -169,7 +169,7 @@ class CountingNotifier:
 class MetricsServer:
     """GET /metrics (text format) and GET /healthz (200 "ok", else 503 with the reason)."""
 
-    def __init__(self, render: Callable[[], str], health: Callable[[], str | None]) -> None:
+    def __init__(self, render: Callable[[], Awaitable[str]], health: Callable[[], str | None]) -> None:
         self.render = render
         self.health = health          # None when healthy, else what is wrong
         self.port: int | None = None
@@ -196,7 +196,7 @@ class MetricsServer:
     async def _metrics(self, request: web.Request) -> web.Response:
         from aiohttp import web
 
-        return web.Response(body=self.render().encode(), headers={"Content-Type": CONTENT_TYPE})
+        return web.Response(body=(await self.render()).encode(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _healthz(self, request: web.Request) -> web.Response:
         from aiohttp import web

@@ -4,11 +4,16 @@ translated by the dialect), `executemany`, rows by index and by name, `in_transa
 Errors are raised as `PgError`, a `sqlite3.OperationalError`, so the domain code's one
 `except sqlite3.Error` covers both backends. A connection lost (server restart, network) is
 opened again on the next statement outside a transaction.
+
+No statement runs on a thread whose asyncio event loop is running: the loop would wait on the
+server. The bot's store work goes through `Store.run` (its database thread); a call site that
+forgot to raises `OnEventLoop` (a bug, not a database error: the tests catch it).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,6 +31,22 @@ RECONNECT_SECONDS = 5.0       # a lost server is tried again at most this often 
 
 class PgError(sqlite3.OperationalError):
     """A PostgreSQL error, as the store's callers catch them (sqlite3.Error)."""
+
+
+class OnEventLoop(RuntimeError):
+    """A statement asked from the event loop's thread (a call site missing `Store.run`)."""
+
+
+def _off_loop() -> None:
+    asyncio = sys.modules.get("asyncio")   # not imported (`status`, `check`): no loop runs
+    if asyncio is None:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise OnEventLoop("a PostgreSQL statement on the event loop's thread (the loop would wait "
+                      "on the server): run the store's work through Store.run")
 
 
 class Row:
@@ -82,6 +103,7 @@ class PgConnection:
                           pq.TransactionStatus.ACTIVE)
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        _off_loop()
         self._alive()
         try:
             return self.conn.execute(POSTGRES.sql(sql), [_arg(a) for a in args])
@@ -89,6 +111,7 @@ class PgConnection:
             raise PgError(_short(exc)) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
+        _off_loop()
         self._alive()
         cursor = self.conn.cursor()
         try:

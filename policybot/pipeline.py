@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
@@ -63,9 +63,10 @@ class Poller:
     executor: Executor | None = None
     rng: random.Random | None = None
     stories: StoryIndex | None = None
+    _flushes: set[asyncio.Task[None]] = field(default_factory=set)   # under way (kept referenced)
 
     async def poll(self, feed: Feed, now: datetime, *, force: bool = False) -> PollResult:
-        state = self.store.feed_state(feed.id)
+        state = await self.store.run(self.store.feed_state, feed.id)
         ts = now.timestamp()
         if state.disabled:
             return PollResult(feed.id, "disabled", error=state.disabled)
@@ -78,33 +79,35 @@ class Poller:
                 _url(feed, state), etag=state.etag, last_modified=state.last_modified)
             return await self._handle(feed, state, result, now)
         except (FetchError, ParseError) as exc:
-            return self._failed(feed, state, exc, ts)
+            return await self.store.run(self._failed, feed, state, exc, ts)
 
     async def _handle(self, feed: Feed, state: FeedState, result: FetchResult,
                       now: datetime) -> PollResult:
         ts = now.timestamp()
         values = _success_values(feed, state, result, ts)
         if result.not_modified:
-            self._nothing_new(feed, values, ts)
+            await self._nothing_new(feed, values, ts)
             return PollResult(feed.id, "not-modified")
         body_hash = hashlib.sha256(result.body).hexdigest()
         if body_hash == state.body_hash and state.first_poll_done:
-            self._nothing_new(feed, values, ts)
+            await self._nothing_new(feed, values, ts)
             return PollResult(feed.id, "unchanged")
         parsed = await self._parse(feed, result)
         values["body_hash"] = body_hash
-        return self._commit(feed, state, parsed, values, now)
+        return await self.store.run(self._commit, feed, state, parsed, values, now)
 
-    def _nothing_new(self, feed: Feed, values: dict[str, object], ts: float) -> None:
+    async def _nothing_new(self, feed: Feed, values: dict[str, object], ts: float) -> None:
         """Polls that end together (a cycle of 304s) share one write transaction. The items of
         the feed's latest body are still there: their `last_present` moves to `ts`, so a feed
         quiet for longer than the retention never has them pruned (and alerted again)."""
-        self.store.update_feed_later(feed.id, present=ts, **values)
-        asyncio.get_running_loop().call_soon(self._flush)
+        await self.store.run(self.store.update_feed_later, feed.id, present=ts, **values)
+        flush = asyncio.get_running_loop().create_task(self._flush())
+        self._flushes.add(flush)
+        flush.add_done_callback(self._flushes.discard)
 
-    def _flush(self) -> None:
+    async def _flush(self) -> None:
         try:
-            self.store.flush_feeds()
+            await self.store.run(self.store.flush_feeds)
         except sqlite3.Error:  # a callback has no caller: say it here; the next poll retries
             log.exception("could not record the polls that found nothing new")
 
@@ -120,6 +123,7 @@ class Poller:
 
     def _commit(self, feed: Feed, state: FeedState, parsed: ParsedFeed,
                 values: dict[str, object], now: datetime) -> PollResult:
+        """unseen -> match -> stories -> commit: one stage of store work (Store.run)."""
         ts = now.timestamp()
         items = parsed.items  # unique by item_id already (parse_feed keeps the first of each)
         new_ids = self.store.unseen(feed.id, [i.item_id for i in items])

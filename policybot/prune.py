@@ -3,7 +3,7 @@ retention, the text of old items, finished outbox rows and their rule counts, an
 index of those days (identities, grouped items, first messages, folded reports).
 
 Runs in a worker thread (the scheduler's hourly job, via asyncio.to_thread) on its own
-connection (SQLite or PostgreSQL): the store's connection belongs to the event loop. Every
+connection (SQLite or PostgreSQL): the store's connection is the store's own. Every
 statement removes at most PRUNE_CHUNK rows and commits, so the bot's own writes never wait
 for more than one chunk.
 An item that was in its feed's latest body is never forgotten, however long ago that body

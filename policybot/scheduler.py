@@ -10,7 +10,8 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +37,8 @@ RULES_CHECK_SECONDS = 2.0
 PRUNE_SECONDS = 3600.0
 MUTES_SECONDS = 60.0    # a mute that ran out sends its summary within a minute
 HEALTH_SECONDS = 600.0
+PROBE_SECONDS = 5.0     # /healthz's view of a database server is at most this old (and a request's)
+PROBE_PATIENCE = 30.0   # a probe unanswered this long: /healthz says the server does not answer
 
 
 SCHEDULER_LOG = "apscheduler.scheduler"
@@ -69,6 +72,10 @@ class Service:
         self.console: Console | None = None
         self._jobs: set[asyncio.Task[object]] = set()
         self._halt = threading.Event()    # set on stop: a prune under way ends after its chunk
+        self._db_problem: str | None = None           # the database's last known health
+        self._probing: asyncio.Task[None] | None = None
+        self._probe_started = 0.0
+        self.clock: Callable[[], float] = time.monotonic   # tests pass their own
 
     def schedule(self) -> None:
         start = utcnow()
@@ -91,6 +98,9 @@ class Service:
                                max_instances=1, coalesce=True, next_run_time=start)
         self.scheduler.add_job(release_mutes, "interval", seconds=MUTES_SECONDS, args=[self.app],
                                id="mutes", max_instances=1, coalesce=True)
+        if not self.app.store.inline:   # /healthz answers from the last probe (see `problem`)
+            self.scheduler.add_job(self.kick_probe, "interval", seconds=PROBE_SECONDS, id="probe",
+                                   max_instances=1, coalesce=True, next_run_time=start)
         if self.app.store.shared:
             self.scheduler.add_job(self.heartbeat, "interval", seconds=HEARTBEAT_SECONDS,
                                    id="heartbeat", max_instances=1, coalesce=True, next_run_time=start)
@@ -99,25 +109,26 @@ class Service:
 
     async def poll(self, feed_id: str) -> None:
         with self._tracked():
-            if self.app.store.shared and not self._feed_lease(feed_id):
+            if self.app.store.shared and not await self._feed_lease(feed_id):
                 return
             result = await self.app.poll_feed(feed_id)
             if self.app.store.shared:   # polled: nobody polls it again this cycle
-                self._lease(f"feed:{feed_id}", self.app.feed(feed_id).every * FEED_LEASE_FACTOR)
+                await self._lease(f"feed:{feed_id}", self.app.feed(feed_id).every * FEED_LEASE_FACTOR)
             if result.alerts:
                 await self.app.deliver()
 
-    def _feed_lease(self, feed_id: str) -> bool:
+    async def _feed_lease(self, feed_id: str) -> bool:
         """Shared state: poll only a feed no other instance polled this cycle. The lease lasts
         POLL_LEASE_SECONDS while the poll is under way, most of the feed's interval once it is
         done; a feed whose poller may yet die is tried again when that lease ends. Its row is
         read afresh (another instance may have written it)."""
         name = f"feed:{feed_id}"
-        if self._lease(name, POLL_LEASE_SECONDS):
-            self.app.store.forget_feed(feed_id)
+        store = self.app.store
+        if await self._lease(name, POLL_LEASE_SECONDS):
+            await store.run(store.forget_feed, feed_id)
             return True
         try:
-            expires = self.app.store.lease_expires(name)
+            expires = await store.run(store.lease_expires, name)
         except sqlite3.Error:
             return False
         if expires is not None and expires - utcnow().timestamp() <= POLL_LEASE_SECONDS:
@@ -126,16 +137,17 @@ class Service:
                                    replace_existing=True, misfire_grace_time=None)
         return False
 
-    def _lease(self, name: str, seconds: float) -> bool:
+    async def _lease(self, name: str, seconds: float) -> bool:
+        store = self.app.store
         try:
-            return self.app.store.take_lease(name, self.app.instance, utcnow().timestamp(), seconds)
+            return await store.run(store.take_lease, name, self.app.instance, utcnow().timestamp(), seconds)
         except sqlite3.Error as exc:
             log.warning("%s skipped: state database: %s", name, exc)
             return False
 
     async def heartbeat(self) -> None:
         try:
-            self.app.store.heartbeat(self.app.instance, utcnow().timestamp())
+            await self.app.store.run(self.app.store.heartbeat, self.app.instance, utcnow().timestamp())
         except sqlite3.Error as exc:
             log.warning("heartbeat not recorded: state database: %s", exc)
 
@@ -160,34 +172,59 @@ class Service:
             self._jobs.discard(task)
 
     async def reload_rules(self) -> None:
-        self.app.rules.reload_if_changed()
+        await self.app.store.run(self.app.rules.reload_if_changed)   # /watch rules: in the store
 
     async def prune(self) -> None:
         """In a worker thread, on its own connection, in short transactions (prune.py)."""
-        if self.app.store.shared and not self._lease("prune", PRUNE_SECONDS * FEED_LEASE_FACTOR):
+        if self.app.store.shared and not await self._lease("prune", PRUNE_SECONDS * FEED_LEASE_FACTOR):
             return    # another instance prunes the shared state this hour
         with self._tracked():   # on stop: `_halt` ends the thread's work after its chunk
             store = self.app.store
-            store.flush_feeds()
+            await store.run(store.flush_feeds)
             gone = await asyncio.to_thread(prune_state, store.location, utcnow().timestamp(),
                                            self.app.config.retention, halt=self._halt)
             if gone:
                 log.info("pruned %d items gone from their feeds for longer than the retention", gone)
 
     async def check_health(self) -> None:
-        if self.app.store.shared and not self._lease("health", HEALTH_SECONDS * FEED_LEASE_FACTOR):
+        if self.app.store.shared and not await self._lease("health", HEALTH_SECONDS * FEED_LEASE_FACTOR):
             return    # another instance reports the blind spots this time
-        self.app.check_health()
+        await self.app.store.run(self.app.check_health)
 
     def problem(self) -> str | None:
         """/healthz: None when the scheduler runs, the state file is the one opened and answers,
-        and delivery is not stopped (a state it cannot record); else what is wrong."""
+        and delivery is not stopped (a state it cannot record); else what is wrong. A database
+        server is never waited on here: its health is the last probe's (a new one starts)."""
         if not self.scheduler.running:
             return "scheduler not running"
-        problem = self.app.store.problem()
+        if self.app.store.inline:
+            problem = self.app.store.problem()
+        else:
+            self._kick()
+            problem = self._db_problem or self._unanswered()
         if problem is None and self.app.delivery.fault is not None:
             problem = f"delivery stopped: {self.app.delivery.fault}"
         return problem
+
+    async def kick_probe(self) -> None:
+        self._kick()
+
+    def _kick(self) -> None:
+        """Probe the database in the background, unless a probe is under way (a hung server
+        holds one probe, not one per request)."""
+        if self._probing is None or self._probing.done():
+            self._probe_started = self.clock()
+            self._probing = asyncio.get_running_loop().create_task(self._probe())
+
+    def _unanswered(self) -> str | None:
+        """A server that stopped answering (a hung network) leaves the probe waiting."""
+        waited = self.clock() - self._probe_started
+        if self._probing is not None and not self._probing.done() and waited > PROBE_PATIENCE:
+            return f"state database: no answer for {waited:.0f} s"
+        return None
+
+    async def _probe(self) -> None:
+        self._db_problem = await self.app.store.run(self.app.store.problem)
 
     async def run(self) -> None:
         """Until `stopping` is set (StopSignals sets it on SIGINT/SIGTERM). Nothing here waits
@@ -240,13 +277,16 @@ class Service:
         if self.console is not None:
             await self.console.stop()
         await self.chats.stop()
+        if self._probing is not None:
+            await asyncio.gather(self._probing, return_exceptions=True)
         if self.app.store.shared:
-            self._leave()
+            await self._leave()
 
-    def _leave(self) -> None:
+    async def _leave(self) -> None:
         """A clean stop hands this instance's jobs over at once (a killed one's expire)."""
+        store = self.app.store
         try:
-            self.app.store.release_leases(self.app.instance)
-            self.app.store.forget_instance(self.app.instance)
+            await store.run(store.release_leases, self.app.instance)
+            await store.run(store.forget_instance, self.app.instance)
         except sqlite3.Error as exc:
             log.warning("leases left to expire: state database: %s", exc)

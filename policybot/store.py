@@ -25,7 +25,7 @@ from policybot.leases import LeasesMixin
 from policybot.model import Alert, Item
 from policybot.prune import prune_state
 from policybot.schema import MIGRATIONS
-from policybot.storeconn import BUSY_TIMEOUT_MS, Transaction, open_sqlite
+from policybot.storeconn import BUSY_TIMEOUT_MS, DatabaseThread, Transaction, UsedFromLoop, open_sqlite
 from policybot.stories.storage import StoriesMixin, StoryRecord
 from policybot.subscriptions import SubscriptionsMixin
 
@@ -61,10 +61,11 @@ class OutboxRow:
     last_error: str | None
 
 
-class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
-    """One connection, used from the event loop thread only (calls are short: SQLite is a
-    local file, PostgreSQL a server on the local network; each statement is bounded by
-    pgconn.STATEMENT_TIMEOUT_MS).
+class Store(UsedFromLoop, SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
+    """One connection. While the event loop runs, the store's work goes through `run`: inline
+    on SQLite (a local file), on the store's one database thread on PostgreSQL, so the loop
+    never waits on the server (pgconn.py refuses a statement from the loop's thread). Without
+    a running loop (`status`, `check`) its methods are called directly.
 
     `location`: a SQLite file path, or a postgresql:// URL."""
 
@@ -72,22 +73,27 @@ class Store(SubscriptionsMixin, StoriesMixin, ConsoleViewsMixin, LeasesMixin):
         self.url = str(location) if is_url(location) else None
         self.path = Path(":memory:" if self.url else location)
         self.dialect = POSTGRES if self.url else SQLITE
-        if self.url:
-            from policybot.pgconn import PgConnection  # psycopg only for those who use it
-
-            self.db: Any = PgConnection(self.url)
-        else:
-            self.db = open_sqlite(self.path)
+        self._thread = DatabaseThread() if self.url else None
         self._subscribers: dict[str, frozenset[str]] | None = None   # subscribers_by_rule, until a write
         self._feeds: dict[str, FeedState] = {}   # feed rows as last written: this is their only writer
         self._later: dict[str, dict[str, Any]] = {}  # feed row updates waiting for flush_feeds()
         self._present: dict[str, float] = {}         # feed -> time its latest items were seen again
-        self.migrate()
+        if self._thread is not None:   # start-up: connected and migrated on the database thread
+            try:
+                self._thread.call(self._open_pg)
+            except BaseException:
+                self._thread.shutdown()
+                raise
+        else:
+            self.db: Any = open_sqlite(self.path)
+            self.migrate()
         self._identity = self._file_identity()   # the file we opened: (device, inode)
 
-    def close(self) -> None:
-        self.flush_feeds()
-        self.db.close()
+    def _open_pg(self) -> None:
+        from policybot.pgconn import PgConnection  # psycopg only for those who use it
+
+        self.db = PgConnection(str(self.url))
+        self.migrate()
 
     @property
     def location(self) -> str:

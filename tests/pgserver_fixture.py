@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,19 @@ def state(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
     if request.param == "sqlite":
         return tmp_path / "s.db"
     return fresh_database(request.getfixturevalue("pg_server"))
+
+
+class Blocking:
+    """A test's view of a store while an event loop runs: each call runs where the store's
+    connection lives (PostgreSQL: its database thread, as Store.run would), and the test waits
+    for it. Tests only: the bot itself awaits Store.run and never blocks its loop."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.store, name)
+        thread = self.store._thread   # noqa: SLF001 - a test's shortcut around the await
+        if thread is None or not callable(method):
+            return method
+        return lambda *args, **kwargs: thread.call(method, *args, **kwargs)

@@ -19,6 +19,7 @@ from policybot.errors import DeliveryError
 from policybot.model import Alert, Hit, Item, Match, alert_key
 from policybot.notify.base import Accepted, no_record
 from policybot.store import Store
+from tests.pgserver_fixture import Blocking
 
 
 @dataclass
@@ -64,11 +65,12 @@ def alert(n: int, dest: str) -> Alert:
 
 
 def setup(state: str | Path, notifiers: dict[str, FakeNotifier], **settings: float) -> tuple[Delivery, Store, Clock]:
-    store = Store(state)
+    """The store returned is the test's view (Blocking): the delivery gets the store itself."""
+    real = Store(state)
     clock = Clock()
-    delivery = Delivery(store, notifiers.get, lambda d: [], DeliverySettings(**settings),  # type: ignore[arg-type]
+    delivery = Delivery(real, notifiers.get, lambda d: [], DeliverySettings(**settings),  # type: ignore[arg-type]
                         clock=clock, sleep=clock.sleep)
-    return delivery, store, clock
+    return delivery, Blocking(real), clock  # type: ignore[return-value]
 
 
 async def test_sends_each_alert_once(state: str | Path) -> None:

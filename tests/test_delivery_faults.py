@@ -24,7 +24,7 @@ from policybot.delivery import Delivery
 from policybot.dialect import is_url
 from policybot.errors import ConfigError, DeliveryError
 from policybot.model import Alert, notice_alert
-from policybot.notify.base import Accepted, Notifier, no_record
+from policybot.notify.base import Accepted, Notifier, no_record, report_accepted
 from policybot.retry_after import MAX_RETRY_AFTER
 from policybot.store import Store
 from tests.test_delivery import Clock, FakeNotifier, alert
@@ -75,7 +75,7 @@ class PartsNotifier:
             if self.tries in self.fail_at:
                 raise DeliveryError("HTTP 502", retryable=True)
             self.posts.append([a.item.title for a in part])
-            accepted([a.alert_id for a in part])
+            await report_accepted(accepted, [a.alert_id for a in part])
 
     async def close(self) -> None:
         pass

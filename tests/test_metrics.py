@@ -85,7 +85,7 @@ def test_10000_unknown_rule_ids_make_one_series(tmp_path: Path, slack_api: Any) 
             app.metrics.inc("policybot_matches_total",
                             rule=rule_label(f"made-up-{n}", app.rules.rules_by_id))
         app.metrics.inc("policybot_matches_total", rule=rule_label("gallium", app.rules.rules_by_id))
-        text = app.metrics_text()
+        text = asyncio.run(app.metrics_text())
     finally:
         asyncio.run(app.close())
     series = [line for line in text.splitlines() if line.startswith("policybot_matches_total{")]
@@ -124,7 +124,7 @@ async def test_app_counts_polls_items_matches_sends_and_failures(tmp_path: Path,
     try:
         await app.poll_all()
         await app.deliver()
-        text = app.metrics_text()
+        text = await app.metrics_text()
     finally:
         await app.close()
     lines = set(text.splitlines())
@@ -164,8 +164,12 @@ async def test_the_running_service_serves_metrics_and_healthz(tmp_path: Path, fe
     assert bound[0] == "127.0.0.1"   # the default host: not reachable from other machines
 
 
+async def _no_metrics() -> str:
+    return ""
+
+
 async def test_healthz_says_what_is_wrong() -> None:
-    server = MetricsServer(lambda: "", lambda: "scheduler not running")
+    server = MetricsServer(_no_metrics, lambda: "scheduler not running")
     port = await server.start(0, host="127.0.0.1")
     try:
         status, _, text = await get(f"http://127.0.0.1:{port}/healthz")

@@ -163,8 +163,9 @@ class ChatSupervisor:
         if "telegram" not in self.pending and "telegram" not in self._by_platform:
             return
         try:
-            held = self.app.store.take_lease("telegram", self.app.instance, time.time(),
-                                             LEADER_LEASE_SECONDS)
+            store = self.app.store
+            held = await store.run(store.take_lease, "telegram", self.app.instance, time.time(),
+                                   LEADER_LEASE_SECONDS)
         except sqlite3.Error as exc:
             log.warning("telegram lease not renewed: state database: %s", exc)
             held = False
@@ -203,8 +204,9 @@ async def release_mutes(app: App, now: float | None = None) -> int:
     transaction that releases its held alerts, then delivered. Returns how many."""
     real = time.time()
     cutoff = real if now is None else now
-    released = app.store.release_expired_mutes(
-        cutoff, lambda dest, held: _summary(app, dest, held, real), enqueue_at=min(real, cutoff))
+    released = await app.store.run(   # the summaries are built on the store's thread
+        app.store.release_expired_mutes, cutoff, lambda dest, held: _summary(app, dest, held, real),
+        enqueue_at=min(real, cutoff))
     if released:
         await app.deliver()
     return len(released)

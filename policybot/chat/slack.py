@@ -71,7 +71,7 @@ class SlackCommandBot:
         if request.type != "slash_commands":
             await client.send_socket_mode_response(SocketModeResponse(request.envelope_id))
             return
-        reply = self.reply(request.payload)
+        reply = await self.app.store.run(self.reply, request.payload)   # the command's store work
         await client.send_socket_mode_response(SocketModeResponse(
             envelope_id=request.envelope_id, payload={"response_type": "ephemeral", "text": reply}))
         if self.after_command is not None:

@@ -157,7 +157,7 @@ class TelegramCommandBot:
         if refused:
             reply = refused
         else:
-            reply = self.commands.handle(f"telegram:{chat.id}", message.text)
+            reply = await self.app.store.run(self.commands.handle, f"telegram:{chat.id}", message.text)
             if name == "start" and not self.allowed(chat.id):
                 reply += "\n\n" + refusal(chat.id, self.app.config.path.name)
         await self.send(chat.id, fit_reply(reply, REPLY_LIMIT))

@@ -9,7 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -25,6 +25,7 @@ from policybot.notify.base import utcnow
 
 if TYPE_CHECKING:
     from policybot.app import App
+    from policybot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class Console:
     async def alerts(self, request: web.Request) -> web.Response:
         chosen = {k: request.query.get(k, "")[:200] for k in pages.FILTERS}
         query = AlertQuery(chosen["rule"], chosen["feed"], chosen["destination"], chosen["q"])
-        shown, scanned = self._shown(query, chosen)
+        shown, scanned = await self.app.store.run(self._shown, query, chosen)
         note = f"; only the latest {MAX_SCAN:,} alerts were looked at" if scanned >= MAX_SCAN else None
         return _html(pages.alerts_page(shown, chosen, self._choices(), scanned, note, _now()))
 
@@ -137,15 +138,21 @@ class Console:
                 "severity": list(SEVERITIES), "language": list(pages.LANGUAGES)}
 
     async def feeds(self, request: web.Request) -> web.Response:
+        return _html(await self.app.store.run(self._feeds_page))
+
+    def _feeds_page(self) -> str:
         now = _now()
         store, config = self.app.store, self.app.config
         states = {s.id: s for s in store.feed_states()}
         spots = {s.feed_id: s for s in blind_spots(store, config.feeds, config.health, now)}
         days = _days(now)
         per_day = store.new_items_per_day([f.id for f in config.feeds], days)
-        return _html(pages.feeds_page(config, states, spots, days, per_day, now))
+        return pages.feeds_page(config, states, spots, days, per_day, now)
 
     async def rules(self, request: web.Request) -> web.Response:
+        return _html(await self.app.store.run(self._rules_page))
+
+    def _rules_page(self) -> str:
         now = _now()
         ruleset = self.app.rules.ruleset
         rules = ruleset.rules if ruleset else ()
@@ -153,7 +160,7 @@ class Console:
         per_day = self.app.store.alerts_per_day(days[0] * DAY)
         last = {r.id: self.app.store.last_alerts(r.id, LAST_ALERTS) for r in rules}
         failures = check_examples(ruleset) if ruleset else []
-        return _html(pages.rules_page(rules, days, per_day, last, failures, now))
+        return pages.rules_page(rules, days, per_day, last, failures, now)
 
     async def playground(self, request: web.Request) -> web.Response:
         csrf = self.access.csrf(request)
@@ -198,8 +205,7 @@ class Console:
 
     async def subscriptions(self, request: web.Request) -> web.Response:
         store = self.app.store
-        return _html(pages.subscriptions_page(store.subscribers(), store.all_subscriptions(),
-                                              store.watches(), _now()))
+        return _html(pages.subscriptions_page(*await store.run(_subscriptions, store), _now()))
 
     async def login(self, request: web.Request) -> web.Response:
         csrf = self.access.csrf(request)
@@ -232,6 +238,10 @@ EXAMPLE = """rules:
       no_match:
         - Gallium prices rise
 """
+
+
+def _subscriptions(store: Store) -> tuple[Any, Any, Any]:
+    return store.subscribers(), store.all_subscriptions(), store.watches()
 
 
 def _wanted(alert: pages.Alert, chosen: dict[str, str]) -> bool:

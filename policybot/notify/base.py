@@ -28,7 +28,8 @@ from policybot.model import Alert
 
 MASK = "***"
 Clock = Callable[[], datetime]
-Accepted = Callable[[Sequence[str]], None]   # told the ids of alerts a platform accepted
+# told the ids of alerts a platform accepted; what it returns is awaited (the outbox records them)
+Accepted = Callable[[Sequence[str]], Awaitable[None] | None]
 
 
 def utcnow() -> datetime:
@@ -114,4 +115,11 @@ async def post_parts(parts: Sequence[tuple[Callable[[], Awaitable[None]], Sequen
     """
     for post, alert_ids in parts:
         await post()
-        accepted(alert_ids)
+        await report_accepted(accepted, alert_ids)
+
+
+async def report_accepted(accepted: Accepted, alert_ids: Sequence[str]) -> None:
+    """Tell `accepted` the ids a platform took, and wait until they are recorded."""
+    recorded = accepted(alert_ids)
+    if recorded is not None:
+        await recorded

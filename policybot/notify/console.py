@@ -8,7 +8,7 @@ from typing import TextIO
 
 from policybot.errors import DeliveryError
 from policybot.model import Alert
-from policybot.notify.base import Accepted, Clock, no_record, utcnow
+from policybot.notify.base import Accepted, Clock, no_record, report_accepted, utcnow
 from policybot.render import console_message
 from policybot.render_digest import console_digest
 from policybot.render_story import console_also
@@ -44,7 +44,7 @@ class ConsoleNotifier:
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         if alerts:
             self._write(console_digest(alerts, self.clock()))
-            accepted([a.alert_id for a in alerts])
+            await report_accepted(accepted, [a.alert_id for a in alerts])
 
     async def close(self) -> None:
         return None

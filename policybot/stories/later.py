@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from policybot.codec import alert_from_json
 from policybot.errors import DeliveryError
@@ -46,14 +47,21 @@ def later_plan(store: Store, notifier: Notifier, alert: Alert) -> str:
 
 
 async def edit_first(store: Store, notifier: Notifier, alert: Alert) -> None:
-    first = store.story_first(alert.destination, alert.story)
-    row = store.db.execute("SELECT payload FROM outbox WHERE alert_id = ?",
-                           (first[0],)).fetchone() if first and first[1] else None
+    first, row, sources = await store.run(_first_message, store, alert)
     if first is None or row is None or getattr(notifier, "stories", None) != "thread":
         return
-    sources = store.story_sources(alert.destination, alert.story)
     try:
         await notifier.edit_first(first[1], alert_from_json(row[0]), sources)
     except DeliveryError as exc:
         log.warning("destination=%s could not edit a story's first message: %s",
                     alert.destination, exc)
+
+
+def _first_message(store: Store, alert: Alert) -> tuple[Any, Any, list[str]]:
+    """The story's first message here, its outbox row and the outlets of its later reports
+    (on the store's thread: Store.run)."""
+    first = store.story_first(alert.destination, alert.story)
+    row = store.db.execute("SELECT payload FROM outbox WHERE alert_id = ?",
+                           (first[0],)).fetchone() if first and first[1] else None
+    sources = store.story_sources(alert.destination, alert.story) if row is not None else []
+    return first, row, sources
