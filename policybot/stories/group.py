@@ -123,9 +123,18 @@ def _apart(a: Signature, b: Signature) -> str | None:
     for kind, ka, kb in (("no", a.numbers, b.numbers), ("pct", _title_pcts(a.title), _title_pcts(b.title))):
         na = {n for n in ka if n.startswith(kind)}
         nb = {n for n in kb if n.startswith(kind)}
-        if na and nb and not na & nb:    # a summary's other percentages (a stake, a share) are background
+        if na and nb and not _alike(na, nb):    # a summary's other percentages (a stake, a share) are background
             return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None
+
+
+def _alike(na: set[str], nb: set[str]) -> bool:
+    """Some number of one side is one of the other, or its rounding ("up to 38%" = "38.1%")."""
+    if na & nb:
+        return True
+    va = [float(n.partition(":")[2]) for n in na]
+    vb = [float(n.partition(":")[2]) for n in nb]
+    return any(abs(x - y) < 1 and (round(x) == round(y) or int(x) == int(y)) for x in va for y in vb)
 
 
 def _kinds(sig: Signature, values: frozenset[str]) -> frozenset[str]:
