@@ -32,7 +32,8 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "talks": ("会谈", "谈判", "磋商"), "suspend": ("暂停", "暂缓"), "delay": ("推迟", "延迟"),
     "exemption": ("豁免",), "currency": ("汇率", "货币"), "manipulator": ("操纵",),
     "appeal": ("上诉",), "order": ("行政令", "命令", "下令"), "rule": ("规则", "法规", "规定"),
-    "security": ("安全",), "retaliation": ("反制", "报复", "回击", "对等"),
+    "security": ("安全",), "retaliation": ("反制", "报复", "回击", "对等反制", "对等回应"),
+    "reciprocal": ("对等",),   # "对等关税" is a reciprocal tariff, not a retaliation
     # goods
     "chip": ("芯片", "半导体", "晶圆"), "rareearth": ("稀土",), "magnet": ("磁体", "永磁", "磁材"),
     "gallium": ("镓",), "germanium": ("锗",), "antimony": ("锑",), "tungsten": ("钨",),
