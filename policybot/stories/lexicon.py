@@ -21,11 +21,12 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "trump": ("特朗普",), "biden": ("拜登",), "senate": ("参议院",), "congress": ("国会",),
     "regulator": ("监管",), "president": ("总统",), "ministry": ("部长", "外交部"),
     # measures
-    "tariff": ("关税", "加征", "加税", "征税", "税率"), "sanction": ("制裁",),
+    "tariff": ("关税", "加征", "加税", "征税", "税率", "附加税"), "sanction": ("制裁",),
     "export": ("出口",), "import": ("进口", "输美"), "control": ("管制",),
     "licence": ("许可", "批准", "获批"), "ban": ("禁令", "禁止", "禁"),
     "list": ("清单", "名单"), "entity": ("实体",), "whitelist": ("白名单", "白色清单"),
     "unreliable": ("不可靠",), "investigation": ("调查", "立案"), "antidumping": ("反倾销",),
+    "countervailing": ("反补贴",), "subsidy": ("补贴",),
     "antitrust": ("反垄断", "垄断"), "remove": ("移出", "解除", "除名", "剔除"),
     "block": ("否决", "叫停", "阻止"), "sell": ("出售", "剥离"), "acquisition": ("收购", "并购"),
     "stake": ("入股", "股东", "持股"), "agreement": ("协议", "协定", "联合声明"),
@@ -85,6 +86,10 @@ EN_ALIASES: dict[str, str] = {
     "halt": "suspend", "halts": "suspend", "halted": "suspend", "shipments": "export",
     "labels": "designate", "brands": "designate", "designates": "designate", "designated": "designate",
     "delisting": "remove", "delisted": "remove", "entities": "entity",
+    "bans": "ban", "banned": "ban", "banning": "ban", "prohibit": "ban", "prohibits": "ban",
+    "prohibited": "ban", "prohibition": "ban", "anti-subsidy": "countervailing",
+    "surtax": "tariff", "surtaxes": "tariff", "subsidies": "subsidy", "subsidisation": "subsidy",
+    "subsidization": "subsidy", "subsidised": "subsidy", "subsidized": "subsidy",
 }
 
 # concepts every other report carries: they count little in a similarity
