@@ -148,7 +148,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=frozenset(cues(_lead(folded_title)) if text_cues else ()),
+                     terms=frozenset(terms), cues=frozenset(cues(lead(folded_title)) if text_cues else ()),
                      text_cues=text_cues)
 
 
@@ -228,7 +228,7 @@ def _year(value: str) -> bool:
     return value.isdigit() and 1900 <= int(value) <= 2100
 
 
-def _lead(title: str) -> str:
+def lead(title: str) -> str:
     """An English title's main clause: "X halts Y as prices slump" leads with the halt."""
     return _SUBCLAUSE.split(title, maxsplit=1)[0]
 

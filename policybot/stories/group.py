@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from policybot.stories.features import Signature, fold, num, numbers, weight
+from policybot.stories.features import Signature, fold, lead, num, numbers, tokens, weight
 from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
@@ -113,7 +113,7 @@ def _apart(a: Signature, b: Signature) -> str | None:
     sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
-    ma, mb = a.title_tokens & MEASURES, b.title_tokens & MEASURES
+    ma, mb = _lead_measures(a.title), _lead_measures(b.title)
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
@@ -227,6 +227,12 @@ def _threshold(a: Signature, b: Signature) -> float:
 def _values(sig: Signature) -> frozenset[str]:
     """The numbers a report names anywhere, without their kind ("no:23" -> "23")."""
     return frozenset(n.partition(":")[2] for n in sig.numbers)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _lead_measures(title: str) -> frozenset[str]:
+    """The kinds of measure a title's main clause names ("... after EU vote on car duties": not a duty)."""
+    return frozenset(tokens(lead(fold(title)))) & MEASURES
 
 
 @lru_cache(maxsize=TITLE_CACHE)
