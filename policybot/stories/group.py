@@ -158,26 +158,36 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
             related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
                      if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
+    later = _later(related, members)
     tried: set[str] = set()
     for score, cand in ranked:
-        if cand.story not in tried and _veto(sig, related[cand.story], members[cand.story]) is None:
+        if cand.story not in tried and _veto(sig, related[cand.story], members[cand.story],
+                                             cand.story in later) is None:
             why = _shared(shared(sig, cand.sig))
             return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
         tried.add(cand.story)
-    vetoes = [v for story, scored in related.items() if (v := _veto(sig, scored, members[story])) is not None]
+    vetoes = [v for story, scored in related.items()
+              if (v := _veto(sig, scored, members[story], story in later)) is not None]
     if vetoes:
         score, cand, reason = max(vetoes, key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
 
 
+def _later(related: dict[str, list[tuple[float, Candidate]]], members: dict[str, list[Candidate]]) -> set[str]:
+    """The related stories that began after another related one: each may be the response to it."""
+    starts = {story: min(c.sig.when for c in members[story]) for story in related}
+    first = min(starts.values(), default=0.0)
+    return {story for story, start in starts.items() if start > first}
+
+
 def _veto(sig: Signature, scored: list[tuple[float, Candidate]],
-          members: list[Candidate]) -> tuple[float, Candidate, str] | None:
+          members: list[Candidate], later: bool = False) -> tuple[float, Candidate, str] | None:
     """Why `sig` cannot join the story of `members` (its items in the window; `scored`: the
-    related ones, with their scores): a step cue the story does not carry, or an item of it
-    that is another event (its most similar such item)."""
+    related ones, with their scores; `later`: it began after another related story): a step
+    cue the story does not carry, or an item of it that is another event (its most similar such item)."""
     best = max(scored, key=lambda s: s[0])
-    step = _step(sig, members)
+    step = _step(sig, members, later)
     if step is not None:
         return best[0], best[1], step
     for score, cand in sorted(scored, key=lambda s: -s[0]):
@@ -187,15 +197,16 @@ def _veto(sig: Signature, scored: list[tuple[float, Candidate]],
     return None
 
 
-def _step(sig: Signature, members: list[Candidate]) -> str | None:
+def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str | None:
     """A step cue on one side only: in `sig`'s title and carried by no report of the story,
-    or in the title of the story's first report and nowhere in `sig`."""
+    or in the title of the story's first report and nowhere in `sig`. A story that began after
+    another related one carries a retaliation: its notice need not call itself one."""
     anchor = next((c for c in members if c.sig.key == c.story), min(members, key=lambda c: c.sig.when))
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
     carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
                                            for c in members if acts <= c.sig.tokens)))
     goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
-    if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
+    if later or (goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members)):
         carried |= TITLE_CARRIED
     mine = (sig.cues - carried) - TITLE_ONLY_CUES
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
