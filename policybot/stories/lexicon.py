@@ -115,7 +115,9 @@ SUBJECTS = frozenset(
     "japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
     "taiwan france indonesia vietnam iran rareearth magnet gallium germanium antimony tungsten "
     "copper aluminium cobalt steel lithium graphite coal lng soybean car solar lithography "
-    "photoresist quantum".split())
+    "photoresist quantum rice wheat corn barley sorghum pork beef poultry dairy wine brandy canola "
+    "sugar cotton seafood timber fertilizer gold zinc platinum palladium titanium manganese vanadium "
+    "magnesium silicon polysilicon iron nickel".split())
 # the kind of measure a title names: two titles naming only different kinds are two acts
 MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
 # what a step acts on: a cue in a title is carried by a report that names the same of these
