@@ -117,7 +117,8 @@ def evaluate(data: Path = DATA, rules: Path = RULES, part: str | None = None) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_stories")
-    parser.add_argument("--data", type=Path, help="one labelled file (default: the dev set, then the extra set)")
+    parser.add_argument("--data", type=Path,
+                        help="one labelled file (default: the dev set, then the extra set)")
     parser.add_argument("--rules", type=Path, default=RULES)
     parser.add_argument("--part", choices=("tune", "holdout"))
     parser.add_argument("--verbose", action="store_true")

@@ -7,9 +7,11 @@ needed within 24 h) and nothing forbids it. Two kinds of veto:
   does not carry (no report of it that names the same measure mentions it; a retaliation only
   in a title), or a cue of the story's first title the item never mentions. Within 3 h of the
   story's first report such cues part nothing (a later step comes later), but a retaliation;
-  with much shared evidence a retaliation is the story's own.
+  with much shared evidence a retaliation is the story's own, and so it is for a story that
+  began after another related one (the response's notice need not call itself a retaliation).
 - per related item: a price move in one title only, different subjects or kinds of measure in
-  the titles, different act numbers of one kind or percentages in the titles.
+  the titles (not those of a clause about other goods), different act numbers of one kind or
+  percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%").
 Otherwise the item starts a story of its own. Each decision is explained in one line.
 """
 
@@ -123,7 +125,7 @@ def _apart(a: Signature, b: Signature) -> str | None:
     for kind, ka, kb in (("no", a.numbers, b.numbers), ("pct", _title_pcts(a.title), _title_pcts(b.title))):
         na = {n for n in ka if n.startswith(kind)}
         nb = {n for n in kb if n.startswith(kind)}
-        if na and nb and not _alike(na, nb):    # a summary's other percentages (a stake, a share) are background
+        if na and nb and not _alike(na, nb):    # a summary's other percentages (a stake) are background
             return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None
 
@@ -174,7 +176,8 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     return Decision(None, 0.0, "new (nothing similar in the window)")
 
 
-def _later(related: dict[str, list[tuple[float, Candidate]]], members: dict[str, list[Candidate]]) -> set[str]:
+def _later(related: dict[str, list[tuple[float, Candidate]]],
+           members: dict[str, list[Candidate]]) -> set[str]:
     """The related stories that began after another related one: each may be the response to it."""
     starts = {story: min(c.sig.when for c in members[story]) for story in related}
     first = min(starts.values(), default=0.0)
@@ -242,8 +245,14 @@ def _values(sig: Signature) -> frozenset[str]:
 
 @lru_cache(maxsize=TITLE_CACHE)
 def _lead_measures(title: str) -> frozenset[str]:
-    """The kinds of measure a title's main clause names ("... after EU vote on car duties": not a duty)."""
-    return frozenset(tokens(lead(fold(title)))) & MEASURES
+    """The kinds of measure a title names, but those of a subordinate clause about other goods or
+    states ("China hits EU brandy ... after EU vote on car duties": no duty of its own)."""
+    folded = fold(title)
+    main = lead(folded)
+    mine, rest = tokens(main), tokens(folded[len(main):])
+    if rest & SUBJECTS - mine:
+        return frozenset(mine & MEASURES)
+    return frozenset((mine | rest) & MEASURES)
 
 
 @lru_cache(maxsize=TITLE_CACHE)
