@@ -71,3 +71,14 @@ def test_lexicon_reciprocal_goods_and_ban_forms() -> None:
         fold("油菜籽 猪肉 大米 镝 反补贴 附加税"))
     assert {"canola", "ban", "countervailing", "tariff"} <= tokens(
         fold("rapeseed bans prohibits anti-subsidy surtaxes"))
+
+
+def test_make_eval_prints_the_extra_set_after_the_dev_set(capsys) -> None:
+    """`python -m bench.eval_stories` (the story part of `make eval`) scores the dev set, then
+    the independent extra set under its own label."""
+    from bench import eval_stories
+    assert eval_stories.main([]) == 0
+    out = capsys.readouterr().out.splitlines()
+    label = out.index(f"{eval_stories.EXTRA_LABEL}:")
+    assert out[0].startswith("stories all: 191 items")
+    assert out[label + 1].startswith("stories all: 115 items")
