@@ -20,7 +20,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-eval: $(STAMP)
+eval: $(STAMP)   # story part: the dev set, then the extra set (independent, written after tuning)
 	$(BIN)/python -m bench.eval
 	$(BIN)/python -m bench.eval_stories
 

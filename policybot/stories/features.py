@@ -24,19 +24,23 @@ TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,40}$")   # " - Reuters
 
 # cue -> English stems / Chinese words in a title; a cue on one side only forbids a merge
 STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "in force": (("into force", "takes effect", "take effect", "took effect", "comes into effect",
-                  "enters into", "effective from", "kicks in", "kick in"), ("生效", "起施行", "正式实施")),
+    "in force": (("into force", "takes effect", "take effect", "took effect", "taking effect",
+                  "comes into effect", "enters into", "effective from", "kicks in", "kick in"),
+                 ("生效", "起施行", "正式实施")),
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "reprieve",
                     "exempt", "grace period", "truce", "non-enforcement"),
                    ("暂停", "暂缓", "推迟", "豁免", "宽限", "休战")),
-    "final": (("final determination", "final ruling", "final duties", "final anti"), ("终裁",)),
+    "final": (("final determination", "final ruling", "final duties", "final anti", "definitive"),
+              ("终裁",)),
     "preliminary": (("preliminary",), ("初裁", "初步")),
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
                      "in response", "responds with"), ("反制", "报复", "回击", "对等回应", "反击")),
     "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
-                "climb", "skyrocket", "nosedive"),      # a move, not a price named
+                "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
+                "year low", "year peak", "month high", "month low", "record high", "record low",
+                "all-time high", "highest since", "lowest since"),      # a move or a level, not a price named
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
-                "跳水")),
+                "跳水", "新高", "新低")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
 }
 
@@ -144,7 +148,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=frozenset(cues(_lead(folded_title)) if text_cues else ()),
+                     terms=frozenset(terms), cues=frozenset(cues(lead(folded_title)) if text_cues else ()),
                      text_cues=text_cues)
 
 
@@ -224,7 +228,7 @@ def _year(value: str) -> bool:
     return value.isdigit() and 1900 <= int(value) <= 2100
 
 
-def _lead(title: str) -> str:
+def lead(title: str) -> str:
     """An English title's main clause: "X halts Y as prices slump" leads with the halt."""
     return _SUBCLAUSE.split(title, maxsplit=1)[0]
 

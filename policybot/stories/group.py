@@ -7,9 +7,11 @@ needed within 24 h) and nothing forbids it. Two kinds of veto:
   does not carry (no report of it that names the same measure mentions it; a retaliation only
   in a title), or a cue of the story's first title the item never mentions. Within 3 h of the
   story's first report such cues part nothing (a later step comes later), but a retaliation;
-  with much shared evidence a retaliation is the story's own.
+  with much shared evidence a retaliation is the story's own, and so it is for a story that
+  began after another related one (the response's notice need not call itself a retaliation).
 - per related item: a price move in one title only, different subjects or kinds of measure in
-  the titles, different act numbers of one kind or percentages in the titles.
+  the titles (not those of a clause about other goods), different act numbers of one kind or
+  percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%").
 Otherwise the item starts a story of its own. Each decision is explained in one line.
 """
 
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from policybot.stories.features import Signature, fold, num, numbers, weight
+from policybot.stories.features import Signature, fold, lead, num, numbers, tokens, weight
 from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
@@ -113,7 +115,7 @@ def _apart(a: Signature, b: Signature) -> str | None:
     sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
-    ma, mb = a.title_tokens & MEASURES, b.title_tokens & MEASURES
+    ma, mb = _lead_measures(a.title), _lead_measures(b.title)
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
@@ -123,9 +125,18 @@ def _apart(a: Signature, b: Signature) -> str | None:
     for kind, ka, kb in (("no", a.numbers, b.numbers), ("pct", _title_pcts(a.title), _title_pcts(b.title))):
         na = {n for n in ka if n.startswith(kind)}
         nb = {n for n in kb if n.startswith(kind)}
-        if na and nb and not na & nb:    # a summary's other percentages (a stake, a share) are background
+        if na and nb and not _alike(na, nb):    # a summary's other percentages (a stake) are background
             return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None
+
+
+def _alike(na: set[str], nb: set[str]) -> bool:
+    """Some number of one side is one of the other, or its rounding ("up to 38%" = "38.1%")."""
+    if na & nb:
+        return True
+    va = [float(n.partition(":")[2]) for n in na]
+    vb = [float(n.partition(":")[2]) for n in nb]
+    return any(abs(x - y) < 1 and (round(x) == round(y) or int(x) == int(y)) for x in va for y in vb)
 
 
 def _kinds(sig: Signature, values: frozenset[str]) -> frozenset[str]:
@@ -149,26 +160,37 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
             related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
                      if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
+    later = _later(related, members)
     tried: set[str] = set()
     for score, cand in ranked:
-        if cand.story not in tried and _veto(sig, related[cand.story], members[cand.story]) is None:
+        if cand.story not in tried and _veto(sig, related[cand.story], members[cand.story],
+                                             cand.story in later) is None:
             why = _shared(shared(sig, cand.sig))
             return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
         tried.add(cand.story)
-    vetoes = [v for story, scored in related.items() if (v := _veto(sig, scored, members[story])) is not None]
+    vetoes = [v for story, scored in related.items()
+              if (v := _veto(sig, scored, members[story], story in later)) is not None]
     if vetoes:
         score, cand, reason = max(vetoes, key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
 
 
+def _later(related: dict[str, list[tuple[float, Candidate]]],
+           members: dict[str, list[Candidate]]) -> set[str]:
+    """The related stories that began after another related one: each may be the response to it."""
+    starts = {story: min(c.sig.when for c in members[story]) for story in related}
+    first = min(starts.values(), default=0.0)
+    return {story for story, start in starts.items() if start > first}
+
+
 def _veto(sig: Signature, scored: list[tuple[float, Candidate]],
-          members: list[Candidate]) -> tuple[float, Candidate, str] | None:
+          members: list[Candidate], later: bool = False) -> tuple[float, Candidate, str] | None:
     """Why `sig` cannot join the story of `members` (its items in the window; `scored`: the
-    related ones, with their scores): a step cue the story does not carry, or an item of it
-    that is another event (its most similar such item)."""
+    related ones, with their scores; `later`: it began after another related story): a step
+    cue the story does not carry, or an item of it that is another event (its most similar such item)."""
     best = max(scored, key=lambda s: s[0])
-    step = _step(sig, members)
+    step = _step(sig, members, later)
     if step is not None:
         return best[0], best[1], step
     for score, cand in sorted(scored, key=lambda s: -s[0]):
@@ -178,15 +200,16 @@ def _veto(sig: Signature, scored: list[tuple[float, Candidate]],
     return None
 
 
-def _step(sig: Signature, members: list[Candidate]) -> str | None:
+def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str | None:
     """A step cue on one side only: in `sig`'s title and carried by no report of the story,
-    or in the title of the story's first report and nowhere in `sig`."""
+    or in the title of the story's first report and nowhere in `sig`. A story that began after
+    another related one carries a retaliation: its notice need not call itself one."""
     anchor = next((c for c in members if c.sig.key == c.story), min(members, key=lambda c: c.sig.when))
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
     carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
                                            for c in members if acts <= c.sig.tokens)))
     goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
-    if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
+    if later or (goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members)):
         carried |= TITLE_CARRIED
     mine = (sig.cues - carried) - TITLE_ONLY_CUES
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
@@ -218,6 +241,18 @@ def _threshold(a: Signature, b: Signature) -> float:
 def _values(sig: Signature) -> frozenset[str]:
     """The numbers a report names anywhere, without their kind ("no:23" -> "23")."""
     return frozenset(n.partition(":")[2] for n in sig.numbers)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _lead_measures(title: str) -> frozenset[str]:
+    """The kinds of measure a title names, but those of a subordinate clause about other goods or
+    states ("China hits EU brandy ... after EU vote on car duties": no duty of its own)."""
+    folded = fold(title)
+    main = lead(folded)
+    mine, rest = tokens(main), tokens(folded[len(main):])
+    if rest & SUBJECTS - mine:
+        return frozenset(mine & MEASURES)
+    return frozenset((mine | rest) & MEASURES)
 
 
 @lru_cache(maxsize=TITLE_CACHE)

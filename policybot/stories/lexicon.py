@@ -21,18 +21,20 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "trump": ("特朗普",), "biden": ("拜登",), "senate": ("参议院",), "congress": ("国会",),
     "regulator": ("监管",), "president": ("总统",), "ministry": ("部长", "外交部"),
     # measures
-    "tariff": ("关税", "加征", "加税", "征税", "税率"), "sanction": ("制裁",),
+    "tariff": ("关税", "加征", "加税", "征税", "税率", "附加税"), "sanction": ("制裁",),
     "export": ("出口",), "import": ("进口", "输美"), "control": ("管制",),
     "licence": ("许可", "批准", "获批"), "ban": ("禁令", "禁止", "禁"),
     "list": ("清单", "名单"), "entity": ("实体",), "whitelist": ("白名单", "白色清单"),
     "unreliable": ("不可靠",), "investigation": ("调查", "立案"), "antidumping": ("反倾销",),
+    "countervailing": ("反补贴",), "subsidy": ("补贴",),
     "antitrust": ("反垄断", "垄断"), "remove": ("移出", "解除", "除名", "剔除"),
     "block": ("否决", "叫停", "阻止"), "sell": ("出售", "剥离"), "acquisition": ("收购", "并购"),
     "stake": ("入股", "股东", "持股"), "agreement": ("协议", "协定", "联合声明"),
     "talks": ("会谈", "谈判", "磋商"), "suspend": ("暂停", "暂缓"), "delay": ("推迟", "延迟"),
     "exemption": ("豁免",), "currency": ("汇率", "货币"), "manipulator": ("操纵",),
     "appeal": ("上诉",), "order": ("行政令", "命令", "下令"), "rule": ("规则", "法规", "规定"),
-    "security": ("安全",), "retaliation": ("反制", "报复", "回击", "对等"),
+    "security": ("安全",), "retaliation": ("反制", "报复", "回击", "对等反制", "对等回应"),
+    "reciprocal": ("对等",),   # "对等关税" is a reciprocal tariff, not a retaliation
     # goods
     "chip": ("芯片", "半导体", "晶圆"), "rareearth": ("稀土",), "magnet": ("磁体", "永磁", "磁材"),
     "gallium": ("镓",), "germanium": ("锗",), "antimony": ("锑",), "tungsten": ("钨",),
@@ -44,6 +46,18 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "tellurium": ("碲",), "bismuth": ("铋",), "molybdenum": ("钼",), "indium": ("铟",),
     "nickel": ("镍",), "uranium": ("铀",), "crude": ("原油",), "drone": ("无人机",),
     "battery": ("电池",), "analog": ("模拟芯片",), "discrimination": ("歧视",), "designate": ("列为",),
+    # more traded goods: farm goods, metals, the rare earth elements (general, not one event's)
+    "rice": ("大米", "稻米", "白米"), "wheat": ("小麦",), "corn": ("玉米",), "barley": ("大麦",),
+    "sorghum": ("高粱",), "pork": ("猪肉",), "beef": ("牛肉",), "poultry": ("禽肉", "鸡肉"),
+    "dairy": ("乳制品", "乳品"), "wine": ("葡萄酒",), "brandy": ("白兰地",), "canola": ("油菜籽", "菜籽"),
+    "sugar": ("食糖",), "cotton": ("棉花",), "seafood": ("水产", "海鲜"), "timber": ("木材",),
+    "fertilizer": ("化肥",), "gold": ("黄金",), "zinc": ("锌",), "platinum": ("铂",),
+    "palladium": ("钯",), "titanium": ("钛",), "manganese": ("锰",), "vanadium": ("钒",),
+    "magnesium": ("镁",), "silicon": ("硅",), "polysilicon": ("多晶硅",), "iron": ("铁矿",),
+    "neodymium": ("钕",), "praseodymium": ("镨",), "dysprosium": ("镝",), "terbium": ("铽",),
+    "samarium": ("钐",), "gadolinium": ("钆",), "lutetium": ("镥",), "scandium": ("钪",),
+    "yttrium": ("钇",), "holmium": ("钬",), "erbium": ("铒",), "thulium": ("铥",),
+    "europium": ("铕",), "ytterbium": ("镱",), "memory": ("存储",),
     # companies every trade-policy desk writes about
     "nvidia": ("英伟达",), "huawei": ("华为",), "ascend": ("昇腾",), "rusal": ("俄铝",),
     "asml": ("阿斯麦",), "bytedance": ("字节跳动",), "smic": ("中芯国际", "中芯"),
@@ -84,6 +98,11 @@ EN_ALIASES: dict[str, str] = {
     "halt": "suspend", "halts": "suspend", "halted": "suspend", "shipments": "export",
     "labels": "designate", "brands": "designate", "designates": "designate", "designated": "designate",
     "delisting": "remove", "delisted": "remove", "entities": "entity",
+    "rapeseed": "canola", "fertiliser": "fertilizer", "fertilisers": "fertilizer", "maize": "corn",
+    "bans": "ban", "banned": "ban", "banning": "ban", "prohibit": "ban", "prohibits": "ban",
+    "prohibited": "ban", "prohibition": "ban", "anti-subsidy": "countervailing",
+    "surtax": "tariff", "surtaxes": "tariff", "subsidies": "subsidy", "subsidisation": "subsidy",
+    "subsidization": "subsidy", "subsidised": "subsidy", "subsidized": "subsidy",
 }
 
 # concepts every other report carries: they count little in a similarity
@@ -96,7 +115,9 @@ SUBJECTS = frozenset(
     "japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
     "taiwan france indonesia vietnam iran rareearth magnet gallium germanium antimony tungsten "
     "copper aluminium cobalt steel lithium graphite coal lng soybean car solar lithography "
-    "photoresist quantum".split())
+    "photoresist quantum rice wheat corn barley sorghum pork beef poultry dairy wine brandy canola "
+    "sugar cotton seafood timber fertilizer gold zinc platinum palladium titanium manganese vanadium "
+    "magnesium silicon polysilicon iron nickel".split())
 # the kind of measure a title names: two titles naming only different kinds are two acts
 MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
 # what a step acts on: a cue in a title is carried by a report that names the same of these

@@ -1,0 +1,84 @@
+"""Stories: the general rules added after measuring on the independent extra set
+(tests/data/stories-extra.jsonl): rounded percentages, trade-remedy and market vocabulary,
+a title's main clause, and a retaliation joining the response story rather than the act."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from policybot.model import Item
+from policybot.stories import group
+from policybot.stories.features import cues, fold, signature, tokens
+from policybot.stories.group import Candidate, blocked, decide
+
+NOW = datetime(2025, 4, 4, 12, tzinfo=UTC)
+
+
+def _sig(key: str, title: str, summary: str = "", hours: float = 0.0) -> group.Signature:
+    it = Item("f", key, title, f"https://news.example/{key}", summary, "", NOW - timedelta(hours=hours))
+    return signature(it, [], it.published.timestamp() if it.published else 0.0)
+
+
+def test_a_rounded_percentage_is_the_same_number() -> None:
+    """"up to 38%" and "最高38.1%" name one rate; 45.1% is another."""
+    en = _sig("a", "EU to impose duties of up to 38% on Chinese EVs from July", "Duties on Chinese EVs.", 3)
+    zh = _sig("b", "欧盟拟对中国电动汽车加征最高38.1%临时反补贴税", "欧盟拟对中国电动汽车加征临时反补贴税。")
+    other = _sig("c", "欧盟拟对中国电动汽车加征最高45.1%临时反补贴税", "欧盟拟对中国电动汽车加征临时反补贴税。")
+    assert blocked(en, zh) is None
+    assert blocked(en, other) == "different pct 38 vs 45.1"
+
+
+def test_step_and_market_vocabulary() -> None:
+    """Definitive duties are a final step; "taking effect" is entry into force; a price at a
+    multi-year high (新高) is a market move, in the title's main clause only."""
+    assert "final" in cues(fold("Commission imposes definitive countervailing duties on EVs"))
+    assert "in force" in cues(fold("with the levies taking effect from Friday"))
+    assert "market" in cues(fold("LME nickel price hits five-year high"))
+    assert "market" in cues(fold("伦镍大涨创五年新高"))
+    assert _sig("a", "Nickel ore ban brought forward as prices hit five-year high").cues == frozenset()
+
+
+def test_the_kinds_of_measure_of_a_title_are_those_of_its_main_clause() -> None:
+    """"... after EU vote on car duties" is context: the title is about anti-dumping deposits."""
+    notice = _sig("a", "China imposes anti-dumping deposits on EU brandy", "Brandy deposits of 30.6% to 39%.", 3)
+    after = _sig("b", "China hits European brandy with deposits after EU vote on car duties",
+                 "Brandy deposits of 30.6% to 39%.")
+    tariff = _sig("c", "China imposes tariffs on EU brandy", "Brandy deposits of 30.6% to 39%.")
+    assert blocked(notice, after) is None
+    assert blocked(notice, tariff) == "measures antidumping vs tariff in the titles"
+
+
+def test_a_retaliation_joins_the_response_story_not_the_act() -> None:
+    """A report titled as a retaliation cannot join the act it answers; it joins the related
+    story that began after that act (the response's notice, which calls itself no retaliation)."""
+    act = _sig("a", "US imposes 34% reciprocal tariff on all Chinese goods from April 9",
+               "A 34% tariff on all goods from China from April 9, the White House said.", 40)
+    notice = _sig("b", "国务院关税税则委员会：4月10日起对原产于美国的所有进口商品加征34%关税",
+                  "自2025年4月10日起，对原产于美国的所有进口商品加征34%关税。", 2)
+    back = _sig("c", "China hits back with extra 34% tariffs on all US goods from April 10",
+                "China will levy an extra 34% tariff on all goods imported from the US from April 10.")
+    assert "blocked by 'retaliation'" in decide(back, [Candidate("a", act)]).why
+    assert decide(back, [Candidate("a", act), Candidate("b", notice)]).story == "b"
+
+
+def test_lexicon_reciprocal_goods_and_ban_forms() -> None:
+    """对等关税 is a reciprocal tariff (the act), not a retaliation; farm goods and metals
+    compare across languages; "bans" and "prohibits" are a ban."""
+    reciprocal = tokens(fold("美国宣布所谓对等关税"))
+    assert "reciprocal" in reciprocal and "retaliation" not in reciprocal
+    assert "retaliation" in tokens(fold("中方对等反制"))
+    assert {"canola", "pork", "rice", "dysprosium", "countervailing", "tariff"} <= tokens(
+        fold("油菜籽 猪肉 大米 镝 反补贴 附加税"))
+    assert {"canola", "ban", "countervailing", "tariff"} <= tokens(
+        fold("rapeseed bans prohibits anti-subsidy surtaxes"))
+
+
+def test_make_eval_prints_the_extra_set_after_the_dev_set(capsys) -> None:
+    """`python -m bench.eval_stories` (the story part of `make eval`) scores the dev set, then
+    the independent extra set under its own label."""
+    from bench import eval_stories
+    assert eval_stories.main([]) == 0
+    out = capsys.readouterr().out.splitlines()
+    label = out.index(f"{eval_stories.EXTRA_LABEL}:")
+    assert out[0].startswith("stories all: 191 items")
+    assert out[label + 1].startswith("stories all: 115 items")
