@@ -70,7 +70,7 @@ for _concept, _words in ZH_CONCEPTS.items():
     for _word in _words:
         _ZH_WORDS[_word] = (*_ZH_WORDS.get(_word, ()), _concept)
 _ZH_RE = re.compile("|".join(sorted(_ZH_WORDS, key=len, reverse=True)))   # longest first
-_MONTH_PREFIXES = tuple(sorted({name[:3] for name in _MONTHS}))   # every month name has one
+_MONTH_SIZES = frozenset(map(len, _MONTHS))
 
 
 def _cue_automaton() -> ahocorasick.Automaton:
@@ -233,8 +233,9 @@ def _numbers(text: str, cjk: bool) -> set[str]:
         if "月" in text:      # (\d{1,2})月: one or two digits that end a run
             days = [i for start, end in runs for i in (end - 2, end - 1) if i >= start]
             out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in _anchored(_ZH_DATE, text, days)}
-    if any(end - start <= 2 for start, end in runs) and any(month in text for month in _MONTH_PREFIXES):
-        out |= set(_en_dates(text))    # a date needs a month's name and a day of 1-2 digits
+    days = [start for start, end in runs if end - start <= 2]   # a date's day: 1-2 digits
+    if days:
+        out |= set(_en_dates(_anchored(_EN_DATE, text, _date_starts(text, days))))
     used = {v.split(":", 1)[1] for v in out}
     for value in set(map(num, {number for _, number in found})):
         if value not in used and not _year(value) and float(value) >= 10:
@@ -265,8 +266,22 @@ def _anchored(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Ite
             pos = found.end()
 
 
-def _en_dates(text: str) -> Iterable[str]:
-    for m in _EN_DATE.finditer(text):
+def _date_starts(text: str, days: list[int]) -> list[int]:
+    """Where an English date can begin, given where its day can: at the day (`1 June`) or at
+    a month's name before it (`June 1`, `Sept. 1`)."""
+    starts = set(days)
+    for day in days:
+        end = len(text[:day].rstrip())      # the name, or its ".", ends before the spaces
+        if end == day:
+            continue
+        for stop in (end, end - 1) if text[end - 1:end] == "." else (end,):
+            starts.update(stop - size for size in _MONTH_SIZES
+                          if size <= stop and text[stop - size:stop] in _MONTHS)
+    return sorted(starts)
+
+
+def _en_dates(found: Iterable[re.Match[str]]) -> Iterable[str]:
+    for m in found:
         name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
         month = _MONTHS.get(name)
         if month and 1 <= int(day) <= 31 and not (name == "may" and m.group(1) is None):

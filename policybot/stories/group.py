@@ -35,6 +35,7 @@ TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
+PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 
 
@@ -54,13 +55,24 @@ class Decision:
 def similarity(a: Signature, b: Signature) -> float:
     """0..1ish. 0 at once when the two share too few specific tokens and numbers (most pairs:
     the cheap test comes first)."""
-    if len(a.keys & b.keys) < (MIN_SPECIFIC if a.lang == b.lang else MIN_SPECIFIC_CROSS):
+    return _similarity(a, b, len(a.keys & b.keys))
+
+
+def _similarity(a: Signature, b: Signature, specific: int) -> float:
+    """`similarity`, given how many keys the two share (`decide` needs that count too)."""
+    if a.lang == b.lang:
+        if specific < MIN_SPECIFIC:
+            return 0.0
+        wa, wb, ta_w, tb_w = a.weight, b.weight, a.title_weight, b.title_weight
+        shared_tokens, shared_title = a.tokens & b.tokens, a.title_tokens & b.title_tokens
+    elif specific < MIN_SPECIFIC_CROSS:
         return 0.0
-    shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
+    else:
+        shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
     token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
     title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
     numbers = a.numbers & b.numbers
-    strong = sum(1 for n in numbers & a.keys if not n.startswith("n:"))   # plain numbers: weak
+    strong = sum(1 for n in numbers & a.keys if not n.startswith("n:")) if numbers else 0   # plain: weak
     terms = sum(1 for t in a.terms & b.terms if t.startswith("entity:"))
     return 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(strong, 2) \
         + 0.05 * min(len(numbers) - strong, 2) + 0.05 * min(terms, 2)
@@ -94,21 +106,30 @@ def blocked(a: Signature, b: Signature) -> str | None:
     one_side = (a.cues - b.text_cues) | (b.cues - a.text_cues) if LENIENT_CUES else a.cues ^ b.cues
     if one_side:
         return f"'{sorted(one_side)[0]}' in one report only"
-    sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
+    (sa, ma), (sb, mb) = _title_parts(a.title_tokens), _title_parts(b.title_tokens)
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
-    ma, mb = a.title_tokens & MEASURES, b.title_tokens & MEASURES
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
     if a.lang == b.lang and na and nb and not na & nb:   # "notice 1" and "notice 2": two acts
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
-    for kind in ("no:", "pct:"):
-        na = {n for n in a.numbers if n.startswith(kind)}
-        nb = {n for n in b.numbers if n.startswith(kind)}
+    for (kind, na), (_, nb) in zip(_number_kinds(a.numbers), _number_kinds(b.numbers), strict=True):
         if na and nb and not na & nb:
             return f"different {kind[:-1]} {sorted(na)[0][len(kind):]} vs {sorted(nb)[0][len(kind):]}"
     return None
+
+
+@lru_cache(maxsize=PARTS_CACHE)
+def _title_parts(title_tokens: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The subjects and the measures a title names (each signature is compared many times)."""
+    return title_tokens & SUBJECTS, title_tokens & MEASURES
+
+
+@lru_cache(maxsize=PARTS_CACHE)
+def _number_kinds(numbers: frozenset[str]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The notice numbers, then the percentages, among `numbers`."""
+    return tuple((kind, frozenset(n for n in numbers if n.startswith(kind))) for kind in ("no:", "pct:"))
 
 
 def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WINDOW) -> Decision:
@@ -116,21 +137,29 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     of its most similar item, unless any related item of that story forbids the merge. The
     vetoes are looked for story by story, best first: most items join the first."""
     related: dict[str, list[tuple[float, Candidate]]] = {}
+    strong: set[int] = set()     # id() of the candidates that share enough to join whatever the score
     for cand in candidates[-MAX_CANDIDATES:]:
-        if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
+        other = cand.sig
+        if abs(sig.when - other.when) > window or other.key == sig.key:
             continue
-        score = similarity(sig, cand.sig)
-        if score >= RELATED_SCORE or _strong(sig, cand.sig):
-            related.setdefault(cand.story, []).append((score, cand))
+        specific = len(sig.keys & other.keys)
+        score = _similarity(sig, other, specific)
+        if specific >= (STRONG_SHARED if sig.lang == other.lang else STRONG_SHARED_CROSS):
+            strong.add(id(cand))
+        elif score < RELATED_SCORE:
+            continue
+        related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
-    tried: set[str] = set()
+                     if score >= _threshold(sig, cand.sig) or id(cand) in strong), key=lambda b: -b[0])
+    tried: dict[str, tuple[float, Candidate, str] | None] = {}    # story -> its veto
     for score, cand in ranked:
-        if cand.story not in tried and _veto(sig, related[cand.story]) is None:
-            why = _shared(shared(sig, cand.sig))
-            return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
-        tried.add(cand.story)
-    vetoes = [v for scored in related.values() if (v := _veto(sig, scored)) is not None]
+        if cand.story not in tried:
+            tried[cand.story] = _veto(sig, related[cand.story])
+            if tried[cand.story] is None:
+                why = _shared(shared(sig, cand.sig))
+                return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
+    vetoes = [v for story, scored in related.items()
+              if (v := tried[story] if story in tried else _veto(sig, scored)) is not None]
     if vetoes:
         score, cand, reason = max(vetoes, key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
@@ -138,12 +167,9 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
 
 
 def _veto(sig: Signature, scored: list[tuple[float, Candidate]]) -> tuple[float, Candidate, str] | None:
-    """The most similar item of a story that forbids joining it, with why."""
-    for score, cand in sorted(scored, key=lambda s: -s[0]):
-        reason = blocked(sig, cand.sig)
-        if reason is not None:
-            return score, cand, reason
-    return None
+    """The most similar item of a story that forbids joining it (the first of equals), with why."""
+    found = [(score, cand, reason) for score, cand in scored if (reason := blocked(sig, cand.sig)) is not None]
+    return max(found, key=lambda v: v[0]) if found else None
 
 
 def _strong(a: Signature, b: Signature) -> bool:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import heapq
 from collections import Counter, deque
 from collections.abc import Iterable
+from itertools import chain, compress
+from operator import itemgetter
 
 from policybot.stories.features import Signature
 from policybot.stories.group import MIN_SPECIFIC, MIN_SPECIFIC_CROSS, Candidate
@@ -30,19 +32,22 @@ class Window:
 
     def add(self, cand: Candidate) -> None:
         self._items[self._next] = cand
+        postings = self._postings
         for key in cand.sig.keys:
-            self._postings.setdefault(key, deque(maxlen=MAX_POSTING)).append(self._next)
+            ids = postings.get(key)
+            if ids is None:
+                ids = postings[key] = deque(maxlen=MAX_POSTING)
+            ids.append(self._next)
         self._next += 1
 
     def near(self, sig: Signature) -> list[Candidate]:
         """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
         newest first among equals), oldest first."""
-        counts: Counter[int] = Counter()
         lists = [ids for ids in map(self._postings.get, sorted(sig.keys)) if ids]   # one order: runs agree
-        for ids in sorted(lists, key=len)[:MAX_KEYS]:   # the rarest keys say the most
-            counts.update(ids)
-        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
-        return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
+        counts = Counter(chain.from_iterable(sorted(lists, key=len)[:MAX_KEYS]))   # the rarest say the most
+        shared = compress(zip(counts.values(), counts), map(MIN_SHARED.__le__, counts.values()))
+        found = [(n, i) for n, i in shared if i in self._items]   # (the filter above runs in C)
+        return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=itemgetter(1))]
 
     def prune(self, before: float) -> None:
         """Forget the items older than `before` (their postings go as they are met)."""
