@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import ahocorasick
 
@@ -87,6 +88,7 @@ def _cue_automaton() -> ahocorasick.Automaton:
 
 
 _CUES = _cue_automaton()
+_NONE: frozenset[str] = frozenset()   # one empty set shared by the many signatures without cues
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,10 @@ def join_keys(plain: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
 
 
 def fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).lower()
+    text = text[:MAX_TEXT]
+    if not text.isascii():     # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    text = text.lower()
     return text.replace("\u2019", "'").replace(",", "")  # 1,100 = 1100
 
 
@@ -144,13 +149,15 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     whole = f"{folded_title}\n{folded_summary}"
     title_runs, summary_runs = _CJK.findall(folded_title), _CJK.findall(folded_summary)
     cjk = sum(map(len, title_runs)) + sum(map(len, summary_runs))   # runs do not cross "\n"
-    lang = "zh" if cjk / max(1, len(whole.replace(" ", ""))) > 0.2 else "en"
+    lang = "zh" if cjk / max(1, len(whole) - whole.count(" ")) > 0.2 else "en"
     terms = {f"rule:{m.rule_id}" for m in matches}
     terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
     title_words, title_pairs = _tokens_of(folded_title, title_runs)
     words, pairs = _tokens_of(folded_summary, summary_runs)
-    in_title, plain = frozenset(title_words | title_pairs), frozenset(title_words | words)
-    found, nums = plain | title_pairs | pairs, frozenset(_numbers(whole, cjk > 0))
+    plain = frozenset(chain(title_words, words))
+    in_title = frozenset(chain(title_words, title_pairs)) if title_pairs else frozenset(title_words)
+    found = plain.union(title_pairs, pairs) if pairs or title_pairs else plain
+    nums = frozenset(_numbers(whole, cjk > 0))
     text_cues, title_cues = _cues(whole, len(folded_title))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found, keys=join_keys(plain, nums),
@@ -313,4 +320,4 @@ def _cues(text: str, head: int) -> tuple[frozenset[str], frozenset[str]]:
         found.update(names)
         if last < head:
             first.update(names)
-    return frozenset(found), frozenset(first)
+    return frozenset(found) if found else _NONE, frozenset(first) if first else _NONE
