@@ -168,7 +168,8 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
 
 def _veto(sig: Signature, scored: list[tuple[float, Candidate]]) -> tuple[float, Candidate, str] | None:
     """The most similar item of a story that forbids joining it (the first of equals), with why."""
-    found = [(score, cand, reason) for score, cand in scored if (reason := blocked(sig, cand.sig)) is not None]
+    found = [(score, cand, reason) for score, cand in scored
+             if (reason := blocked(sig, cand.sig)) is not None]
     return max(found, key=lambda v: v[0]) if found else None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter, deque
 from collections.abc import Iterable
-from itertools import chain, compress
+from itertools import chain
 from operator import itemgetter
 
 from policybot.stories.features import Signature
@@ -45,8 +45,7 @@ class Window:
         newest first among equals), oldest first."""
         lists = [ids for ids in map(self._postings.get, sorted(sig.keys)) if ids]   # one order: runs agree
         counts = Counter(chain.from_iterable(sorted(lists, key=len)[:MAX_KEYS]))   # the rarest say the most
-        shared = compress(zip(counts.values(), counts), map(MIN_SHARED.__le__, counts.values()))
-        found = [(n, i) for n, i in shared if i in self._items]   # (the filter above runs in C)
+        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
         return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=itemgetter(1))]
 
     def prune(self, before: float) -> None:
