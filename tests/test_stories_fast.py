@@ -178,3 +178,36 @@ def test_window_candidates_are_the_reference_before_and_after_a_prune() -> None:
             window.prune(sigs[n // 3].when)    # some postings now hold forgotten items
             assert len(window) < n + 1
     assert sum(1 for sig in sigs if window.near(sig)) > len(sigs) // 2
+
+
+class ScanningWindow(Window):
+    """The window with the first prune: a scan of every item, then of every posting."""
+
+    def prune(self, before: float) -> None:
+        old = [i for i, c in self._items.items() if c.sig.when < before]
+        for i in old:
+            del self._items[i]
+        if old:
+            for key in [k for k, ids in self._postings.items() if all(i not in self._items for i in ids)]:
+                del self._postings[key]
+
+
+def test_prune_forgets_what_the_scanning_prune_forgets() -> None:
+    items = bench_stories.items(1500, seed=11)
+    rng = random.Random(3)
+    sigs = [signature(i, (), i.published.timestamp() - rng.uniform(0, 6 * 3600)) for i in items
+            if i.published is not None]    # published out of order, as feeds do
+    fast, scanning = Window(), ScanningWindow()
+    pruned = 0
+    for n, sig in enumerate(sigs):
+        for window in (fast, scanning):
+            window.add(Candidate(sig.key, sig))
+        if n % 97 == 0:
+            before = sig.when - rng.uniform(0, 4 * 3600)
+            fast.prune(before)
+            scanning.prune(before)
+            assert fast._items == scanning._items
+            assert fast._postings == scanning._postings
+            pruned = max(pruned, n + 1 - len(fast))
+            assert fast.near(sig) == scanning.near(sig)
+    assert pruned > 100 and len(fast) > 0

@@ -23,6 +23,7 @@ class Window:
     def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
         self._items: dict[int, Candidate] = {}
         self._postings: dict[str, deque[int]] = {}
+        self._by_time: list[tuple[float, int]] = []    # (when, id): a heap, the oldest first
         self._next = 0
         for cand in candidates:
             self.add(cand)
@@ -38,6 +39,7 @@ class Window:
             if ids is None:
                 ids = postings[key] = deque(maxlen=MAX_POSTING)
             ids.append(self._next)
+        heapq.heappush(self._by_time, (cand.sig.when, self._next))
         self._next += 1
 
     def near(self, sig: Signature) -> list[Candidate]:
@@ -49,10 +51,14 @@ class Window:
         return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=itemgetter(1))]
 
     def prune(self, before: float) -> None:
-        """Forget the items older than `before` (their postings go as they are met)."""
-        old = [i for i, c in self._items.items() if c.sig.when < before]
-        for i in old:
-            del self._items[i]
-        if old:
-            for key in [k for k, ids in self._postings.items() if all(i not in self._items for i in ids)]:
+        """Forget the items older than `before`, and the postings left with forgotten items only.
+        Each poll prunes: the oldest items come off a heap, and only the postings of the items
+        forgotten now can be left so (a new item is in its postings), so neither the items nor
+        the postings of the window are scanned."""
+        keys: set[str] = set()
+        while self._by_time and self._by_time[0][0] < before:
+            keys.update(self._items.pop(heapq.heappop(self._by_time)[1]).sig.keys)
+        for key in keys:
+            ids = self._postings.get(key)
+            if ids is not None and all(i not in self._items for i in ids):
                 del self._postings[key]
