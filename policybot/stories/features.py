@@ -56,6 +56,8 @@ _MONTHS = {m: i for i, names in enumerate(
 _EN_SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9,
              "million": 1e6, "mn": 1e6, "m": 1e6}
 _ZH_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4}
+# the forms below but _EN_NOTICE and _EN_DATE begin with a run of digits: `_numbers` tries them
+# only there (tests/test_stories_fast.py checks them against every position of the text)
 _PCT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|个百分点|percentage point)")
 _EN_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(trillion|billion|million|tn|bn|mn|b|m)\b")
 _ZH_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿|亿|万)")
@@ -278,7 +280,9 @@ def _date_starts(text: str, days: list[int]) -> list[int]:
     a month's name before it (`June 1`, `Sept. 1`)."""
     starts = set(days)
     for day in days:
-        end = len(text[:day].rstrip())      # the name, or its ".", ends before the spaces
+        end = day
+        while end and text[end - 1].isspace():    # the name, or its ".", ends before the spaces
+            end -= 1
         if end == day:
             continue
         for stop in (end, end - 1) if text[end - 1:end] == "." else (end,):
