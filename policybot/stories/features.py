@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
+
+import ahocorasick
 
 from policybot.model import Item, Match
 from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
@@ -44,8 +47,6 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
 }
 
-_CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
-                 for cue, (en, zh) in STEP_CUES.items())
 # a response vowed or threatened is a reaction quoted, not a retaliation taken
 _VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b"
                   r"[^.;:]{0,12}?(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*"
@@ -67,6 +68,8 @@ _MONTHS = {m: i for i, names in enumerate(
 _EN_SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9,
              "million": 1e6, "mn": 1e6, "m": 1e6}
 _ZH_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4}
+# the forms below but _EN_NOTICE and _EN_DATE begin with a run of digits: `_numbers` tries them
+# only there (tests/test_stories_fast.py checks them against every position of the text)
 _PCT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|个百分点|percentage point)")
 _EN_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(trillion|billion|million|tn|bn|mn|b|m)\b")
 _ZH_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万亿|亿|万)")
@@ -82,6 +85,24 @@ for _concept, _words in ZH_CONCEPTS.items():
     for _word in _words:
         _ZH_WORDS[_word] = (*_ZH_WORDS.get(_word, ()), _concept)
 _ZH_RE = re.compile("|".join(sorted(_ZH_WORDS, key=len, reverse=True)))   # longest first
+_MONTH_SIZES = frozenset(map(len, _MONTHS))
+
+
+def _cue_automaton() -> ahocorasick.Automaton:
+    """Every cue word, with the cues it stands for: one pass finds a text's cues."""
+    found: dict[str, tuple[str, ...]] = {}
+    for cue, (en, zh) in STEP_CUES.items():
+        for word in (*en, *zh):
+            found[word] = (*found.get(word, ()), cue)
+    automaton = ahocorasick.Automaton()
+    for word, names in found.items():
+        automaton.add_word(word, names)
+    automaton.make_automaton()
+    return automaton
+
+
+_CUES = _cue_automaton()
+_NONE: frozenset[str] = frozenset()   # one empty set shared by the many signatures without cues
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +142,10 @@ def join_keys(plain: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
 
 
 def fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text[:MAX_TEXT]).lower()
+    text = text[:MAX_TEXT]
+    if not text.isascii():     # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    text = text.lower()
     return text.replace("\u2019", "'").replace(",", "")  # 1,100 = 1100
 
 
@@ -131,25 +155,31 @@ def clean_title(title: str) -> str:
 
 
 def signature(item: Item, matches: Sequence[Match], when: float, source: str = "") -> Signature:
+    """One pass per kind over the text: its CJK runs are found once (for the language, the
+    Chinese words and bigrams, the Chinese number forms), its cues by one automaton."""
     title = clean_title(item.title)
     folded_title = fold(title)
     folded_summary = fold(item.summary[:max(0, MAX_TEXT - len(title))])
     whole = f"{folded_title}\n{folded_summary}"
-    lang = "zh" if _cjk_share(whole) > 0.2 else "en"
+    title_runs, summary_runs = _CJK.findall(folded_title), _CJK.findall(folded_summary)
+    cjk = sum(map(len, title_runs)) + sum(map(len, summary_runs))   # runs do not cross "\n"
+    lang = "zh" if cjk / max(1, len(whole) - whole.count(" ")) > 0.2 else "en"
     terms = {f"rule:{m.rule_id}" for m in matches}
     terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
-    (title_words, title_pairs), (words, pairs) = _tokens(folded_title), _tokens(folded_summary)
-    in_title, plain = frozenset(title_words | title_pairs), frozenset(title_words | words)
-    found, nums = plain | title_pairs | pairs, frozenset(numbers(whole))
-    text_cues = frozenset(cues(whole))     # a title's cues are among them
+    title_words, title_pairs = _tokens_of(folded_title, title_runs)
+    words, pairs = _tokens_of(folded_summary, summary_runs)
+    plain = frozenset(chain(title_words, words))
+    in_title = frozenset(chain(title_words, title_pairs)) if title_pairs else frozenset(title_words)
+    found = plain.union(title_pairs, pairs) if pairs or title_pairs else plain
+    nums = frozenset(_numbers(whole, cjk > 0))
+    text_cues, title_cues = _signature_cues(whole, lead(folded_title))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found, keys=join_keys(plain, nums),
                      weight=weight(found), title_weight=weight(in_title),
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=frozenset(cues(lead(folded_title)) if text_cues else ()),
-                     text_cues=text_cues)
+                     terms=frozenset(terms), cues=title_cues, text_cues=text_cues)
 
 
 def _cjk_share(text: str) -> float:
@@ -163,15 +193,19 @@ def tokens(text: str) -> set[str]:
 
 
 def _tokens(text: str) -> tuple[set[str], set[str]]:
-    """Concept tokens (English words, Chinese words of the lexicon), then Chinese bigrams."""
-    out = {_concept(word) for word in set(_WORD.findall(text))}
+    return _tokens_of(text, _CJK.findall(text))
+
+
+def _tokens_of(text: str, runs: list[str]) -> tuple[set[str], set[str]]:
+    """Concept tokens (English words, Chinese words of the lexicon), then Chinese bigrams;
+    `runs`: the CJK runs of `text`."""
+    out = set(map(_concept, set(_WORD.findall(text))))
     out.discard("")
-    if _CJK.search(text) is None:     # English only: the Chinese passes would find nothing
+    if not runs:     # English only: the Chinese passes would find nothing
         return out, set()
     for word in _ZH_RE.findall(text):
         out.update(_ZH_WORDS[word])
-    pairs = {f"zh:{run[i:i + 2]}" for run in _CJK.findall(text) for i in range(len(run) - 1)}
-    return out, pairs
+    return out, {f"zh:{run[i:i + 2]}" for run in runs for i in range(len(run) - 1)}
 
 
 @lru_cache(maxsize=WORD_CACHE)
@@ -191,24 +225,86 @@ def _stem(word: str) -> str:
 
 
 def numbers(text: str) -> set[str]:
-    out = {f"pct:{num(m.group(1))}" for m in _PCT.finditer(text)}
-    out |= {f"amt:{_amount(m.group(1), _EN_SCALE[m.group(2)])}" for m in _EN_AMOUNT.finditer(text)}
-    out |= {f"no:{int(m.group(1))}" for m in _EN_NOTICE.finditer(text)}
-    if _CJK.search(text) is not None:    # the Chinese forms need Chinese text
-        out |= {f"amt:{_amount(m.group(1), _ZH_SCALE[m.group(2)])}" for m in _ZH_AMOUNT.finditer(text)}
-        out |= {f"no:{int(m.group(2))}" for m in _ZH_NOTICE.finditer(text)}
-        out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in _ZH_DATE.finditer(text)}
-    out |= set(_en_dates(text))
+    return _numbers(text, _CJK.search(text) is not None)
+
+
+def _numbers(text: str, cjk: bool) -> set[str]:
+    """Each form's pattern runs only where the words it needs are in the text (`cjk`: the
+    text has Chinese), and the forms that begin with a number are tried only where a run of
+    digits begins (or ends, for `2025年第18号` and `9月1日`): what `finditer` finds, at a
+    fraction of the cost. None runs without a digit."""
+    found = [(m.start(), m.group(0)) for m in _NUMBER.finditer(text)]
+    if not found:
+        return set()
+    runs = _digit_runs(found)
+    starts = [start for start, _ in runs]
+    out = set()
+    if "%" in text or "per" in text or "个百分点" in text:
+        out |= {f"pct:{num(m.group(1))}" for m in _anchored(_PCT, text, starts)}
+    out |= {f"amt:{_amount(m.group(1), _EN_SCALE[m.group(2)])}" for m in _anchored(_EN_AMOUNT, text, starts)}
+    if "no." in text or "number" in text or "announcement" in text:
+        out |= {f"no:{int(m.group(1))}" for m in _EN_NOTICE.finditer(text)}
+    if cjk:    # the Chinese forms need Chinese text
+        if "万" in text or "亿" in text:
+            out |= {f"amt:{_amount(m.group(1), _ZH_SCALE[m.group(2)])}"
+                    for m in _anchored(_ZH_AMOUNT, text, starts)}
+        if "年第" in text:    # (\d{4})年: four digits that end a run
+            years = [end - 4 for start, end in runs if end - start >= 4]
+            out |= {f"no:{int(m.group(2))}" for m in _anchored(_ZH_NOTICE, text, years)}
+        if "月" in text:      # (\d{1,2})月: one or two digits that end a run
+            days = [i for start, end in runs for i in (end - 2, end - 1) if i >= start]
+            out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in _anchored(_ZH_DATE, text, days)}
+    days = [start for start, end in runs if end - start <= 2]   # a date's day: 1-2 digits
+    if days:
+        out |= set(_en_dates(_anchored(_EN_DATE, text, _date_starts(text, days))))
     used = {v.split(":", 1)[1] for v in out}
-    for m in _NUMBER.finditer(text):
-        value = num(m.group(0))
+    for value in set(map(num, {number for _, number in found})):
         if value not in used and not _year(value) and float(value) >= 10:
             out.add(f"n:{value}")
     return out
 
 
-def _en_dates(text: str) -> Iterable[str]:
-    for m in _EN_DATE.finditer(text):
+def _digit_runs(found: list[tuple[int, str]]) -> list[tuple[int, int]]:
+    """(start, end) of each run of digits, from the matches of _NUMBER (a run is either the
+    start of one or the part after its decimal point)."""
+    runs = []
+    for start, number in found:
+        point = number.find(".")
+        if point < 0:
+            runs.append((start, start + len(number)))
+        else:
+            runs += [(start, start + point), (start + point + 1, start + len(number))]
+    return runs
+
+
+def _anchored(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text)` for a pattern that can only match at one of `starts`
+    (ascending): the same matches, without trying every other position of the text."""
+    pos = 0
+    for start in starts:
+        if start >= pos and (found := pattern.match(text, start)) is not None:
+            yield found
+            pos = found.end()
+
+
+def _date_starts(text: str, days: list[int]) -> list[int]:
+    """Where an English date can begin, given where its day can: at the day (`1 June`) or at
+    a month's name before it (`June 1`, `Sept. 1`)."""
+    starts = set(days)
+    for day in days:
+        end = day
+        while end and text[end - 1].isspace():    # the name, or its ".", ends before the spaces
+            end -= 1
+        if end == day:
+            continue
+        for stop in (end, end - 1) if text[end - 1:end] == "." else (end,):
+            starts.update(stop - size for size in _MONTH_SIZES
+                          if size <= stop and text[stop - size:stop] in _MONTHS)
+    return sorted(starts)
+
+
+def _en_dates(found: Iterable[re.Match[str]]) -> Iterable[str]:
+    for m in found:
         name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
         month = _MONTHS.get(name)
         if month and 1 <= int(day) <= 31 and not (name == "may" and m.group(1) is None):
@@ -233,8 +329,33 @@ def lead(title: str) -> str:
     return _SUBCLAUSE.split(title, maxsplit=1)[0]
 
 
-def cues(title: str) -> set[str]:
-    found = {cue for cue, pattern in _CUE_RES if pattern.search(title)}
-    if "retaliation" in found and _VOW.search(title):
-        return cues(_VOW.sub(" ", title))
-    return found
+def cues(text: str) -> set[str]:
+    """The step cues of `text`; a retaliation vowed or threatened is none."""
+    found = _cues(text, 0)[0]
+    if "retaliation" in found and _VOW.search(text):
+        return cues(_VOW.sub(" ", text))
+    return set(found)
+
+
+def _signature_cues(whole: str, main: str) -> tuple[frozenset[str], frozenset[str]]:
+    """`cues(whole)`, then `cues(main)` (the title's main clause, which `whole` begins with)
+    when the first are any: one pass of the automaton for both, but where a vow is found."""
+    found, first = _cues(whole, len(main))
+    if "retaliation" in found and _VOW.search(whole):
+        found = frozenset(cues(whole)) or _NONE
+    if not found:
+        return _NONE, _NONE
+    if "retaliation" in first and _VOW.search(main):
+        first = frozenset(cues(main)) or _NONE
+    return found, first
+
+
+def _cues(text: str, head: int) -> tuple[frozenset[str], frozenset[str]]:
+    """The step cues of `text`, then those of its first `head` characters (the title)."""
+    found: set[str] = set()
+    first: set[str] = set()
+    for last, names in _CUES.iter(text):
+        found.update(names)
+        if last < head:
+            first.update(names)
+    return frozenset(found) if found else _NONE, frozenset(first) if first else _NONE

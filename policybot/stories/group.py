@@ -45,6 +45,7 @@ TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
+PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 
 
@@ -64,13 +65,24 @@ class Decision:
 def similarity(a: Signature, b: Signature) -> float:
     """0..1ish. 0 at once when the two share too few specific tokens and numbers (most pairs:
     the cheap test comes first)."""
-    if len(a.keys & b.keys) < (MIN_SPECIFIC if a.lang == b.lang else MIN_SPECIFIC_CROSS):
+    return _similarity(a, b, len(a.keys & b.keys))
+
+
+def _similarity(a: Signature, b: Signature, specific: int) -> float:
+    """`similarity`, given how many keys the two share (`decide` needs that count too)."""
+    if a.lang == b.lang:
+        if specific < MIN_SPECIFIC:
+            return 0.0
+        wa, wb, ta_w, tb_w = a.weight, b.weight, a.title_weight, b.title_weight
+        shared_tokens, shared_title = a.tokens & b.tokens, a.title_tokens & b.title_tokens
+    elif specific < MIN_SPECIFIC_CROSS:
         return 0.0
-    shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
+    else:
+        shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
     token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
     title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
     numbers = a.numbers & b.numbers
-    strong = sum(1 for n in numbers & a.keys if not n.startswith("n:"))   # plain numbers: weak
+    strong = sum(1 for n in numbers & a.keys if not n.startswith("n:")) if numbers else 0   # plain: weak
     terms = sum(1 for t in a.terms & b.terms if t.startswith("entity:"))
     return 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(strong, 2) \
         + 0.05 * min(len(numbers) - strong, 2) + 0.05 * min(terms, 2)
@@ -112,7 +124,7 @@ def _apart(a: Signature, b: Signature) -> str | None:
     market = (a.cues ^ b.cues) & TITLE_ONLY_CUES
     if market:
         return f"'{sorted(market)[0]}' in one title only"
-    sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
+    sa, sb = _subjects(a.title_tokens), _subjects(b.title_tokens)
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
     ma, mb = _lead_measures(a.title), _lead_measures(b.title)
@@ -122,15 +134,26 @@ def _apart(a: Signature, b: Signature) -> str | None:
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
             and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
-    for kind, ka, kb in (("no", a.numbers, b.numbers), ("pct", _title_pcts(a.title), _title_pcts(b.title))):
-        na = {n for n in ka if n.startswith(kind)}
-        nb = {n for n in kb if n.startswith(kind)}
+    for kind, na, nb in (("no", _notices(a.numbers), _notices(b.numbers)),
+                         ("pct", _title_pcts(a.title), _title_pcts(b.title))):
         if na and nb and not _alike(na, nb):    # a summary's other percentages (a stake) are background
             return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None
 
 
-def _alike(na: set[str], nb: set[str]) -> bool:
+@lru_cache(maxsize=PARTS_CACHE)
+def _subjects(title_tokens: frozenset[str]) -> frozenset[str]:
+    """The subjects a title names (each signature is compared many times)."""
+    return title_tokens & SUBJECTS
+
+
+@lru_cache(maxsize=PARTS_CACHE)
+def _notices(numbers: frozenset[str]) -> frozenset[str]:
+    """The notice numbers among `numbers` (the same)."""
+    return frozenset(n for n in numbers if n.startswith("no"))
+
+
+def _alike(na: frozenset[str], nb: frozenset[str]) -> bool:
     """Some number of one side is one of the other, or its rounding ("up to 38%" = "38.1%")."""
     if na & nb:
         return True
@@ -151,25 +174,32 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     the merge. The vetoes are looked for story by story, best first: most items join the first."""
     related: dict[str, list[tuple[float, Candidate]]] = {}
     members: dict[str, list[Candidate]] = {}
+    strong: set[int] = set()     # id() of the candidates that share enough to join whatever the score
     for cand in candidates[-MAX_CANDIDATES:]:
-        if abs(sig.when - cand.sig.when) > window or cand.sig.key == sig.key:
+        other = cand.sig
+        if abs(sig.when - other.when) > window or other.key == sig.key:
             continue
         members.setdefault(cand.story, []).append(cand)
-        score = similarity(sig, cand.sig)
-        if score >= min(RELATED_SCORE, _threshold(sig, cand.sig)) or _strong(sig, cand.sig):
-            related.setdefault(cand.story, []).append((score, cand))
+        specific = len(sig.keys & other.keys)
+        score = _similarity(sig, other, specific)
+        if specific >= (STRONG_SHARED if sig.lang == other.lang else STRONG_SHARED_CROSS):
+            strong.add(id(cand))
+        elif score < min(RELATED_SCORE, _threshold(sig, other)):
+            continue
+        related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
+                     if score >= _threshold(sig, cand.sig) or id(cand) in strong), key=lambda b: -b[0])
     later = _later(related, members)
-    tried: set[str] = set()
+    tried: dict[str, tuple[float, Candidate, str] | None] = {}    # story -> its veto
     for score, cand in ranked:
-        if cand.story not in tried and _veto(sig, related[cand.story], members[cand.story],
-                                             cand.story in later) is None:
-            why = _shared(shared(sig, cand.sig))
-            return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
-        tried.add(cand.story)
+        if cand.story not in tried:
+            tried[cand.story] = _veto(sig, related[cand.story], members[cand.story], cand.story in later)
+            if tried[cand.story] is None:
+                why = _shared(shared(sig, cand.sig))
+                return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
     vetoes = [v for story, scored in related.items()
-              if (v := _veto(sig, scored, members[story], story in later)) is not None]
+              if (v := tried[story] if story in tried else _veto(sig, scored, members[story], story in later))
+              is not None]
     if vetoes:
         score, cand, reason = max(vetoes, key=lambda v: v[0])
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import heapq
 from collections import Counter, deque
 from collections.abc import Iterable
+from itertools import chain
+from operator import itemgetter
 
 from policybot.stories.features import Signature
 from policybot.stories.group import MIN_SPECIFIC, MIN_SPECIFIC_CROSS, Candidate
@@ -21,6 +23,7 @@ class Window:
     def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
         self._items: dict[int, Candidate] = {}
         self._postings: dict[str, deque[int]] = {}
+        self._by_time: list[tuple[float, int]] = []    # (when, id): a heap, the oldest first
         self._next = 0
         for cand in candidates:
             self.add(cand)
@@ -30,25 +33,32 @@ class Window:
 
     def add(self, cand: Candidate) -> None:
         self._items[self._next] = cand
+        postings = self._postings
         for key in cand.sig.keys:
-            self._postings.setdefault(key, deque(maxlen=MAX_POSTING)).append(self._next)
+            ids = postings.get(key)
+            if ids is None:
+                ids = postings[key] = deque(maxlen=MAX_POSTING)
+            ids.append(self._next)
+        heapq.heappush(self._by_time, (cand.sig.when, self._next))
         self._next += 1
 
     def near(self, sig: Signature) -> list[Candidate]:
         """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
         newest first among equals), oldest first."""
-        counts: Counter[int] = Counter()
         lists = [ids for ids in map(self._postings.get, sorted(sig.keys)) if ids]   # one order: runs agree
-        for ids in sorted(lists, key=len)[:MAX_KEYS]:   # the rarest keys say the most
-            counts.update(ids)
+        counts = Counter(chain.from_iterable(sorted(lists, key=len)[:MAX_KEYS]))   # the rarest say the most
         found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
-        return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
+        return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=itemgetter(1))]
 
     def prune(self, before: float) -> None:
-        """Forget the items older than `before` (their postings go as they are met)."""
-        old = [i for i, c in self._items.items() if c.sig.when < before]
-        for i in old:
-            del self._items[i]
-        if old:
-            for key in [k for k, ids in self._postings.items() if all(i not in self._items for i in ids)]:
+        """Forget the items older than `before`, and the postings left with forgotten items only.
+        Each poll prunes: the oldest items come off a heap, and only the postings of the items
+        forgotten now can be left so (a new item is in its postings), so neither the items nor
+        the postings of the window are scanned."""
+        keys: set[str] = set()
+        while self._by_time and self._by_time[0][0] < before:
+            keys.update(self._items.pop(heapq.heappop(self._by_time)[1]).sig.keys)
+        for key in keys:
+            ids = self._postings.get(key)
+            if ids is not None and all(i not in self._items for i in ids):
                 del self._postings[key]

@@ -1,0 +1,306 @@
+"""The fast paths of story grouping give exactly what the straightforward code gives.
+
+The references below are the first, plain versions of the code (one regular expression per
+cue, every CJK pass over the whole text, every number form over every position, a Counter
+per posting list, a similarity and a decision loop as the rules state them): the signature of
+every labelled item and of recombined ones, the numbers and cues of generated text full of edge
+cases, the window's candidates and every decision must not differ.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import random
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from bench import bench_stories
+from policybot.matching.engine import Engine
+from policybot.matching.rules import load_rules
+from policybot.model import Item, Match
+from policybot.stories import features as f
+from policybot.stories import group as g
+from policybot.stories.features import Signature, clean_title, cues, numbers, signature
+from policybot.stories.group import Candidate, Decision, decide
+from policybot.stories.window import MAX_KEYS, MAX_NEAR, MIN_SHARED, Window
+
+EVAL = bench_stories.EVAL
+ROOT = bench_stories.ROOT
+CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
+                for cue, (en, zh) in f.STEP_CUES.items())
+
+
+# --- the straightforward references ----------------------------------------------------------
+
+def ref_fold(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text[:f.MAX_TEXT]).lower()
+    return text.replace("\u2019", "'").replace(",", "")
+
+
+def ref_cues(text: str) -> set[str]:
+    found = {cue for cue, pattern in CUE_RES if pattern.search(text)}
+    if "retaliation" in found and f._VOW.search(text):
+        return ref_cues(f._VOW.sub(" ", text))
+    return found
+
+
+def ref_tokens(text: str) -> tuple[set[str], set[str]]:
+    out = {f._concept(word) for word in set(f._WORD.findall(text))}
+    out.discard("")
+    if f._CJK.search(text) is None:
+        return out, set()
+    for word in f._ZH_RE.findall(text):
+        out.update(f._ZH_WORDS[word])
+    return out, {f"zh:{run[i:i + 2]}" for run in f._CJK.findall(text) for i in range(len(run) - 1)}
+
+
+def ref_en_dates(text: str) -> Iterable[str]:
+    for m in f._EN_DATE.finditer(text):
+        name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+        month = f._MONTHS.get(name)
+        if month and 1 <= int(day) <= 31 and not (name == "may" and m.group(1) is None):
+            yield f"date:{month}-{int(day)}"
+
+
+def ref_numbers(text: str) -> set[str]:
+    out = {f"pct:{f.num(m.group(1))}" for m in f._PCT.finditer(text)}
+    out |= {f"amt:{f._amount(m.group(1), f._EN_SCALE[m.group(2)])}" for m in f._EN_AMOUNT.finditer(text)}
+    out |= {f"no:{int(m.group(1))}" for m in f._EN_NOTICE.finditer(text)}
+    if f._CJK.search(text) is not None:
+        out |= {f"amt:{f._amount(m.group(1), f._ZH_SCALE[m.group(2)])}" for m in f._ZH_AMOUNT.finditer(text)}
+        out |= {f"no:{int(m.group(2))}" for m in f._ZH_NOTICE.finditer(text)}
+        out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in f._ZH_DATE.finditer(text)}
+    out |= set(ref_en_dates(text))
+    used = {v.split(":", 1)[1] for v in out}
+    for m in f._NUMBER.finditer(text):
+        value = f.num(m.group(0))
+        if value not in used and not f._year(value) and float(value) >= 10:
+            out.add(f"n:{value}")
+    return out
+
+
+def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str = "") -> Signature:
+    title = clean_title(item.title)
+    folded_title = ref_fold(title)
+    folded_summary = ref_fold(item.summary[:max(0, f.MAX_TEXT - len(title))])
+    whole = f"{folded_title}\n{folded_summary}"
+    cjk = sum(len(run) for run in f._CJK.findall(whole))
+    lang = "zh" if cjk / max(1, len(whole.replace(" ", ""))) > 0.2 else "en"
+    terms = {f"rule:{m.rule_id}" for m in matches}
+    terms |= {f"entity:{h.entity}" for m in matches for h in m.hits if h.entity}
+    (title_words, title_pairs), (words, pairs) = ref_tokens(folded_title), ref_tokens(folded_summary)
+    in_title, plain = frozenset(title_words | title_pairs), frozenset(title_words | words)
+    found, nums = plain | title_pairs | pairs, frozenset(ref_numbers(whole))
+    text_cues = frozenset(ref_cues(whole))
+    return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
+                     title=title, tokens=found, keys=f.join_keys(plain, nums),
+                     weight=f.weight(found), title_weight=f.weight(in_title), plain=plain,
+                     concepts=found & f.CONCEPTS, title_concepts=in_title & f.CONCEPTS,
+                     title_tokens=in_title, numbers=nums, terms=frozenset(terms),
+                     cues=frozenset(ref_cues(f.lead(folded_title)) if text_cues else ()), text_cues=text_cues)
+
+
+def ref_similarity(a: Signature, b: Signature) -> float:
+    if len(a.keys & b.keys) < (g.MIN_SPECIFIC if a.lang == b.lang else g.MIN_SPECIFIC_CROSS):
+        return 0.0
+    shared_tokens, wa, wb, shared_title, ta_w, tb_w = g._overlap(a, b)
+    token_sim = f.weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
+    title_sim = f.weight(shared_title) / max(1.0, min(ta_w, tb_w))
+    nums = a.numbers & b.numbers
+    strong = sum(1 for n in nums & a.keys if not n.startswith("n:"))
+    terms = sum(1 for t in a.terms & b.terms if t.startswith("entity:"))
+    return 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(strong, 2) \
+        + 0.05 * min(len(nums) - strong, 2) + 0.05 * min(terms, 2)
+
+
+def ref_strong(a: Signature, b: Signature) -> bool:
+    return len(a.keys & b.keys) >= (g.STRONG_SHARED if a.lang == b.lang else g.STRONG_SHARED_CROSS)
+
+
+def ref_veto(sig: Signature, scored: list[tuple[float, Candidate]], members: list[Candidate],
+             later: bool) -> tuple[float, Candidate, str] | None:
+    best = max(scored, key=lambda s: s[0])
+    step = g._step(sig, members, later)
+    if step is not None:
+        return best[0], best[1], step
+    for score, cand in sorted(scored, key=lambda s: -s[0]):
+        reason = g._apart(sig, cand.sig)
+        if reason is not None:
+            return score, cand, reason
+    return None
+
+
+def ref_decide(sig: Signature, candidates: Sequence[Candidate]) -> Decision:
+    related: dict[str, list[tuple[float, Candidate]]] = {}
+    members: dict[str, list[Candidate]] = {}
+    for cand in candidates[-g.MAX_CANDIDATES:]:
+        if abs(sig.when - cand.sig.when) > g.WINDOW or cand.sig.key == sig.key:
+            continue
+        members.setdefault(cand.story, []).append(cand)
+        score = ref_similarity(sig, cand.sig)
+        if score >= min(g.RELATED_SCORE, g._threshold(sig, cand.sig)) or ref_strong(sig, cand.sig):
+            related.setdefault(cand.story, []).append((score, cand))
+    ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
+                     if score >= g._threshold(sig, cand.sig) or ref_strong(sig, cand.sig)), key=lambda b: -b[0])
+    later = g._later(related, members)
+    tried: set[str] = set()
+    for score, cand in ranked:
+        if cand.story not in tried and ref_veto(sig, related[cand.story], members[cand.story],
+                                                cand.story in later) is None:
+            why = g._shared(g.shared(sig, cand.sig))
+            return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
+        tried.add(cand.story)
+    vetoes = [v for story, scored in related.items()
+              if (v := ref_veto(sig, scored, members[story], story in later)) is not None]
+    if vetoes:
+        score, cand, reason = max(vetoes, key=lambda v: v[0])
+        return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
+    return Decision(None, 0.0, "new (nothing similar in the window)")
+
+
+def ref_near(window: Window, sig: Signature) -> list[Candidate]:
+    counts: Counter[int] = Counter()
+    lists = [ids for ids in map(window._postings.get, sorted(sig.keys)) if ids]
+    for ids in sorted(lists, key=len)[:MAX_KEYS]:
+        counts.update(ids)
+    found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in window._items]
+    return [window._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
+
+
+# --- generated text full of edge cases ---------------------------------------------------------
+
+PIECES = (
+    "1", "5", "12", "123", "2025", "3.5", "1.5.3", "10,000", "０９", "٣", "%", "％", " percent", " per cent",
+    "个百分点", " percentage point", " billion", "bn", " m", "m", " b", " trillion", "万亿", "亿", "万",
+    "年第", "号", "月", "日", "no.", "No. ", "number ", "announcement", "june", "June", "sept.", "Sept",
+    "september", "may", "march", "dec", "mar", " ", "  ", "\u3000", "\n", "\t", ".", "-", "a", "x", "s",
+    "中", "美国", "稀土", "加征关税", "9月1日", "2025年第18号", "12月31日", "30%", "$300 billion",
+    "into force", "suspend", "终裁", "初裁", "retaliat", "price", "prices", "暂停", "shares",
+    "ruling", "U.S.", "tariffs", "export controls", "Nvidia's", "chips", "’s", "ＲＥＥ",
+    " as ", " after ", " amid ", "vows to retaliate", "threatens", " will ", "respond", "将反制",
+    "countermeasures", "hits back", "definitive", "slump", "record high",
+)
+
+
+def generated(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 14))) for _ in range(count)]
+
+
+def labelled_items() -> list[Item]:
+    rows = [json.loads(line) for name in ("stories-dev.jsonl", "relevance-dev.jsonl")
+            for line in (EVAL / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    when = datetime(2025, 7, 1, tzinfo=UTC)
+    return [Item(r.get("source", "feed"), r["id"], r["title"], r.get("link", ""), r["summary"], "", when)
+            for r in rows]
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+def test_signature_of_every_labelled_item_is_the_reference() -> None:
+    items = labelled_items()
+    assert len(items) > 300
+    for item in items:
+        assert signature(item, (), 1.0, "src") == ref_signature(item, (), 1.0, "src"), item.item_id
+
+
+def test_signature_of_recombined_items_is_the_reference() -> None:
+    for item in bench_stories.items(1500, seed=5):
+        assert signature(item, (), 2.0) == ref_signature(item, (), 2.0), item.title
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_numbers_and_cues_of_generated_text_are_the_reference(seed: int) -> None:
+    texts = [ref_fold(t) for t in generated(3000, seed)]
+    found = 0
+    for text in texts:
+        assert numbers(text) == ref_numbers(text), text
+        assert cues(text) == ref_cues(text), text
+        assert f._tokens(text) == ref_tokens(text), text
+        found += bool(ref_numbers(text))
+    assert found > 1000     # the generator does reach the number forms
+
+
+def test_signature_of_generated_items_is_the_reference() -> None:
+    titles, summaries = generated(800, 7), generated(800, 8)
+    for i, (title, summary) in enumerate(zip(titles, summaries, strict=True)):
+        item = Item("g", f"g{i}", title, "", summary, "", None)
+        assert signature(item, (), 3.0) == ref_signature(item, (), 3.0), (title, summary)
+
+
+def test_window_candidates_are_the_reference_before_and_after_a_prune() -> None:
+    items = bench_stories.items(1200, seed=9)
+    sigs = [signature(i, (), i.published.timestamp()) for i in items if i.published is not None]
+    window = Window()
+    for n, sig in enumerate(sigs):
+        assert window.near(sig) == ref_near(window, sig)
+        decision = decide(sig, window.near(sig))
+        window.add(Candidate(decision.story or sig.key, sig))
+        if n == len(sigs) // 2:
+            window.prune(sigs[n // 3].when)    # some postings now hold forgotten items
+            assert len(window) < n + 1
+    assert sum(1 for sig in sigs if window.near(sig)) > len(sigs) // 2
+
+
+class ScanningWindow(Window):
+    """The window with the first prune: a scan of every item, then of every posting."""
+
+    def prune(self, before: float) -> None:
+        old = [i for i, c in self._items.items() if c.sig.when < before]
+        for i in old:
+            del self._items[i]
+        if old:
+            for key in [k for k, ids in self._postings.items() if all(i not in self._items for i in ids)]:
+                del self._postings[key]
+
+
+def test_prune_forgets_what_the_scanning_prune_forgets() -> None:
+    items = bench_stories.items(1500, seed=11)
+    rng = random.Random(3)
+    sigs = [signature(i, (), i.published.timestamp() - rng.uniform(0, 6 * 3600)) for i in items
+            if i.published is not None]    # published out of order, as feeds do
+    fast, scanning = Window(), ScanningWindow()
+    pruned = 0
+    for n, sig in enumerate(sigs):
+        for window in (fast, scanning):
+            window.add(Candidate(sig.key, sig))
+        if n % 97 == 0:
+            before = sig.when - rng.uniform(0, 4 * 3600)
+            fast.prune(before)
+            scanning.prune(before)
+            assert fast._items == scanning._items
+            assert fast._postings == scanning._postings
+            pruned = max(pruned, n + 1 - len(fast))
+            assert fast.near(sig) == scanning.near(sig)
+    assert pruned > 100 and len(fast) > 0
+
+
+def test_decisions_and_scores_are_the_reference() -> None:
+    """Every decision (story, score, why) over the labelled stories in time order, with the
+    starter rules' matches, and over recombined items, is what the plain loop decides; so is
+    every pair's similarity."""
+    engine = Engine(load_rules([ROOT / "rules"]).rules)
+    rows = [json.loads(line) for path in (EVAL / "stories-dev.jsonl", ROOT / "tests" / "data" / "stories-extra.jsonl")
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    labelled = [Item(r["source"], r["id"], r["title"], r["link"], r["summary"], "",
+                     datetime.fromisoformat(r["published"].replace("Z", "+00:00"))) for r in rows]
+    for batch in (sorted(labelled, key=lambda i: i.published or 0), bench_stories.items(1500, seed=13)):
+        window, joined = Window(), 0
+        for item in batch:
+            assert item.published is not None
+            sig = signature(item, engine.match(item), item.published.timestamp())
+            near = window.near(sig)
+            decision = decide(sig, near)
+            assert decision == ref_decide(sig, near), item.title
+            for cand in near:
+                assert g.similarity(sig, cand.sig) == ref_similarity(sig, cand.sig)
+            joined += decision.story is not None
+            window.add(Candidate(decision.story or sig.key, sig))
+        assert joined > len(batch) // 10    # joins and vetoes are both reached
