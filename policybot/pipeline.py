@@ -142,8 +142,9 @@ class Poller:
                                        alerts, values, ts, story.record if story else None)
         if story is not None and self.stories is not None:
             self.stories.committed(story.record)
-            for key, decision in story.decisions.items():
-                log.debug("feed=%s item=%s story: %s", feed.id, key, decision.why)
+            if log.isEnabledFor(logging.DEBUG):     # a join's line is made only when asked
+                for key, decision in story.decisions.items():
+                    log.debug("feed=%s item=%s story: %s", feed.id, key, decision.why)
         if new_items:
             log.info("feed=%s polled: %d items, %d new, %d alerts", feed.id, len(items),
                      len(new_items), added)

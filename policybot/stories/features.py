@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from itertools import chain
 
 import ahocorasick
@@ -126,13 +126,32 @@ class Signature:
     plain: frozenset[str] = frozenset()            # tokens without the Chinese bigrams
     concepts: frozenset[str] = frozenset()         # tokens of the bilingual lexicon
     title_concepts: frozenset[str] = frozenset()   # ... in the title
+    # derived from the above when made (or loaded), not stored: what each comparison would redo
+    generic: frozenset[str] = field(init=False, repr=False, compare=False)         # tokens & GENERIC
+    title_generic: frozenset[str] = field(init=False, repr=False, compare=False)   # title_tokens & GENERIC
+    strong_numbers: frozenset[str] = field(init=False, repr=False, compare=False)  # numbers & keys but "n:"
+    entities: frozenset[str] = field(init=False, repr=False, compare=False)        # terms "entity:..."
+    floor_weight: float = field(init=False, repr=False, compare=False)         # max(1.0, weight)
+    plain_weight: float = field(init=False, repr=False, compare=False)         # weight(plain)
+    concepts_weight: float = field(init=False, repr=False, compare=False)      # weight(title_concepts)
+
+    def __post_init__(self) -> None:
+        derive = partial(object.__setattr__, self)
+        derive("generic", self.tokens & GENERIC)
+        derive("title_generic", self.title_tokens & GENERIC)
+        derive("strong_numbers", frozenset(n for n in self.numbers & self.keys if not n.startswith("n:")))
+        derive("entities", frozenset(t for t in self.terms if t.startswith("entity:")))
+        derive("floor_weight", max(1.0, self.weight))
+        derive("plain_weight", weight(self.plain))
+        derive("concepts_weight", weight(self.title_concepts))
 
 
 GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much
+GENERIC_SHARE = 1.0 - GENERIC_WEIGHT   # what a generic token takes off a set's weight
 
 
 def weight(found: frozenset[str]) -> float:
-    return len(found) - (1.0 - GENERIC_WEIGHT) * len(found & GENERIC)
+    return len(found) - GENERIC_SHARE * len(found & GENERIC)
 
 
 def join_keys(plain: frozenset[str], nums: frozenset[str]) -> frozenset[str]:

@@ -20,10 +20,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from policybot.stories.features import Signature, fold, lead, num, numbers, tokens, weight
+from policybot.stories.features import GENERIC_SHARE, Signature, fold, lead, num, numbers, tokens, weight
 from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, SUBJECTS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
@@ -59,7 +59,16 @@ class Candidate:
 class Decision:
     story: str | None        # the story joined, None: the item starts its own
     score: float
-    why: str                 # one line
+    reason: str = ""         # why it starts a story (a join's line is made when asked: `why`)
+    pair: tuple[Signature, Signature] | None = field(default=None, repr=False, compare=False)  # a join's
+
+    @property
+    def why(self) -> str:
+        """One line. A join's names what the two share: made only when asked (for an explanation,
+        a debug log line), as most items join a story and the bot logs none of it by default."""
+        if self.pair is None:
+            return self.reason
+        return f"joins {self.story} ({_shared(shared(*self.pair))}; score {self.score:.2f})"
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -70,22 +79,27 @@ def similarity(a: Signature, b: Signature) -> float:
 
 def _similarity(a: Signature, b: Signature, specific: int) -> float:
     """`similarity`, given how many keys the two share (`decide` needs that count too)."""
-    if a.lang == b.lang:
+    if a.lang == b.lang:    # the shared tokens' weight: `a`'s in `b`, less its generic ones in `b`
         if specific < MIN_SPECIFIC:
             return 0.0
-        wa, wb, ta_w, tb_w = a.weight, b.weight, a.title_weight, b.title_weight
-        shared_tokens, shared_title = a.tokens & b.tokens, a.title_tokens & b.title_tokens
+        tokens, title = b.tokens, b.title_tokens
+        token_sim = (len(a.tokens & tokens) - GENERIC_SHARE * len(a.generic & tokens)) \
+            / math.sqrt(a.floor_weight * b.floor_weight)
+        smaller = a.title_weight if a.title_weight < b.title_weight else b.title_weight
+        title_sim = (len(a.title_tokens & title) - GENERIC_SHARE * len(a.title_generic & title)) \
+            / (smaller if smaller > 1.0 else 1.0)
     elif specific < MIN_SPECIFIC_CROSS:
         return 0.0
     else:
         shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
-    token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
-    title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
-    numbers = a.numbers & b.numbers
-    strong = sum(1 for n in numbers & a.keys if not n.startswith("n:")) if numbers else 0   # plain: weak
-    terms = sum(1 for t in a.terms & b.terms if t.startswith("entity:"))
-    return 0.6 * token_sim + 0.3 * title_sim + 0.15 * min(strong, 2) \
-        + 0.05 * min(len(numbers) - strong, 2) + 0.05 * min(terms, 2)
+        token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
+        title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
+    numbers = len(a.numbers & b.numbers) if a.numbers and b.numbers else 0
+    strong = len(a.strong_numbers & b.numbers) if numbers else 0   # plain numbers: weak
+    weak = numbers - strong
+    terms = len(a.entities & b.terms) if a.entities else 0
+    return 0.6 * token_sim + 0.3 * title_sim + 0.15 * (strong if strong < 2 else 2) \
+        + 0.05 * (weak if weak < 2 else 2) + 0.05 * (terms if terms < 2 else 2)    # min(n, 2), without a call
 
 
 def _overlap(a: Signature, b: Signature) -> tuple[frozenset[str], float, float, frozenset[str], float, float]:
@@ -94,10 +108,17 @@ def _overlap(a: Signature, b: Signature) -> tuple[frozenset[str], float, float, 
     if a.lang == b.lang:
         return (a.tokens & b.tokens, a.weight, b.weight,
                 a.title_tokens & b.title_tokens, a.title_weight, b.title_weight)
-    ta = a.plain if a.lang == "zh" else (a.plain & b.tokens) | a.concepts
-    tb = b.plain if b.lang == "zh" else (b.plain & a.tokens) | b.concepts
-    return (ta & tb, weight(ta), weight(tb), a.title_concepts & b.title_concepts,
-            weight(a.title_concepts), weight(b.title_concepts))
+    if a.lang == "zh":
+        ta, wa = a.plain, a.plain_weight
+    else:
+        ta = (a.plain & b.tokens) | a.concepts
+        wa = weight(ta)
+    if b.lang == "zh":
+        tb, wb = b.plain, b.plain_weight
+    else:
+        tb = (b.plain & a.tokens) | b.concepts
+        wb = weight(tb)
+    return ta & tb, wa, wb, a.title_concepts & b.title_concepts, a.concepts_weight, b.concepts_weight
 
 
 def shared(a: Signature, b: Signature) -> dict[str, list[str]]:
@@ -174,29 +195,30 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     the merge. The vetoes are looked for story by story, best first: most items join the first."""
     related: dict[str, list[tuple[float, Candidate]]] = {}
     members: dict[str, list[Candidate]] = {}
-    strong: set[int] = set()     # id() of the candidates that share enough to join whatever the score
+    joinable: set[int] = set()   # id() of the candidates similar enough, or sharing enough, to be joined
+    when, key, keys, lang = sig.when, sig.key, sig.keys, sig.lang
     for cand in candidates[-MAX_CANDIDATES:]:
         other = cand.sig
-        if abs(sig.when - other.when) > window or other.key == sig.key:
+        if abs(when - other.when) > window or other.key == key:
             continue
         members.setdefault(cand.story, []).append(cand)
-        specific = len(sig.keys & other.keys)
+        specific = len(keys & other.keys)
         score = _similarity(sig, other, specific)
-        if specific >= (STRONG_SHARED if sig.lang == other.lang else STRONG_SHARED_CROSS):
-            strong.add(id(cand))
-        elif score < min(RELATED_SCORE, _threshold(sig, other)):
+        threshold = _threshold(sig, other)
+        if specific >= (STRONG_SHARED if lang == other.lang else STRONG_SHARED_CROSS) or score >= threshold:
+            joinable.add(id(cand))
+        elif score < RELATED_SCORE:    # (and < threshold): not even related
             continue
         related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if score >= _threshold(sig, cand.sig) or id(cand) in strong), key=lambda b: -b[0])
+                     if id(cand) in joinable), key=lambda b: -b[0])
     later = _later(related, members)
     tried: dict[str, tuple[float, Candidate, str] | None] = {}    # story -> its veto
     for score, cand in ranked:
         if cand.story not in tried:
             tried[cand.story] = _veto(sig, related[cand.story], members[cand.story], cand.story in later)
             if tried[cand.story] is None:
-                why = _shared(shared(sig, cand.sig))
-                return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
+                return Decision(cand.story, score, pair=(sig, cand.sig))
     vetoes = [v for story, scored in related.items()
               if (v := tried[story] if story in tried else _veto(sig, scored, members[story], story in later))
               is not None]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from policybot.stories.features import Signature
 from policybot.stories.group import Candidate
@@ -27,7 +27,7 @@ class StoryRecord:
 
 
 def sig_to_json(sig: Signature) -> str:
-    data = asdict(sig)
+    data = {f.name: getattr(sig, f.name) for f in fields(sig) if f.init}   # what it derives is not stored
     for name in _SETS:
         data[name] = sorted(data[name])
     return json.dumps(data, ensure_ascii=False)
