@@ -92,8 +92,9 @@ def _similarity(a: Signature, b: Signature, specific: int) -> float:
         return 0.0
     else:
         shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
-        token_sim = weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
-        title_sim = weight(shared_title) / max(1.0, min(ta_w, tb_w))
+        token_sim = weight(shared_tokens) / math.sqrt((wa if wa > 1.0 else 1.0) * (wb if wb > 1.0 else 1.0))
+        smaller = ta_w if ta_w < tb_w else tb_w
+        title_sim = weight(shared_title) / (smaller if smaller > 1.0 else 1.0)
     numbers = len(a.numbers & b.numbers) if a.numbers and b.numbers else 0
     strong = len(a.strong_numbers & b.numbers) if numbers else 0   # plain numbers: weak
     weak = numbers - strong
@@ -256,7 +257,8 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     """A step cue on one side only: in `sig`'s title and carried by no report of the story,
     or in the title of the story's first report and nowhere in `sig`. A story that began after
     another related one carries a retaliation: its notice need not call itself one."""
-    anchor = next((c for c in members if c.sig.key == c.story), min(members, key=lambda c: c.sig.when))
+    anchor = next((c for c in members if c.sig.key == c.story), None) \
+        or min(members, key=lambda c: c.sig.when)
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
     carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
                                            for c in members if acts <= c.sig.tokens)))
