@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
@@ -29,6 +30,7 @@ from policybot.stories import features as f
 from policybot.stories import group as g
 from policybot.stories.features import Signature, clean_title, cues, numbers, signature
 from policybot.stories.group import Candidate, Decision, decide
+from policybot.stories.storage import sig_from_json, sig_to_json
 from policybot.stories.window import MAX_KEYS, MAX_NEAR, MIN_SHARED, Window
 
 EVAL = bench_stories.EVAL
@@ -306,3 +308,20 @@ def test_decisions_and_scores_are_the_reference() -> None:
             joined += decision.story is not None
             window.add(Candidate(decision.story or sig.key, sig))
         assert joined > len(batch) // 10    # joins and vetoes are both reached
+
+
+def test_derived_parts_are_remade_on_load_and_not_stored() -> None:
+    """What a signature derives for comparisons (generic tokens, strong numbers, weights ...) is
+    made again when the store loads it: the loaded one compares as the one made."""
+    engine = Engine(load_rules([ROOT / "rules"]).rules)
+    items = bench_stories.items(300, seed=17)
+    sigs = [signature(i, engine.match(i), 5.0) for i in items]
+    derived = [f.name for f in fields(Signature) if not f.init]
+    assert "generic" in derived and "floor_weight" in derived
+    for sig, other in zip(sigs, sigs[1:], strict=False):
+        text = sig_to_json(sig)
+        assert not set(derived) & set(json.loads(text))
+        loaded = sig_from_json(text)
+        assert loaded == sig
+        assert [getattr(loaded, name) for name in derived] == [getattr(sig, name) for name in derived]
+        assert g.similarity(loaded, other) == g.similarity(sig, other) == ref_similarity(sig, other)
