@@ -1,7 +1,9 @@
 """`make eval`, story part: pairwise precision/recall (overall and inside sibling groups) and
 B-cubed F1 of the story grouping on the labelled set `stories-dev.jsonl` (STORIES.md), then on
 `tests/data/stories-extra.jsonl`: an independent set of the same kind (115 items, 33 stories, no
-event shared with the dev set), written after the grouping was tuned, to see whether it generalises.
+event shared with the dev set), written after the grouping was tuned, to see whether it generalises;
+then on `tests/data/stories-blind.jsonl` (127 items, 37 stories), written by someone who never read
+the grouping's rules and never used to tune it: a measurement only, with no floor test.
 
 Items are grouped in `published` order, each against the earlier ones within the window, with
 the matches of the repository's starter rules (as the bot would). `--part holdout` keeps one
@@ -33,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "shared" / "eval" / "stories-dev.jsonl"
 EXTRA = ROOT / "tests" / "data" / "stories-extra.jsonl"
 EXTRA_LABEL = "extra (independent, written after tuning)"
+BLIND = ROOT / "tests" / "data" / "stories-blind.jsonl"
+BLIND_LABEL = "blind (written by someone who never saw the rules; never tuned on)"
 RULES = ROOT / "rules"
 HOLDOUT_BUCKETS = 4
 
@@ -118,14 +122,15 @@ def evaluate(data: Path = DATA, rules: Path = RULES, part: str | None = None) ->
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_stories")
     parser.add_argument("--data", type=Path,
-                        help="one labelled file (default: the dev set, then the extra set)")
+                        help="one labelled file (default: the dev set, then the extra and blind sets)")
     parser.add_argument("--rules", type=Path, default=RULES)
     parser.add_argument("--part", choices=("tune", "holdout"))
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     engine = Engine(load_rules([args.rules]).rules)
     parts = [args.part] if args.part else [None, "tune", "holdout"]
-    sets = [(args.data, "")] if args.data else [(DATA, ""), (EXTRA, EXTRA_LABEL)]
+    every = [(DATA, ""), (EXTRA, EXTRA_LABEL), (BLIND, BLIND_LABEL)]
+    sets = [(args.data, "")] if args.data else every
     for data, label in sets:
         if label:
             print(f"{label}:")
