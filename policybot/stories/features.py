@@ -27,7 +27,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "in force": (("into force", "takes effect", "take effect", "took effect", "taking effect",
                   "comes into effect", "enters into", "effective from", "kicks in", "kick in"),
                  ("生效", "起施行", "正式实施")),
-    "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "reprieve",
+    "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
                     "exempt", "grace period", "truce", "non-enforcement"),
                    ("暂停", "暂缓", "推迟", "豁免", "宽限", "休战")),
     "final": (("final determination", "final ruling", "final duties", "final anti", "definitive"),
@@ -38,10 +38,13 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
                 "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
                 "year low", "year peak", "month high", "month low", "record high", "record low",
-                "all-time high", "highest since", "lowest since"),      # a move or a level, not a price named
+                "all-time high", "highest since", "lowest since", "shares fall", "shares drop",
+                "shares rise", "shares gain", "shares slip", "stocks fall", "stocks drop", "crash"),      # a move or a level, not a price named
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
                 "跳水", "新高", "新低")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
+    "lawsuit": (("lawsuit", " sue ", " sues ", " sued ", "files suit", "file suit", "legal challenge",
+                 "challenge in court", "court challenge"), ("起诉", "提告", "提起诉讼")),
 }
 
 _CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
