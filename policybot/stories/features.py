@@ -35,11 +35,12 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "preliminary": (("preliminary",), ("初裁", "初步")),
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
                      "in response", "responds with"), ("反制", "报复", "回击", "对等回应", "反击")),
+    # a move or a level, not a price named
     "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
                 "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
                 "year low", "year peak", "month high", "month low", "record high", "record low",
                 "all-time high", "highest since", "lowest since", "shares fall", "shares drop",
-                "shares rise", "shares gain", "shares slip", "stocks fall", "stocks drop", "crash"),      # a move or a level, not a price named
+                "shares rise", "shares gain", "shares slip", "stocks fall", "stocks drop", "crash"),
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
                 "跳水", "新高", "新低")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
