@@ -42,6 +42,12 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
                 "跳水", "新高", "新低")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
+    # an industry body's advice to its members (to stop or limit buying): a response of its own
+    "advice": (("urge firms", "urges firms", "urged firms", "urge companies", "urges companies",
+                "urged companies", "urge members", "urges members", "advise firms", "advises firms",
+                "advised firms", "advise members", "advises members", "advised members", "cautious buying",
+                "cautious about buying", "buy with care", "stop buying", "boycott"),
+               ("谨慎采购", "审慎采购", "停止采购", "抵制")),
 }
 
 _CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from policybot.stories.features import Signature, fold, lead, num, numbers, tokens, weight
-from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, SUBJECTS
+from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, STATES, SUBJECTS, ZH_TARGETS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -39,11 +39,16 @@ STRONG_SHARED = 8        # shared specific tokens + strong numbers that join wha
 STRONG_SHARED_CROSS = 5  # ... across languages
 STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue parts nothing: steps come later
 TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is background: titles only
-TITLE_CARRIED = frozenset({"retaliation"})    # a story carries it by a title ("vowed to retaliate" is none)
+# a response a story carries only by a title ("vowed to retaliate" is none)
+TITLE_CARRIED = frozenset({"retaliation", "advice"})
 IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
+# a state a title's measure is aimed at: "34% on China", "to US", "对美", "对原产于加拿大的"
+EN_TARGET = re.compile(r"\b(?:on|against|at|into|to|targets?|targeting)\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
+# ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
+ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 
@@ -115,6 +120,9 @@ def _apart(a: Signature, b: Signature) -> str | None:
     sa, sb = a.title_tokens & SUBJECTS, b.title_tokens & SUBJECTS
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    ta, tb = _targets(a.title), _targets(b.title)
+    if ta and tb and not ta & tb:    # a tariff on China and one on the US: an act and the answer to it
+        return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
     ma, mb = _lead_measures(a.title), _lead_measures(b.title)
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
@@ -253,6 +261,21 @@ def _lead_measures(title: str) -> frozenset[str]:
     if rest & SUBJECTS - mine:
         return frozenset(mine & MEASURES)
     return frozenset((mine | rest) & MEASURES)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _targets(title: str) -> frozenset[str]:
+    """The states a title's measure is aimed at: those named just after "on", "against", "to",
+    "into" ("34% on China, 20% on EU"; "exports to US") or after 对 / 输 ("对美", "输美")."""
+    folded = fold(title)
+    found = {s for m in EN_TARGET.finditer(folded) for s in tokens(m.group(1)) & STATES}
+    for m in ZH_TARGET.finditer(folded):
+        span = m.group(1) or m.group(2)
+        states = tokens(span) & STATES
+        if not states and span[0] in ZH_TARGETS:
+            states = {ZH_TARGETS[span[0]]}
+        found |= states
+    return frozenset(found)
 
 
 @lru_cache(maxsize=TITLE_CACHE)

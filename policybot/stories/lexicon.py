@@ -122,3 +122,10 @@ SUBJECTS = frozenset(
 MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
 # what a step acts on: a cue in a title is carried by a report that names the same of these
 ACTS = MEASURES | frozenset("entity list export import licence ban investigation order".split())
+# states (the actors and targets of measures); a measure aimed at one is not one aimed at another
+STATES = frozenset(
+    "us china japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
+    "taiwan france indonesia vietnam iran".split())
+# one-character names of states right after 对 ("对美", "对华") or 输 ("输美"): the target
+ZH_TARGETS: dict[str, str] = {"美": "us", "华": "china", "中": "china", "日": "japan", "韩": "korea",
+                              "欧": "eu", "俄": "russia", "英": "uk", "德": "germany", "法": "france"}
