@@ -243,7 +243,20 @@ def _threshold(a: Signature, b: Signature) -> float:
     """The score a join needs: lower for reports close in time (most reports of one event come
     within hours, its sibling events days apart)."""
     base = JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
-    return base * CLOSE_FACTOR if abs(a.when - b.when) <= CLOSE else base
+    return base * CLOSE_FACTOR if abs(a.when - b.when) <= CLOSE and _lead_shared(a, b) else base
+
+
+def _lead_shared(a: Signature, b: Signature) -> bool:
+    """The titles' main clauses share something specific: a good, a name, a number."""
+    ta, tb = _lead_tokens(a.title), _lead_tokens(b.title)
+    if a.lang != b.lang:
+        return True
+    return bool((ta & tb) - (GENERIC - SUBJECTS)) or bool(_title_numbers(a.title) & _title_numbers(b.title))
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _lead_tokens(title: str) -> frozenset[str]:
+    return frozenset(t for t in tokens(lead(fold(title))) if not t.startswith("zh:"))
 
 
 def _values(sig: Signature) -> frozenset[str]:
