@@ -69,11 +69,17 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
 EN_ALIASES: dict[str, str] = {
-    "u.s.": "us", "usa": "us", "america": "us", "american": "us", "washington": "us",
+    "u.s.": "us", "u.s": "us", "usa": "us", "prc": "china", "america": "us", "american": "us", "washington": "us",
     "chinese": "china", "beijing": "china", "japanese": "japan", "tokyo": "japan",
     "korean": "korea", "seoul": "korea", "european": "eu", "brussels": "eu", "german": "germany",
     "berlin": "germany", "britain": "uk", "british": "uk", "dutch": "netherlands",
     "russian": "russia", "brazilian": "brazil", "congolese": "congo", "drc": "congo",
+    # the other states' adjectives and capitals (a capital names its government)
+    "canadian": "canada", "ottawa": "canada", "indian": "india", "delhi": "india",
+    "indonesian": "indonesia", "jakarta": "indonesia", "australian": "australia", "canberra": "australia",
+    "mexican": "mexico", "french": "france", "paris": "france", "vietnamese": "vietnam", "hanoi": "vietnam",
+    "iranian": "iran", "tehran": "iran", "taiwanese": "taiwan", "taipei": "taiwan", "moscow": "russia",
+    "kremlin": "russia", "london": "uk", "brasilia": "brazil", "kinshasa": "congo", "hague": "netherlands",
     "tariffs": "tariff", "duties": "tariff", "duty": "tariff", "levy": "tariff", "levies": "tariff",
     "sanctions": "sanction", "exports": "export", "imports": "import", "controls": "control",
     "curbs": "control", "curb": "control", "license": "licence", "licenses": "licence",
