@@ -57,7 +57,9 @@ _VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\
                   r"[^.;:]{0,12}?(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*"
                   r"|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?(?:对等回应|反制|报复|回击|反击)")
 # an English title's subordinate clause: its cues are context ("... as prices slump")
-_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before)\s")
+# ("X in retaliation for Y": the title reports X; what it answers is context)
+_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"
+                        r"|in (?:retaliation|response|reply|countermeasure) (?:for|to))\s")
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(
