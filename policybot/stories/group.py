@@ -49,6 +49,7 @@ TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|
 EN_TARGET = re.compile(r"\b(?:on|against|at|into|to|targets?|targeting)\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
 # ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
 ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
+STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand for an act
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 
@@ -247,11 +248,14 @@ def _threshold(a: Signature, b: Signature) -> float:
 
 
 def _lead_shared(a: Signature, b: Signature) -> bool:
-    """The titles' main clauses share something specific: a good, a name, a number."""
-    ta, tb = _lead_tokens(a.title), _lead_tokens(b.title)
+    """Something specific beyond the actors and the measure word: the titles' main clauses share
+    a good, a state as subject or a name, or the reports share a rate, an amount or a notice's
+    number (a plain count or a date is too common)."""
     if a.lang != b.lang:
         return True
-    return bool((ta & tb) - (GENERIC - SUBJECTS)) or bool(_title_numbers(a.title) & _title_numbers(b.title))
+    if any(n.startswith(STRONG_KINDS) for n in a.numbers & b.numbers):
+        return True
+    return bool((_lead_tokens(a.title) & _lead_tokens(b.title)) - (GENERIC - SUBJECTS))
 
 
 @lru_cache(maxsize=TITLE_CACHE)

@@ -69,7 +69,8 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
 EN_ALIASES: dict[str, str] = {
-    "u.s.": "us", "u.s": "us", "usa": "us", "prc": "china", "america": "us", "american": "us", "washington": "us",
+    "u.s.": "us", "u.s": "us", "usa": "us", "prc": "china", "america": "us", "american": "us",
+    "washington": "us",
     "chinese": "china", "beijing": "china", "japanese": "japan", "tokyo": "japan",
     "korean": "korea", "seoul": "korea", "european": "eu", "brussels": "eu", "german": "germany",
     "berlin": "germany", "britain": "uk", "british": "uk", "dutch": "netherlands",
