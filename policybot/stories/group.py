@@ -2,16 +2,20 @@
 
 An item joins the story of its most similar earlier item within the window when the two share
 enough (concept tokens of title and summary, numbers, the engine's rules and entities; less is
-needed within 24 h) and nothing forbids it. Two kinds of veto:
-- a step cue (final, in force, suspension, retaliation ...) of the item's title that the story
-  does not carry (no report of it that names the same measure mentions it; a retaliation only
-  in a title), or a cue of the story's first title the item never mentions. Within 3 h of the
-  story's first report such cues part nothing (a later step comes later), but a retaliation;
+needed within 24 h, but only with specific evidence: a good, a name, a state as subject in both
+titles' main clauses, or a shared rate, amount or notice number) and nothing forbids it. Two
+kinds of veto:
+- a step cue (final, in force, suspension, retaliation, an industry body's advice ...) of the
+  item's title that the story does not carry (no report of it that names the same measure
+  mentions it; a retaliation or an advice only in a title), or a cue of the story's first title
+  the item never mentions. Within 3 h of the story's first report such cues part nothing (a
+  later step comes later), but a retaliation or an advice;
   with much shared evidence a retaliation is the story's own, and so it is for a story that
   began after another related one (the response's notice need not call itself a retaliation).
 - per related item: a price move in one title only, different subjects or kinds of measure in
-  the titles (not those of a clause about other goods), different act numbers of one kind or
-  percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%").
+  the titles (not those of a clause about other goods), measures aimed at different states
+  ("34% on China" vs "对所有美国商品": an act and the answer to it), different act numbers of one
+  kind or percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%").
 Otherwise the item starts a story of its own. Each decision is explained in one line.
 """
 
