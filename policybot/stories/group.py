@@ -169,10 +169,11 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
             continue
         members.setdefault(cand.story, []).append(cand)
         score = similarity(sig, cand.sig)
-        if score >= min(RELATED_SCORE, _threshold(sig, cand.sig)) or _strong(sig, cand.sig):
+        if score >= min(RELATED_SCORE, _threshold(sig, cand.sig, score)) or _strong(sig, cand.sig):
             related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if score >= _threshold(sig, cand.sig) or _strong(sig, cand.sig)), key=lambda b: -b[0])
+                     if score >= _threshold(sig, cand.sig, score) or _strong(sig, cand.sig)),
+                    key=lambda b: -b[0])
     later = _later(related, members)
     tried: set[str] = set()
     for score, cand in ranked:
@@ -244,11 +245,14 @@ def _strong(a: Signature, b: Signature) -> bool:
     return len(a.keys & b.keys) >= (STRONG_SHARED if a.lang == b.lang else STRONG_SHARED_CROSS)
 
 
-def _threshold(a: Signature, b: Signature) -> float:
-    """The score a join needs: lower for reports close in time (most reports of one event come
-    within hours, its sibling events days apart)."""
+def _threshold(a: Signature, b: Signature, score: float = 0.0) -> float:
+    """The score a join needs: lower for reports close in time (most reports of an event come
+    within hours, its sibling events days apart) that share specific evidence (`score`: the
+    pair's, when known; at or above the full score the evidence is not looked at)."""
     base = JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
-    return base * CLOSE_FACTOR if abs(a.when - b.when) <= CLOSE and _lead_shared(a, b) else base
+    if abs(a.when - b.when) > CLOSE or score >= base or not _lead_shared(a, b):
+        return base
+    return base * CLOSE_FACTOR
 
 
 def _lead_shared(a: Signature, b: Signature) -> bool:
