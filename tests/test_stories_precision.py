@@ -141,3 +141,13 @@ def test_test_rules_keeps_an_act_its_answer_and_an_advice_apart(tmp_path: Path) 
     explained = run("--explain")
     assert "story: new (closest act: blocked by aimed at us vs china in the titles" in explained
     assert "story: new (closest curbs: blocked by 'advice' in this title, not in the story" in explained
+
+
+def test_more_market_moves_are_market_cues() -> None:
+    """A record, a spike, prices or shares rising or falling (上涨, 下跌) are market moves; trade
+    data ("exports more than double") and an act are not."""
+    for title in ("Copper hits record in New York on tariff fears", "Cobalt prices fall to two-year low",
+                  "Graphite miner shares rise on China curbs", "稀土价格上涨 镝铽报价坚挺"):
+        assert "market" in cues(fold(title)), title
+    for title in ("China's magnet exports more than double in June", "China imposes graphite export controls"):
+        assert "market" not in cues(fold(title)), title

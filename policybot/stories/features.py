@@ -38,9 +38,12 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
                 "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
                 "year low", "year peak", "month high", "month low", "record high", "record low",
-                "all-time high", "highest since", "lowest since"),      # a move or a level, not a price named
+                "all-time high", "highest since", "lowest since", "spike", "plummet",
+                "hits record", "hit record", "fresh record", "new record", "prices fall", "prices drop",
+                "prices rise", "shares fall", "shares drop", "shares rise", "stocks fall", "stocks rise",
+                "futures fall", "futures drop", "futures rise"),      # a move or a level, not a price named
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
-                "跳水", "新高", "新低")),
+                "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
     # an industry body's advice to its members (to stop or limit buying): a response of its own
     "advice": (("urge firms", "urges firms", "urged firms", "urge companies", "urges companies",
