@@ -151,3 +151,16 @@ def test_more_market_moves_are_market_cues() -> None:
         assert "market" in cues(fold(title)), title
     for title in ("China's magnet exports more than double in June", "China imposes graphite export controls"):
         assert "market" not in cues(fold(title)), title
+
+
+def test_margin_no_two_different_stories_of_the_extra_set_join_alone() -> None:
+    """`eval_stories --margin`: compared two by two with nothing around them, no items of
+    different stories of the extra set join (4 pairs did before these rules); on the dev set at
+    most the 4 commentary pairs that their stories keep apart."""
+    from bench import eval_stories
+    from policybot.matching.engine import Engine
+    from policybot.matching.rules import load_rules
+    engine = Engine(load_rules([eval_stories.RULES]).rules)
+    extra = eval_stories.margin(eval_stories.load(eval_stories.EXTRA), engine)
+    assert extra.joined == 0 and extra.closest < 1.0, extra
+    assert eval_stories.margin(eval_stories.load(eval_stories.DATA), engine).joined <= 4
