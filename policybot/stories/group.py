@@ -9,7 +9,7 @@ kinds of veto:
   item's title that the story does not carry (no report of it that names the same measure
   mentions it; a retaliation or an advice only in a title), or a cue of the story's first title
   the item never mentions. Within 3 h of the story's first report such cues part nothing (a
-  later step comes later), but a retaliation or an advice;
+  later step comes later; if that report speaks of the measure), but a retaliation or an advice;
   with much shared evidence a retaliation is the story's own, and so it is for a story that
   began after another related one (the response's notice need not call itself a retaliation).
 - per related item: a price move in one title only, different subjects or kinds of measure in
@@ -227,8 +227,10 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
         carried |= TITLE_CARRIED
     mine = (sig.cues - carried) - TITLE_ONLY_CUES
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
-    if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours
-        mine, theirs = mine & TITLE_CARRIED, theirs & TITLE_CARRIED
+    if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours ...
+        theirs = theirs & TITLE_CARRIED
+        if acts <= anchor.sig.tokens:    # ... if the story's first report is about the act at all
+            mine = mine & TITLE_CARRIED
     if mine:
         return f"'{sorted(mine)[0]}' in this title, not in the story"
     return f"'{sorted(theirs)[0]}' in the story's first title, not in this report" if theirs else None
