@@ -9,7 +9,11 @@ Items are grouped in `published` order, each against the earlier ones within the
 the matches of the repository's starter rules (as the bot would). `--part holdout` keeps one
 sibling group in four (by a hash of its key), `tune` the others.
 
-    python -m bench.eval_stories [--data FILE] [--rules PATH] [--part tune|holdout] [--verbose]
+`--margin` compares every two items of different stories within the window alone (no story
+around them): how many would join, and the closest pair with nothing to part it (its score
+against the join score) - how far precision stands from the threshold, not only whether it holds.
+
+    python -m bench.eval_stories [--data FILE] [--rules PATH] [--part tune|holdout] [--verbose] [--margin]
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from pathlib import Path
 from policybot.matching.engine import Engine
 from policybot.matching.rules import load_rules
 from policybot.model import Item
-from policybot.stories.features import signature
-from policybot.stories.group import Candidate, decide
+from policybot.stories.features import Signature, signature
+from policybot.stories.group import WINDOW, Candidate, _threshold, decide, similarity
 from policybot.stories.window import Window
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,18 +66,44 @@ def _part(group: str) -> str:
     return "holdout" if zlib.crc32(group.encode()) % HOLDOUT_BUCKETS == 0 else "tune"
 
 
+@dataclass(frozen=True, slots=True)
+class Margin:
+    joined: int               # pairs of different stories that would join, compared alone
+    closest: float            # the highest score / join score of a pair nothing parts
+    pair: tuple[str, str]     # its titles
+
+
+def margin(rows: Sequence[dict[str, str]], engine: Engine) -> Margin:
+    sigs = [_signature(row, engine) for row in rows]
+    joined, closest, pair = 0, 0.0, ("", "")
+    for j, b in enumerate(sigs):
+        for i, a in enumerate(sigs[:j]):
+            if rows[i]["story"] == rows[j]["story"] or abs(a.when - b.when) > WINDOW:
+                continue
+            decision = decide(b, [Candidate(a.key, a)])
+            ratio = similarity(b, a) / _threshold(b, a)
+            joined += decision.story is not None
+            if decision.story is None and "blocked" not in decision.why and ratio > closest:
+                closest, pair = ratio, (rows[i]["title"], rows[j]["title"])
+    return Margin(joined, closest, pair)
+
+
+def _signature(row: dict[str, str], engine: Engine) -> Signature:
+    when = datetime.fromisoformat(row["published"].replace("Z", "+00:00"))
+    item = Item(feed_id=row["source"], item_id=row["id"], title=row["title"], link=row["link"],
+                summary=row["summary"], content="", published=when)
+    return signature(item, engine.match(item), when.timestamp(), row["source"])
+
+
 def cluster(rows: Sequence[dict[str, str]], engine: Engine) -> tuple[dict[str, str], dict[str, str]]:
     """Item id -> story id (its first item's id), item id -> the one-line decision."""
     stories: dict[str, str] = {}
     why: dict[str, str] = {}
     recent = Window()
     for row in rows:
-        when = datetime.fromisoformat(row["published"].replace("Z", "+00:00"))
-        item = Item(feed_id=row["source"], item_id=row["id"], title=row["title"], link=row["link"],
-                    summary=row["summary"], content="", published=when)
-        sig = signature(item, engine.match(item), when.timestamp(), row["source"])
+        sig = _signature(row, engine)
         decision = decide(sig, recent.near(sig))
-        story = decision.story or item.key
+        story = decision.story or sig.key
         stories[row["id"]] = story
         why[row["id"]] = decision.why
         recent.add(Candidate(story, sig))
@@ -126,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rules", type=Path, default=RULES)
     parser.add_argument("--part", choices=("tune", "holdout"))
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--margin", action="store_true",
+                        help="also compare the items of different stories two by two")
     args = parser.parse_args(argv)
     engine = Engine(load_rules([args.rules]).rules)
     parts = [args.part] if args.part else [None, "tune", "holdout"]
@@ -140,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(report(part or "all", score(rows, bot)))
             if args.verbose and part is None:
                 _details(rows, bot, why)
+            if args.margin and part is None:
+                m = margin(rows, engine)
+                print(f"  margin: {m.joined} pairs of different stories would join alone; closest unparted "
+                      f"pair at {m.closest:.2f}x the join score: {m.pair[0][:50]} | {m.pair[1][:50]}")
     return 0
 
 

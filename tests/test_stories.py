@@ -342,16 +342,21 @@ def test_numbers_of_different_kinds_in_titles_are_no_veto_and_a_preliminary_is_a
 
 
 # the extra set (tests/data/stories-extra.jsonl) was written after the tuning, independently:
-# precision 0.849 and recall 0.537 before the general rules it prompted, 0.973 and 0.755 after
-EXTRA_RECALL_FLOOR = 0.72
+# precision 0.849 and recall 0.537 before the general rules it prompted, 0.973 and 0.755 after,
+# 1.000 and 0.793 after the precision-first rules (targets, advice, specific evidence when
+# close); floors: recall reached less ~0.03, per part (0.793 overall, 0.782 tune, 0.829 holdout)
+EXTRA_RECALL_FLOORS = {None: 0.76, "tune": 0.75, "holdout": 0.80}
+EXTRA_ITEMS = {None: 115, "tune": 90, "holdout": 25}
 
 
-def test_extra_set_precision_and_recall_floor() -> None:
+@pytest.mark.parametrize("part", list(EXTRA_RECALL_FLOORS))
+def test_extra_set_precision_and_recall_floor(part: str | None) -> None:
     """The grouping generalises beyond the set it was tuned on: on the independent extra set
     (no event shared with the dev set) precision stays at or above 0.97, overall and inside
-    sibling groups, and recall does not fall back below what the general rules reached."""
-    scores = eval_stories.evaluate(data=eval_stories.EXTRA)
-    assert scores.items == 115
-    assert scores.precision >= 0.97, scores
-    assert scores.sibling_precision >= 0.97, scores
-    assert scores.recall >= EXTRA_RECALL_FLOOR, scores
+    sibling groups, on every part, and recall does not fall back below what the general rules
+    reached."""
+    scores = eval_stories.evaluate(data=eval_stories.EXTRA, part=part)
+    assert scores.items == EXTRA_ITEMS[part]
+    assert scores.precision >= 0.97, (part, scores)
+    assert scores.sibling_precision >= 0.97, (part, scores)
+    assert scores.recall >= EXTRA_RECALL_FLOORS[part], (part, scores)

@@ -39,13 +39,22 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
                 "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
                 "year low", "year peak", "month high", "month low", "record high", "record low",
-                "all-time high", "highest since", "lowest since", "shares fall", "shares drop",
-                "shares rise", "shares gain", "shares slip", "stocks fall", "stocks drop", "crash"),
+                "all-time high", "highest since", "lowest since", "spike", "plummet",
+                "hits record", "hit record", "fresh record", "new record", "prices fall", "prices drop",
+                "prices rise", "shares fall", "shares drop", "shares rise", "shares gain", "shares slip",
+                "stocks fall", "stocks rise", "stocks drop", "futures fall", "futures drop", "futures rise",
+                "crash"),
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
-                "跳水", "新高", "新低")),
+                "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
     "lawsuit": (("lawsuit", " sue ", " sues ", " sued ", "files suit", "file suit", "legal challenge",
                  "challenge in court", "court challenge"), ("起诉", "提告", "提起诉讼")),
+    # an industry body's advice to its members (to stop or limit buying): a response of its own
+    "advice": (("urge firms", "urges firms", "urged firms", "urge companies", "urges companies",
+                "urged companies", "urge members", "urges members", "advise firms", "advises firms",
+                "advised firms", "advise members", "advises members", "advised members", "cautious buying",
+                "cautious about buying", "buy with care", "stop buying", "boycott"),
+               ("谨慎采购", "审慎采购", "停止采购", "抵制")),
 }
 
 _CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
@@ -55,7 +64,9 @@ _VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\
                   r"[^.;:]{0,12}?(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*"
                   r"|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?(?:对等回应|反制|报复|回击|反击)")
 # an English title's subordinate clause: its cues are context ("... as prices slump")
-_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before)\s")
+# ("X in retaliation for Y": the title reports X; what it answers is context)
+_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"
+                        r"|in (?:retaliation|response|reply|countermeasure) (?:for|to))\s")
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(

@@ -69,11 +69,18 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
 EN_ALIASES: dict[str, str] = {
-    "u.s.": "us", "usa": "us", "america": "us", "american": "us", "washington": "us",
+    "u.s.": "us", "u.s": "us", "usa": "us", "prc": "china", "america": "us", "american": "us",
+    "washington": "us",
     "chinese": "china", "beijing": "china", "japanese": "japan", "tokyo": "japan",
     "korean": "korea", "seoul": "korea", "european": "eu", "brussels": "eu", "german": "germany",
     "berlin": "germany", "britain": "uk", "british": "uk", "dutch": "netherlands",
     "russian": "russia", "brazilian": "brazil", "congolese": "congo", "drc": "congo",
+    # the other states' adjectives and capitals (a capital names its government)
+    "canadian": "canada", "ottawa": "canada", "indian": "india", "delhi": "india",
+    "indonesian": "indonesia", "jakarta": "indonesia", "australian": "australia", "canberra": "australia",
+    "mexican": "mexico", "french": "france", "paris": "france", "vietnamese": "vietnam", "hanoi": "vietnam",
+    "iranian": "iran", "tehran": "iran", "taiwanese": "taiwan", "taipei": "taiwan", "moscow": "russia",
+    "kremlin": "russia", "london": "uk", "brasilia": "brazil", "kinshasa": "congo", "hague": "netherlands",
     "tariffs": "tariff", "duties": "tariff", "duty": "tariff", "levy": "tariff", "levies": "tariff",
     "sanctions": "sanction", "exports": "export", "imports": "import", "controls": "control",
     "curbs": "control", "curb": "control", "license": "licence", "licenses": "licence",
@@ -122,3 +129,10 @@ SUBJECTS = frozenset(
 MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
 # what a step acts on: a cue in a title is carried by a report that names the same of these
 ACTS = MEASURES | frozenset("entity list export import licence ban investigation order".split())
+# states (the actors and targets of measures); a measure aimed at one is not one aimed at another
+STATES = frozenset(
+    "us china japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
+    "taiwan france indonesia vietnam iran".split())
+# one-character names of states right after 对 ("对美", "对华") or 输 ("输美"): the target
+ZH_TARGETS: dict[str, str] = {"美": "us", "华": "china", "中": "china", "日": "japan", "韩": "korea",
+                              "欧": "eu", "俄": "russia", "英": "uk", "德": "germany", "法": "france"}
