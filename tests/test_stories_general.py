@@ -82,3 +82,25 @@ def test_make_eval_prints_the_extra_set_after_the_dev_set(capsys) -> None:
     label = out.index(f"{eval_stories.EXTRA_LABEL}:")
     assert out[0].startswith("stories all: 191 items")
     assert out[label + 1].startswith("stories all: 115 items")
+
+
+def test_an_acts_own_exemptions_do_not_carry_its_deferral() -> None:
+    """A licence rule whose summary lists its exemptions is not a deferral: the same rule put
+    off a day later (its title says "defers") is a step of its own."""
+    act = _sig("a", "Ruritania requires licences for imports of drones with immediate effect",
+               "Imports of drones now need a licence; exemptions apply to research units.", 26)
+    deferral = _sig("b", "Ruritania defers drone import licence requirement to January",
+                    "Ruritania deferred the licence requirement for drone imports to January 1.")
+    assert {"suspension"} <= deferral.cues and "suspension" not in act.text_cues
+    assert "exemption" in act.text_cues
+    assert decide(deferral, [Candidate("a", act)]).story is None
+
+
+def test_lawsuits_and_share_moves_are_steps_of_their_own() -> None:
+    """A lawsuit against a decision is a new development, and so are share moves named as
+    such, in English and Chinese."""
+    assert "lawsuit" in cues(fold("Two companies sue the government over the blocked merger"))
+    assert "lawsuit" in cues(fold("两家公司起诉政府 阻止收购决定被诉"))
+    assert "market" in cues(fold("Miner's shares fall after the export ban"))
+    assert "market" in cues(fold("关税冲击医药股 制药板块领跌"))
+    assert "suspension" in cues(fold("Government defers the licence rule"))
