@@ -95,3 +95,32 @@ def test_a_lost_database_is_tried_again_only_every_few_seconds(pg_server: str) -
     with pytest.raises(sqlite3.OperationalError, match="does not exist"):
         db.execute("SELECT 1")
     db.close()
+
+
+def test_instances_starting_at_the_same_moment_migrate_once(pg_server: str) -> None:
+    """Several instances open a fresh database at once: each starts, the schema is migrated
+    once. (Creating the version table outside the migration lock once failed one of them on
+    pg_type's unique index.)"""
+    import threading
+
+    from policybot.store import Store
+
+    for _ in range(4):
+        url = fresh_database(pg_server)
+        start, errors, versions = threading.Barrier(4), [], []
+
+        def open_one(url: str = url, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                store = Store(url)
+                versions.append(store.schema_version())
+                store.close()
+            except Exception as exc:  # noqa: BLE001 - the test reports what any thread met
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert errors == [] and versions == [len(MIGRATIONS)] * 4
