@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,24 +104,27 @@ def test_instances_starting_at_the_same_moment_migrate_once(pg_server: str) -> N
     pg_type's unique index.)"""
     import threading
 
-    from policybot.store import Store
-
     for _ in range(4):
         url = fresh_database(pg_server)
-        start, errors, versions = threading.Barrier(4), [], []
-
-        def open_one(url: str = url, start: threading.Barrier = start) -> None:
-            start.wait()
-            try:
-                store = Store(url)
-                versions.append(store.schema_version())
-                store.close()
-            except Exception as exc:  # noqa: BLE001 - the test reports what any thread met
-                errors.append(exc)
-
-        threads = [threading.Thread(target=open_one) for _ in range(4)]
+        start = threading.Barrier(4)
+        errors: list[Exception] = []
+        versions: list[int] = []
+        threads = [threading.Thread(target=_open_one, args=(url, start, versions, errors))
+                   for _ in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(120)
         assert errors == [] and versions == [len(MIGRATIONS)] * 4
+
+
+def _open_one(url: str, start: Any, versions: list[int], errors: list[Exception]) -> None:
+    from policybot.store import Store
+
+    start.wait()
+    try:
+        store = Store(url)
+        versions.append(store.schema_version())
+        store.close()
+    except Exception as exc:  # noqa: BLE001 - the test reports what any thread met
+        errors.append(exc)
