@@ -65,6 +65,9 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "intel": ("英特尔",), "qualcomm": ("高通",), "apple": ("苹果",), "google": ("谷歌",),
     "tesla": ("特斯拉",), "ford": ("福特",), "boeing": ("波音",), "nexperia": ("安世",),
     "wingtech": ("闻泰",), "illumina": ("因美纳",), "deripaska": ("德里帕斯卡",),
+    # common words of trade reporting and of official statements: a ministry's statement on a
+    # foreign act shares few names with the act's reports ("23家中国企业" = "23 Chinese companies")
+    "firm": ("企业", "公司"), "partner": ("伙伴",), "supply": ("供应",), "compliance": ("合规",),
 }
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
@@ -110,6 +113,9 @@ EN_ALIASES: dict[str, str] = {
     "prohibited": "ban", "prohibition": "ban", "anti-subsidy": "countervailing",
     "surtax": "tariff", "surtaxes": "tariff", "subsidies": "subsidy", "subsidisation": "subsidy",
     "subsidization": "subsidy", "subsidised": "subsidy", "subsidized": "subsidy",
+    # the common words of trade reporting above, in their English forms
+    "company": "firm", "companies": "firm", "firms": "firm", "partners": "partner",
+    "supplies": "supply", "supplier": "supply", "suppliers": "supply", "compliant": "compliance",
 }
 
 # concepts every other report carries: they count little in a similarity
