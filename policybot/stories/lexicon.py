@@ -67,7 +67,7 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "wingtech": ("闻泰",), "illumina": ("因美纳",), "deripaska": ("德里帕斯卡",),
     # common words of trade reporting and of official statements: a ministry's statement on a
     # foreign act shares few names with the act's reports ("23家中国企业" = "23 Chinese companies")
-    "firm": ("企业", "公司"), "partner": ("伙伴",), "supply": ("供应",), "compliance": ("合规",),
+    "partner": ("伙伴",), "supply": ("供应",), "compliance": ("合规",),
 }
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
@@ -114,7 +114,7 @@ EN_ALIASES: dict[str, str] = {
     "surtax": "tariff", "surtaxes": "tariff", "subsidies": "subsidy", "subsidisation": "subsidy",
     "subsidization": "subsidy", "subsidised": "subsidy", "subsidized": "subsidy",
     # the common words of trade reporting above, in their English forms
-    "company": "firm", "companies": "firm", "firms": "firm", "partners": "partner",
+    "partners": "partner",
     "supplies": "supply", "supplier": "supply", "suppliers": "supply", "compliant": "compliance",
 }
 
