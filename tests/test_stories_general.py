@@ -108,12 +108,15 @@ def test_lawsuits_and_share_moves_are_steps_of_their_own() -> None:
 
 def test_common_words_of_statements_compare_across_languages() -> None:
     """A ministry's statement shares few names with the reports of the act it answers: the
-    common words of trade reporting (trading partners, suppliers, compliant applications) are
-    concepts of both languages, and specific enough to make the two candidates."""
-    want = {"partner", "supply", "compliance"}
-    assert want <= tokens(fold("所有贸易伙伴 供应商 合规申请"))
-    assert want <= tokens(fold("all trading partners, suppliers, compliant applications"))
-    assert want <= tokens(fold("partner suppliers compliant"))
+    common words of trade reporting (trading partners, suppliers, compliant applications,
+    manufacturing, technology) are concepts of both languages, specific enough to make the two
+    candidates; a company, named in nearly every report, is not."""
+    want = {"partner", "supply", "compliance", "manufacturing", "technology"}
+    assert want <= tokens(fold("所有贸易伙伴 供应商 合规申请 芯片制造 先进技术"))
+    assert want <= tokens(fold("all trading partners, suppliers, compliant applications, chip manufacturers, "
+                               "key technologies"))
+    assert want <= tokens(fold("partner suppliers compliant manufacture tech"))
+    assert "firm" not in tokens(fold("中国企业 Chinese companies"))   # named in every other report
 
 
 def test_a_ministry_statement_joins_the_act_it_answers() -> None:
