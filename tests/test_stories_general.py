@@ -104,3 +104,42 @@ def test_lawsuits_and_share_moves_are_steps_of_their_own() -> None:
     assert "market" in cues(fold("Miner's shares fall after the export ban"))
     assert "market" in cues(fold("关税冲击医药股 制药板块领跌"))
     assert "suspension" in cues(fold("Government defers the licence rule"))
+
+
+def test_common_words_of_statements_compare_across_languages() -> None:
+    """A ministry's statement shares few names with the reports of the act it answers: the
+    common words of trade reporting (trading partners, suppliers, compliant applications,
+    manufacturing, technology) are concepts of both languages, specific enough to make the two
+    candidates; a company, named in nearly every report, is not."""
+    want = {"partner", "supply", "compliance", "manufacturing", "technology"}
+    assert want <= tokens(fold("所有贸易伙伴 供应商 合规申请 芯片制造 先进技术"))
+    assert want <= tokens(fold("all trading partners, suppliers, compliant applications, chip manufacturers, "
+                               "key technologies"))
+    assert want <= tokens(fold("partner suppliers compliant manufacture tech"))
+    assert "firm" not in tokens(fold("中国企业 Chinese companies"))   # named in every other report
+
+
+def test_a_ministry_statement_joins_the_act_it_answers() -> None:
+    """A Chinese spokesperson's statement on a US tariff joins the English report of the
+    tariff: they share the measure's name and "all trading partners", nothing else specific."""
+    act = _sig("a", "US imposes reciprocal tariffs on all trading partners",
+               "The White House announced reciprocal tariffs on imports from all trading partners.", 3)
+    said = _sig("b", "商务部新闻发言人就美国对所有贸易伙伴征收所谓对等关税发表谈话",
+                "商务部新闻发言人表示，美方对包括中国在内的所有贸易伙伴征收所谓对等关税，中方坚决反对。")
+    assert {"reciprocal", "partner"} <= act.keys & said.keys
+    assert decide(said, [Candidate("a", act)]).story == "a"
+
+
+def test_much_shared_evidence_joins_across_languages() -> None:
+    """An English and a Chinese report sharing STRONG_SHARED_CROSS names join whatever the
+    score (each says much else); one name fewer, at that low score, they stay apart."""
+    names = ["Rusal", "Deripaska", "EuroSibEnergo", "Glencore", "Vekselberg"][:group.STRONG_SHARED_CROSS]
+    en = _sig("a", "Treasury eases sanctions on smelter group",
+              f"{' '.join(names)} copper nickel zinc gold platinum palladium titanium cobalt lithium", 3)
+    zh = _sig("b", "美国放宽对铝业集团的制裁",
+              f"{'、'.join(names)}。大豆、玉米、小麦、大麦、高粱、猪肉、牛肉、禽肉、乳制品、葡萄酒。")
+    assert zh.lang == "zh" and group.similarity(zh, en) < group.JOIN_SCORE_CROSS * group.CLOSE_FACTOR
+    assert decide(zh, [Candidate("a", en)]).story == "a"
+    fewer = _sig("c", "美国放宽对铝业集团的制裁",
+                 f"{'、'.join(names[:-1])}。大豆、玉米、小麦、大麦、高粱、猪肉、牛肉、禽肉、乳制品、葡萄酒。")
+    assert decide(fewer, [Candidate("a", en)]).story is None

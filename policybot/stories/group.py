@@ -39,8 +39,8 @@ MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs 
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 24 * 3600.0      # reports this close in time ...
 CLOSE_FACTOR = 0.7       # ... need this share of the join score
-STRONG_SHARED = 8        # shared specific tokens + strong numbers that join whatever the score
-STRONG_SHARED_CROSS = 5  # ... across languages
+STRONG_SHARED = 7        # shared specific tokens + strong numbers that join whatever the score
+STRONG_SHARED_CROSS = 4  # ... across languages
 STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue parts nothing: steps come later
 TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is background: titles only
 # a response a story carries only by a title ("vowed to retaliate" is none)

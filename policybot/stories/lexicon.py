@@ -65,6 +65,11 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "intel": ("英特尔",), "qualcomm": ("高通",), "apple": ("苹果",), "google": ("谷歌",),
     "tesla": ("特斯拉",), "ford": ("福特",), "boeing": ("波音",), "nexperia": ("安世",),
     "wingtech": ("闻泰",), "illumina": ("因美纳",), "deripaska": ("德里帕斯卡",),
+    # common words of trade reporting and of official statements: a ministry's statement on a
+    # foreign act shares few names with the act's reports ("所有贸易伙伴" = "all trading partners").
+    # Not 企业/公司 = company: every other report names companies (two sibling acts became candidates)
+    "partner": ("伙伴",), "supply": ("供应",), "compliance": ("合规",),
+    "manufacturing": ("制造",), "technology": ("科技", "技术"),
 }
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
@@ -110,6 +115,11 @@ EN_ALIASES: dict[str, str] = {
     "prohibited": "ban", "prohibition": "ban", "anti-subsidy": "countervailing",
     "surtax": "tariff", "surtaxes": "tariff", "subsidies": "subsidy", "subsidisation": "subsidy",
     "subsidization": "subsidy", "subsidised": "subsidy", "subsidized": "subsidy",
+    # the common words of trade reporting above, in their English forms
+    "partners": "partner",
+    "supplies": "supply", "supplier": "supply", "suppliers": "supply", "compliant": "compliance",
+    "manufacture": "manufacturing", "manufacturer": "manufacturing", "manufacturers": "manufacturing",
+    "technologies": "technology", "tech": "technology",
 }
 
 # concepts every other report carries: they count little in a similarity
