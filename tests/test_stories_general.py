@@ -143,3 +143,19 @@ def test_much_shared_evidence_joins_across_languages() -> None:
     fewer = _sig("c", "美国放宽对铝业集团的制裁",
                  f"{'、'.join(names[:-1])}。大豆、玉米、小麦、大麦、高粱、猪肉、牛肉、禽肉、乳制品、葡萄酒。")
     assert decide(fewer, [Candidate("a", en)]).story is None
+
+
+def test_an_announced_date_and_preliminary_terms_are_no_steps() -> None:
+    """"... 10月14日生效" said on Sep 30 is the announcement saying when, not the later entry
+    into force (said on Oct 14 it is that step); "preliminary terms" of an award is no trade
+    remedy's first finding."""
+    def said_on(day: datetime) -> group.Signature:
+        it = Item("f", "b", "鲁里坦尼亚签令对进口无人机加征25%关税 10月14日生效", "https://news.example/b",
+                  "鲁里坦尼亚对进口无人机加征25%关税。", "", day)
+        return signature(it, [], day.timestamp())
+
+    early, on_the_day = said_on(datetime(2025, 9, 30, 12, tzinfo=UTC)), said_on(datetime(2025, 10, 14, 8, tzinfo=UTC))
+    assert "in force" in early.cues and "in force" in on_the_day.cues
+    assert group._announced(early) and not group._announced(on_the_day)
+    assert "preliminary" not in cues(fold("Administration announces preliminary terms with chipmaker"))
+    assert "preliminary" in cues(fold("EU sets preliminary duties on imported bikes"))

@@ -65,6 +65,9 @@ _CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
 _VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b"
                   r"[^.;:]{0,12}?(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*"
                   r"|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?(?:对等回应|反制|报复|回击|反击)")
+# "preliminary terms" of an award or a deal: no trade remedy's first finding
+_NOT_REMEDY = re.compile(r"preliminary (?:terms|agreement|deal|memorandum|accord|award)"
+                         r"|初步(?:协议|条款|协定)")
 # an English title's subordinate clause: its cues are context ("... as prices slump")
 # ("X in retaliation for Y": the title reports X; what it answers is context)
 _SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"
@@ -254,4 +257,6 @@ def cues(title: str) -> set[str]:
     found = {cue for cue, pattern in _CUE_RES if pattern.search(title)}
     if "retaliation" in found and _VOW.search(title):
         return cues(_VOW.sub(" ", title))
+    if "preliminary" in found and _NOT_REMEDY.search(title):
+        return cues(_NOT_REMEDY.sub(" ", title))
     return found

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from policybot.stories.features import Signature, fold, lead, num, numbers, tokens, weight
@@ -45,6 +46,7 @@ STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue part
 TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is background: titles only
 # a response a story carries only by a title ("vowed to retaliate" is none)
 TITLE_CARRIED = frozenset({"retaliation", "advice"})
+ANNOUNCED_AHEAD = 7   # days: an 'in force' date this far ahead is said at the announcement
 IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
@@ -226,6 +228,8 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     if later or (goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members)):
         carried |= TITLE_CARRIED
     mine = (sig.cues - carried) - TITLE_ONLY_CUES
+    if "in force" in mine and _announced(sig):
+        mine = mine - {"in force"}
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
     if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours ...
         theirs = theirs & TITLE_CARRIED
@@ -234,6 +238,19 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     if mine:
         return f"'{sorted(mine)[0]}' in this title, not in the story"
     return f"'{sorted(theirs)[0]}' in the story's first title, not in this report" if theirs else None
+
+
+def _announced(sig: Signature) -> bool:
+    """"In force" beside a date still weeks ahead ("... 10月14日生效", "take effect Oct. 14") is
+    the act's announcement saying when, not the later step of its entry into force."""
+    published = datetime.fromtimestamp(sig.when, UTC)
+    for found in numbers(fold(sig.title)):
+        if found.startswith("date:"):
+            month, day = (int(x) for x in found[5:].split("-"))
+            ahead = (month - published.month) % 12 * 31 + day - published.day
+            if ANNOUNCED_AHEAD <= ahead <= 6 * 31:
+                return True
+    return False
 
 
 def _implied(cues: frozenset[str]) -> frozenset[str]:
