@@ -104,6 +104,8 @@ def test_lawsuits_and_share_moves_are_steps_of_their_own() -> None:
     assert "market" in cues(fold("Miner's shares fall after the export ban"))
     assert "market" in cues(fold("关税冲击医药股 制药板块领跌"))
     assert "suspension" in cues(fold("Government defers the licence rule"))
+    assert "suspension" in cues(fold("Government makes U-turn on the licence rule"))
+    assert "suspension" in cues(fold("一天后改口 政府给予过渡期"))
 
 
 def test_common_words_of_statements_compare_across_languages() -> None:

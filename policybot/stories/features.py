@@ -28,8 +28,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                   "comes into effect", "enters into", "effective from", "kicks in", "kick in"),
                  ("生效", "起施行", "正式实施")),
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
-                    "grace period", "truce", "non-enforcement"),
-                   ("暂停", "暂缓", "推迟", "宽限", "休战")),
+                    "grace period", "truce", "non-enforcement", "u-turn", "backtrack", "reverses course",
+                    "rolls back", "roll back"),
+                   ("暂停", "暂缓", "推迟", "宽限", "休战", "改口")),
     # an exemption: a step when a title announces it; an act's own exemptions in its summary
     "exemption": (("exempt",), ("豁免",)),
     "final": (("final determination", "final ruling", "final duties", "final anti", "definitive"),
