@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from policybot.model import Item
 from policybot.stories import group
-from policybot.stories.features import cues, fold, signature, tokens
+from policybot.stories.features import cues, fold, lead, signature, tokens
 from policybot.stories.group import Candidate, blocked, decide
 
 NOW = datetime(2025, 4, 4, 12, tzinfo=UTC)
@@ -161,3 +161,11 @@ def test_an_announced_date_and_preliminary_terms_are_no_steps() -> None:
     assert group._announced(early) and not group._announced(on_the_day)
     assert "preliminary" not in cues(fold("Administration announces preliminary terms with chipmaker"))
     assert "preliminary" in cues(fold("EU sets preliminary duties on imported bikes"))
+
+
+def test_a_comment_quoted_after_the_act_is_not_its_step() -> None:
+    """"... 专家：依法反制": the expert calls the listing a countermeasure; the title leads with
+    the listing, so it joins the listing's story."""
+    title = fold("商务部将28家外国实体列入出口管制管控名单 专家：依法反制")
+    assert lead(title) == fold("商务部将28家外国实体列入出口管制管控名单")
+    assert cues(lead(title)) == set() and "retaliation" in cues(title)

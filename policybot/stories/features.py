@@ -72,7 +72,9 @@ _NOT_REMEDY = re.compile(r"preliminary (?:terms|agreement|deal|memorandum|accord
 # an English title's subordinate clause: its cues are context ("... as prices slump")
 # ("X in retaliation for Y": the title reports X; what it answers is context)
 _SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"
-                        r"|in (?:retaliation|response|reply|countermeasure) (?:for|to))\s")
+                        r"|in (?:retaliation|response|reply|countermeasure) (?:for|to))\s"
+                        # ... and a comment quoted after the act: "... 专家：依法反制"
+                        r"|\s(?:专家|分析|学者|业内|评论|观察)[^\s:：]{0,4}[:：]")
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(
@@ -250,7 +252,8 @@ def _year(value: str) -> bool:
 
 
 def lead(title: str) -> str:
-    """An English title's main clause: "X halts Y as prices slump" leads with the halt."""
+    """A title's main clause: "X halts Y as prices slump" leads with the halt, "商务部将28家实体
+    列入管控名单 专家：依法反制" with the listing (the expert's word is a comment on it)."""
     return _SUBCLAUSE.split(title, maxsplit=1)[0]
 
 
