@@ -57,7 +57,10 @@ class Dialect:
     def schema_version(self, db: Any) -> int:
         if self.name == "sqlite":
             return int(db.execute("PRAGMA user_version").fetchone()[0])
-        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        # read only: CREATE TABLE IF NOT EXISTS is not safe against a second instance starting
+        # at the same moment (pg_type's unique index); the table is made under the lock
+        if db.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+            return 0
         row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
 
@@ -72,6 +75,7 @@ class Dialect:
         """Inside the migration's transaction: the others wait (SQLite: BEGIN IMMEDIATE did)."""
         if self.name != "sqlite":
             db.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
 
 
 def _pg_statement(text: str) -> str:

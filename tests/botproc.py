@@ -106,15 +106,20 @@ def wait_until(condition: Callable[[], bool], timeout: float = WAIT,
     wait_for(condition, timeout, what)
 
 
+def http_get(url: str) -> tuple[int, str]:
+    """(status, body) of a GET to a running bot's loopback endpoint; error statuses too."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - loopback
+            return int(resp.status), resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
 def healthz(proc: BotProcess) -> tuple[int, str]:
     """GET /healthz of a running bot whose config has `metrics: {port: 0}`."""
     line = proc.wait_log(r"metrics on http://[\d.]+:\d+/metrics")
     port = re.search(r":(\d+)/metrics", line).group(1)   # type: ignore[union-attr]
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as resp:  # noqa: S310
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+    return http_get(f"http://127.0.0.1:{port}/healthz")
 
 
 def bot(config: Path, *args: str, env: dict[str, str] | None = None,

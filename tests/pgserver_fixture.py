@@ -47,17 +47,33 @@ def state(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
     return fresh_database(request.getfixturevalue("pg_server"))
 
 
+OWN_THREADING = {"close", "aclose", "run"}   # Store methods that go to its thread themselves
+
+
 class Blocking:
     """A test's view of a store while an event loop runs: each call runs where the store's
     connection lives (PostgreSQL: its database thread, as Store.run would), and the test waits
     for it. Tests only: the bot itself awaits Store.run and never blocks its loop."""
 
     def __init__(self, store: Any) -> None:
-        self.store = store
+        object.__setattr__(self, "store", store)
+
+    def __setattr__(self, name: str, value: Any) -> None:   # e.g. a test store's fault switches
+        setattr(self.store, name, value)
+
+    def run_sync(self, fn: Any, *args: Any) -> Any:
+        """`fn(*args)` where the store's connection lives."""
+        thread = self.store._thread   # noqa: SLF001 - a test's shortcut around the await
+        return fn(*args) if thread is None else thread.call(fn, *args)
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.store, name)
         thread = self.store._thread   # noqa: SLF001 - a test's shortcut around the await
-        if thread is None or not callable(method):
+        if thread is None or not callable(method) or name in OWN_THREADING:
             return method
         return lambda *args, **kwargs: thread.call(method, *args, **kwargs)
+
+
+def unwrapped(store: Any) -> Any:
+    """The store itself, for the code under test (which awaits Store.run)."""
+    return store.store if isinstance(store, Blocking) else store

@@ -23,6 +23,7 @@ from policybot.matching.rules import MAX_RULES_BYTES
 from policybot.model import Alert, Item, Match
 from policybot.store import Store
 from tests.fakes.feed_server import FeedServer
+from tests.pgserver_fixture import Blocking
 
 RULES = """\
 entities:
@@ -72,7 +73,7 @@ destinations:
   console: {{type: console}}
 {console}""", encoding="utf-8")
     app = App(load_config(tmp_path / "config.yaml", env=env or {}), stream=io.StringIO())
-    app.load_rules()
+    Blocking(app.store).run_sync(app.load_rules)   # (PostgreSQL: on the store's thread)
     return app
 
 

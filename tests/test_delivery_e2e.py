@@ -199,6 +199,7 @@ def test_the_mute_summary_arrives_through_the_outbox(
         f'delivery: {{interval: 1s}}\ntelegram: {{token: "${{TELEGRAM_BOT_TOKEN}}", '
         f'allow: [{PERSON}], api_url: "{telegram_api.url}"}}\n', notify="[console]")
     run = start(config, running)
+    run.wait_log(r"feed=f polled: 1 items, 1 new")   # item 1 goes before the chat subscribes
     say = telegram_api.push_message
     say(PERSON, "/subscribe rare-earth-export", from_id=PERSON)
     wait_for(lambda: len(telegram_api.messages(PERSON)) >= 1, what="the subscribe reply")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,35 @@ def test_a_lost_database_is_tried_again_only_every_few_seconds(pg_server: str) -
     with pytest.raises(sqlite3.OperationalError, match="does not exist"):
         db.execute("SELECT 1")
     db.close()
+
+
+def test_instances_starting_at_the_same_moment_migrate_once(pg_server: str) -> None:
+    """Several instances open a fresh database at once: each starts, the schema is migrated
+    once. (Creating the version table outside the migration lock once failed one of them on
+    pg_type's unique index.)"""
+    import threading
+
+    for _ in range(4):
+        url = fresh_database(pg_server)
+        start = threading.Barrier(4)
+        errors: list[Exception] = []
+        versions: list[int] = []
+        threads = [threading.Thread(target=_open_one, args=(url, start, versions, errors))
+                   for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert errors == [] and versions == [len(MIGRATIONS)] * 4
+
+
+def _open_one(url: str, start: Any, versions: list[int], errors: list[Exception]) -> None:
+    from policybot.store import Store
+
+    start.wait()
+    try:
+        store = Store(url)
+        versions.append(store.schema_version())
+        store.close()
+    except Exception as exc:  # noqa: BLE001 - the test reports what any thread met
+        errors.append(exc)

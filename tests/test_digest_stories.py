@@ -18,7 +18,7 @@ from policybot.config import DeliverySettings, load_config
 from policybot.delivery import Delivery
 from policybot.errors import DeliveryError
 from policybot.model import Alert, Item, Match
-from policybot.notify.base import Accepted, no_record
+from policybot.notify.base import Accepted, no_record, report_accepted
 from policybot.render import TELEGRAM_MAX, slack_escape
 from policybot.render_digest import ALSO_NAME_MAX, SOURCE_MAX, also_names, by_story, reports_note
 from policybot.render_story import console_also
@@ -157,7 +157,7 @@ class LinesNotifier:
                 raise DeliveryError("HTTP 502", retryable=True)
             part = entries[start:start + self.per]
             self.posts.append([e.lead.item.title for e in part])
-            accepted([i for e in part for i in e.ids])
+            await report_accepted(accepted, [i for e in part for i in e.ids])
 
     async def close(self) -> None:
         pass

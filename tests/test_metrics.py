@@ -186,11 +186,11 @@ async def test_delivery_stopped_is_a_gauge_that_follows_the_fault(tmp_path: Path
     try:
         await app.poll_all()
         await app.deliver()
-        before = set(app.metrics_text().splitlines())
+        before = set((await app.metrics_text()).splitlines())
         for suffix in ("", "-wal", "-shm"):
             Path(f"{tmp_path / 's.db'}{suffix}").unlink(missing_ok=True)
         await app.deliver()
-        after = set(app.metrics_text().splitlines())
+        after = set((await app.metrics_text()).splitlines())
     finally:
         await app.close()
     assert "# TYPE policybot_delivery_stopped gauge" in before

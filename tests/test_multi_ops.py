@@ -7,15 +7,13 @@ from __future__ import annotations
 import os
 import re
 import signal
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from tests.botproc import BotProcess, bot, wait_until
+from tests.botproc import BotProcess, bot, http_get, wait_until
 from tests.pgserver_fixture import fresh_database
 from tests.test_e2e import RULES, feed, rss_item
 
@@ -29,14 +27,6 @@ def _config(tmp_path: Path, url: str) -> Path:
     config.write_text(f'storage: {{url: "${{DATABASE_URL}}"}}\nrules: rules/\n'
                       f'feeds: [{{id: ops, url: "{url}", every: 10m}}]\nmetrics: {{port: 0}}\n')
     return config
-
-
-def _healthz(port: str) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as resp:  # noqa: S310
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def test_check_reports_an_unreachable_database_in_one_line(tmp_path: Path, pg_server: str) -> None:
@@ -70,11 +60,11 @@ def test_status_lists_instances_and_healthz_fails_without_the_database(
         assert "Instances (1):" in status.stdout
         line = next(x for x in status.stdout.splitlines() if f" {run.pid} " in x)
         assert "1 feed polls" in line
-        assert _healthz(port) == 200
+        assert http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200
         name = url.partition("?")[0].rsplit("/", 1)[1]
         with psycopg.connect(pg_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        wait_until(lambda: _healthz(port) == 503, what="/healthz unhealthy")
+        wait_until(lambda: http_get(f"http://127.0.0.1:{port}/healthz")[0] == 503, what="/healthz unhealthy")
     finally:
         run.signal(signal.SIGTERM)
         run.wait()

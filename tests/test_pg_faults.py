@@ -11,8 +11,6 @@ import re
 import signal
 import socket
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ import pytest
 
 from policybot.pgconn import CONNECT_TIMEOUT, server_of
 from policybot.store import Store
-from tests.botproc import BotProcess, bot, wait_until
+from tests.botproc import BotProcess, bot, http_get, wait_until
 from tests.pgserver_fixture import fresh_database
 from tests.test_e2e import feed, rss_item
 from tests.test_multi_ops import DAY, _config
@@ -105,14 +103,6 @@ def test_an_instance_notes_its_fault_in_its_row(pg_server: str) -> None:
                                            260.0)
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310 - loopback
-            return int(resp.status), resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
 def _allow(pg_server: str, name: str, allowed: bool) -> None:
     """Let the database take connections or not; refusing, cut the ones it has."""
     with psycopg.connect(pg_server, autocommit=True) as admin:
@@ -138,10 +128,10 @@ def test_a_lost_database_stops_delivery_status_says_where_and_the_row_keeps_the_
                        what="the heartbeat")
         _allow(pg_server, name, False)
         run.wait_log("delivery stopped, nothing is sent until it can be recorded: state database: ")
-        health, text = _get(f"http://127.0.0.1:{port}/healthz")
+        health, text = http_get(f"http://127.0.0.1:{port}/healthz")
         # the last probe's word or delivery's, whichever saw the loss first: both name the database
         assert health == 503 and re.match(r"(delivery stopped: )?state database: ", text), text
-        assert "policybot_delivery_stopped 1" in _get(f"http://127.0.0.1:{port}/metrics")[1].splitlines()
+        assert "policybot_delivery_stopped 1" in http_get(f"http://127.0.0.1:{port}/metrics")[1].splitlines()
         down = bot(config, "status", env=env)
         assert down.returncode == 1 and "Traceback" not in down.stderr and PASSWORD not in down.stderr
         [line] = [x for x in down.stderr.splitlines() if x.strip()]

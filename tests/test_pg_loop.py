@@ -24,7 +24,7 @@ from policybot.config import load_config
 from policybot.pgconn import OnEventLoop, PgConnection
 from policybot.scheduler import PROBE_PATIENCE, Service
 from policybot.store import Store
-from tests.botproc import BotProcess, wait_until
+from tests.botproc import BotProcess, http_get, wait_until
 from tests.pgserver_fixture import fresh_database
 from tests.test_chat_commands import write_config
 from tests.test_e2e import RULES, feed, rss_item
@@ -86,14 +86,6 @@ destinations:
     return config
 
 
-def _healthz(port: str) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30) as resp:  # noqa: S310
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 def _waiting(watch: psycopg.Connection[Any]) -> list[int]:
     """The sessions of this database waiting on a lock (the bot's statement held up)."""
     rows = watch.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
@@ -116,12 +108,12 @@ def test_bot_answers_healthz_while_its_database_statement_waits_on_a_lock(
             locker.execute("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE")
             wait_until(lambda: len(_waiting(watch)) == 1, what="the bot's delivery pass held up")
             held = _waiting(watch)
-            assert _healthz(port) == 200          # the loop answers ...
+            assert http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200          # the loop answers ...
             assert _waiting(watch) == held        # ... while its statement still waits
             assert len(slack_api.messages("C0123ABCD")) == 1
             locker.commit()
         wait_until(lambda: len(slack_api.messages("C0123ABCD")) == 2, what="the held-up pass delivers")
-        assert _healthz(port) == 200
+        assert http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as resp:  # noqa: S310
             assert "policybot_outbox_pending 0" in resp.read().decode()   # read on the database thread
     finally:

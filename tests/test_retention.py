@@ -19,6 +19,7 @@ from policybot.prune import PRUNE_CHUNK, prune_state
 from policybot.scheduler import Service
 from policybot.store import Store
 from tests.fakes.feed_server import FeedServer, rss
+from tests.pgserver_fixture import Blocking
 from tests.test_scale import make_app
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -27,7 +28,7 @@ RETENTION = 30 * 86400.0   # the default
 
 async def poll(app: App, when: datetime) -> tuple[str, int]:
     result = await app.poller.poll(app.config.feeds[0], when)
-    app.store.flush_feeds()   # the deferred 304 bookkeeping, as the loop's next turn does
+    await app.store.run(app.store.flush_feeds)   # the deferred 304 bookkeeping, as the loop's next turn does
     return result.status, result.alerts
 
 
@@ -62,7 +63,7 @@ async def test_a_feed_quiet_for_longer_than_the_retention_does_not_alert_again(
             assert (await poll(app, T0 + timedelta(days=day)))[0] == "not-modified"
         later = T0 + timedelta(days=40)
         assert set((await last_present(app)).values()) == {later.timestamp()}   # moved with each 304
-        assert app.store.prune(later.timestamp() + 60, RETENTION) == 0
+        assert Blocking(app.store).prune(later.timestamp() + 60, RETENTION) == 0
         feed_server.add("quiet", rss("Gallium a", "Gallium b", "Gallium c"), etag=True)
         status, alerts = await poll(app, later + timedelta(hours=1))
     finally:
@@ -93,7 +94,7 @@ async def test_items_that_left_the_feed_are_still_forgotten(
         await poll(app, T0 + timedelta(hours=1))          # item 0 left the feed
         for day in range(1, 41):
             await poll(app, T0 + timedelta(days=day))     # 304s: only item 1 is still there
-        gone = app.store.prune((T0 + timedelta(days=40)).timestamp(), RETENTION)
+        gone = Blocking(app.store).prune((T0 + timedelta(days=40)).timestamp(), RETENTION)
         left = sorted(await last_present(app))
     finally:
         await app.close()
@@ -116,7 +117,7 @@ async def test_a_feed_failing_for_longer_than_the_retention_does_not_alert_again
         feed_server.add("down", status=500)
         assert (await app.poller.poll(app.config.feeds[0], T0 + timedelta(days=1), force=True)).status == "error"
         back = T0 + timedelta(days=45)
-        assert app.store.prune(back.timestamp(), RETENTION) == 0   # its latest body is kept
+        assert Blocking(app.store).prune(back.timestamp(), RETENTION) == 0   # its latest body is kept
         feed_server.add("down", rss("Gallium a", "Gallium b", "Gallium c"))
         result = await app.poller.poll(app.config.feeds[0], back, force=True)
     finally:
@@ -130,13 +131,14 @@ async def test_the_prune_job_runs_off_the_event_loop(
     app = make_app(tmp_path, {"f": feed_server.url("f")}, state=state)
     try:
         await app.poll_all()
-        app.store.db.execute("BEGIN IMMEDIATE")   # the loop's connection holds the write lock...
+        db = Blocking(app.store)
+        db.run_sync(app.store.db.execute, "BEGIN IMMEDIATE")   # the bot's connection holds the write lock...
         if app.store.shared:                      # (PostgreSQL: the table prune reads first)
-            app.store.db.execute("LOCK TABLE feeds IN ACCESS EXCLUSIVE MODE")
+            db.run_sync(app.store.db.execute, "LOCK TABLE feeds IN ACCESS EXCLUSIVE MODE")
         job = asyncio.create_task(Service(app).prune())
         await asyncio.sleep(0)
         assert not job.done()                     # ...and the loop still turns while prune waits
-        app.store.db.execute("COMMIT")
+        db.run_sync(app.store.db.execute, "COMMIT")
         await asyncio.wait_for(job, 60)
     finally:
         await app.close()

@@ -19,6 +19,7 @@ from policybot.feeds.fetch import PER_HOST, Fetcher
 from policybot.pipeline import ParserPool
 from policybot.scheduler import Service
 from tests.fakes.feed_server import FeedServer, rss
+from tests.pgserver_fixture import Blocking
 
 RULES = "rules:\n  - id: gallium\n    title: Gallium\n    match: {any: [gallium]}\n"
 
@@ -33,7 +34,7 @@ def make_app(tmp_path: Path, urls: dict[str, str], *, extra: str = "", state: st
         f"storage: {storage}\nrules: [rules.yaml]\ndefaults: {{backfill: all}}\n"
         f"feeds:\n{feeds}destinations: {{console: {{type: console}}, ops: {{type: console}}}}\n{extra}")
     app = App(load_config(tmp_path / "config.yaml", env={}), stream=io.StringIO(), **kwargs)  # type: ignore[arg-type]
-    app.load_rules()
+    Blocking(app.store).run_sync(app.load_rules)   # (PostgreSQL: on the store's thread)
     return app
 
 

@@ -50,6 +50,8 @@ def ref_cues(text: str) -> set[str]:
     found = {cue for cue, pattern in CUE_RES if pattern.search(text)}
     if "retaliation" in found and f._VOW.search(text):
         return ref_cues(f._VOW.sub(" ", text))
+    if "preliminary" in found and f._NOT_REMEDY.search(text):
+        return ref_cues(f._NOT_REMEDY.sub(" ", text))
     return found
 
 
@@ -147,10 +149,11 @@ def ref_decide(sig: Signature, candidates: Sequence[Candidate]) -> Decision:
             continue
         members.setdefault(cand.story, []).append(cand)
         score = ref_similarity(sig, cand.sig)
-        if score >= min(g.RELATED_SCORE, g._threshold(sig, cand.sig)) or ref_strong(sig, cand.sig):
+        if score >= min(g.RELATED_SCORE, g._threshold(sig, cand.sig, score)) or ref_strong(sig, cand.sig):
             related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if score >= g._threshold(sig, cand.sig) or ref_strong(sig, cand.sig)), key=lambda b: -b[0])
+                     if score >= g._threshold(sig, cand.sig, score) or ref_strong(sig, cand.sig)),
+                    key=lambda b: -b[0])
     later = g._later(related, members)
     tried: set[str] = set()
     for score, cand in ranked:
@@ -187,7 +190,8 @@ PIECES = (
     "into force", "suspend", "终裁", "初裁", "retaliat", "price", "prices", "暂停", "shares",
     "ruling", "U.S.", "tariffs", "export controls", "Nvidia's", "chips", "’s", "ＲＥＥ",
     " as ", " after ", " amid ", "vows to retaliate", "threatens", " will ", "respond", "将反制",
-    "countermeasures", "hits back", "definitive", "slump", "record high",
+    "countermeasures", "hits back", "definitive", "slump", "record high", "preliminary terms", " sues ",
+    "初步协议", "专家：", " in retaliation for ",
 )
 
 

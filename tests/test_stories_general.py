@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from policybot.model import Item
 from policybot.stories import group
-from policybot.stories.features import cues, fold, signature, tokens
+from policybot.stories.features import cues, fold, lead, signature, tokens
 from policybot.stories.group import Candidate, blocked, decide
 
 NOW = datetime(2025, 4, 4, 12, tzinfo=UTC)
@@ -82,3 +82,90 @@ def test_make_eval_prints_the_extra_set_after_the_dev_set(capsys) -> None:
     label = out.index(f"{eval_stories.EXTRA_LABEL}:")
     assert out[0].startswith("stories all: 191 items")
     assert out[label + 1].startswith("stories all: 115 items")
+
+
+def test_an_acts_own_exemptions_do_not_carry_its_deferral() -> None:
+    """A licence rule whose summary lists its exemptions is not a deferral: the same rule put
+    off a day later (its title says "defers") is a step of its own."""
+    act = _sig("a", "Ruritania requires licences for imports of drones with immediate effect",
+               "Imports of drones now need a licence; exemptions apply to research units.", 26)
+    deferral = _sig("b", "Ruritania defers drone import licence requirement to January",
+                    "Ruritania deferred the licence requirement for drone imports to January 1.")
+    assert {"suspension"} <= deferral.cues and "suspension" not in act.text_cues
+    assert "exemption" in act.text_cues
+    assert decide(deferral, [Candidate("a", act)]).story is None
+
+
+def test_lawsuits_and_share_moves_are_steps_of_their_own() -> None:
+    """A lawsuit against a decision is a new development, and so are share moves named as
+    such, in English and Chinese."""
+    assert "lawsuit" in cues(fold("Two companies sue the government over the blocked merger"))
+    assert "lawsuit" in cues(fold("两家公司起诉政府 阻止收购决定被诉"))
+    assert "market" in cues(fold("Miner's shares fall after the export ban"))
+    assert "market" in cues(fold("关税冲击医药股 制药板块领跌"))
+    assert "suspension" in cues(fold("Government defers the licence rule"))
+    assert "suspension" in cues(fold("Government makes U-turn on the licence rule"))
+    assert "suspension" in cues(fold("一天后改口 政府给予过渡期"))
+
+
+def test_common_words_of_statements_compare_across_languages() -> None:
+    """A ministry's statement shares few names with the reports of the act it answers: the
+    common words of trade reporting (trading partners, suppliers, compliant applications,
+    manufacturing, technology) are concepts of both languages, specific enough to make the two
+    candidates; a company, named in nearly every report, is not."""
+    want = {"partner", "supply", "compliance", "manufacturing", "technology"}
+    assert want <= tokens(fold("所有贸易伙伴 供应商 合规申请 芯片制造 先进技术"))
+    assert want <= tokens(fold("all trading partners, suppliers, compliant applications, chip manufacturers, "
+                               "key technologies"))
+    assert want <= tokens(fold("partner suppliers compliant manufacture tech"))
+    assert "firm" not in tokens(fold("中国企业 Chinese companies"))   # named in every other report
+
+
+def test_a_ministry_statement_joins_the_act_it_answers() -> None:
+    """A Chinese spokesperson's statement on a US tariff joins the English report of the
+    tariff: they share the measure's name and "all trading partners", nothing else specific."""
+    act = _sig("a", "US imposes reciprocal tariffs on all trading partners",
+               "The White House announced reciprocal tariffs on imports from all trading partners.", 3)
+    said = _sig("b", "商务部新闻发言人就美国对所有贸易伙伴征收所谓对等关税发表谈话",
+                "商务部新闻发言人表示，美方对包括中国在内的所有贸易伙伴征收所谓对等关税，中方坚决反对。")
+    assert {"reciprocal", "partner"} <= act.keys & said.keys
+    assert decide(said, [Candidate("a", act)]).story == "a"
+
+
+def test_much_shared_evidence_joins_across_languages() -> None:
+    """An English and a Chinese report sharing STRONG_SHARED_CROSS names join whatever the
+    score (each says much else); one name fewer, at that low score, they stay apart."""
+    names = ["Rusal", "Deripaska", "EuroSibEnergo", "Glencore", "Vekselberg"][:group.STRONG_SHARED_CROSS]
+    en = _sig("a", "Treasury eases sanctions on smelter group",
+              f"{' '.join(names)} copper nickel zinc gold platinum palladium titanium cobalt lithium", 3)
+    zh = _sig("b", "美国放宽对铝业集团的制裁",
+              f"{'、'.join(names)}。大豆、玉米、小麦、大麦、高粱、猪肉、牛肉、禽肉、乳制品、葡萄酒。")
+    assert zh.lang == "zh" and group.similarity(zh, en) < group.JOIN_SCORE_CROSS * group.CLOSE_FACTOR
+    assert decide(zh, [Candidate("a", en)]).story == "a"
+    fewer = _sig("c", "美国放宽对铝业集团的制裁",
+                 f"{'、'.join(names[:-1])}。大豆、玉米、小麦、大麦、高粱、猪肉、牛肉、禽肉、乳制品、葡萄酒。")
+    assert decide(fewer, [Candidate("a", en)]).story is None
+
+
+def test_an_announced_date_and_preliminary_terms_are_no_steps() -> None:
+    """"... 10月14日生效" said on Sep 30 is the announcement saying when, not the later entry
+    into force (said on Oct 14 it is that step); "preliminary terms" of an award is no trade
+    remedy's first finding."""
+    def said_on(day: datetime) -> group.Signature:
+        it = Item("f", "b", "鲁里坦尼亚签令对进口无人机加征25%关税 10月14日生效", "https://news.example/b",
+                  "鲁里坦尼亚对进口无人机加征25%关税。", "", day)
+        return signature(it, [], day.timestamp())
+
+    early, on_the_day = said_on(datetime(2025, 9, 30, 12, tzinfo=UTC)), said_on(datetime(2025, 10, 14, 8, tzinfo=UTC))
+    assert "in force" in early.cues and "in force" in on_the_day.cues
+    assert group._announced(early) and not group._announced(on_the_day)
+    assert "preliminary" not in cues(fold("Administration announces preliminary terms with chipmaker"))
+    assert "preliminary" in cues(fold("EU sets preliminary duties on imported bikes"))
+
+
+def test_a_comment_quoted_after_the_act_is_not_its_step() -> None:
+    """"... 专家：依法反制": the expert calls the listing a countermeasure; the title leads with
+    the listing, so it joins the listing's story."""
+    title = fold("商务部将28家外国实体列入出口管制管控名单 专家：依法反制")
+    assert lead(title) == fold("商务部将28家外国实体列入出口管制管控名单")
+    assert cues(lead(title)) == set() and "retaliation" in cues(title)

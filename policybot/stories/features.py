@@ -30,29 +30,52 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "in force": (("into force", "takes effect", "take effect", "took effect", "taking effect",
                   "comes into effect", "enters into", "effective from", "kicks in", "kick in"),
                  ("生效", "起施行", "正式实施")),
-    "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "reprieve",
-                    "exempt", "grace period", "truce", "non-enforcement"),
-                   ("暂停", "暂缓", "推迟", "豁免", "宽限", "休战")),
+    "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
+                    "grace period", "truce", "non-enforcement", "u-turn", "backtrack", "reverses course",
+                    "rolls back", "roll back"),
+                   ("暂停", "暂缓", "推迟", "宽限", "休战", "改口")),
+    # an exemption: a step when a title announces it; an act's own exemptions in its summary
+    "exemption": (("exempt",), ("豁免",)),
     "final": (("final determination", "final ruling", "final duties", "final anti", "definitive"),
               ("终裁",)),
     "preliminary": (("preliminary",), ("初裁", "初步")),
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
                      "in response", "responds with"), ("反制", "报复", "回击", "对等回应", "反击")),
+    # a move or a level, not a price named
     "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
                 "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
                 "year low", "year peak", "month high", "month low", "record high", "record low",
-                "all-time high", "highest since", "lowest since"),      # a move or a level, not a price named
+                "all-time high", "highest since", "lowest since", "spike", "plummet",
+                "hits record", "hit record", "fresh record", "new record", "prices fall", "prices drop",
+                "prices rise", "shares fall", "shares drop", "shares rise", "shares gain", "shares slip",
+                "stocks fall", "stocks rise", "stocks drop", "futures fall", "futures drop", "futures rise",
+                "crash"),
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
-                "跳水", "新高", "新低")),
+                "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录", "领跌", "领涨", "重挫", "下挫")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
+    "lawsuit": (("lawsuit", " sue ", " sues ", " sued ", "files suit", "file suit", "legal challenge",
+                 "challenge in court", "court challenge"), ("起诉", "提告", "提起诉讼")),
+    # an industry body's advice to its members (to stop or limit buying): a response of its own
+    "advice": (("urge firms", "urges firms", "urged firms", "urge companies", "urges companies",
+                "urged companies", "urge members", "urges members", "advise firms", "advises firms",
+                "advised firms", "advise members", "advises members", "advised members", "cautious buying",
+                "cautious about buying", "buy with care", "stop buying", "boycott"),
+               ("谨慎采购", "审慎采购", "停止采购", "抵制")),
 }
 
 # a response vowed or threatened is a reaction quoted, not a retaliation taken
 _VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b"
                   r"[^.;:]{0,12}?(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*"
                   r"|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?(?:对等回应|反制|报复|回击|反击)")
+# "preliminary terms" of an award or a deal: no trade remedy's first finding
+_NOT_REMEDY = re.compile(r"preliminary (?:terms|agreement|deal|memorandum|accord|award)"
+                         r"|初步(?:协议|条款|协定)")
 # an English title's subordinate clause: its cues are context ("... as prices slump")
-_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before)\s")
+# ("X in retaliation for Y": the title reports X; what it answers is context)
+_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"
+                        r"|in (?:retaliation|response|reply|countermeasure) (?:for|to))\s"
+                        # ... and a comment quoted after the act: "... 专家：依法反制"
+                        r"|\s(?:专家|分析|学者|业内|评论|观察)[^\s:：]{0,4}[:：]")
 _WORD = re.compile(r"[a-z][a-z0-9.+'-]*[a-z0-9+]|[a-z]")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _STOP = frozenset(
@@ -344,7 +367,8 @@ def _year(value: str) -> bool:
 
 
 def lead(title: str) -> str:
-    """An English title's main clause: "X halts Y as prices slump" leads with the halt."""
+    """A title's main clause: "X halts Y as prices slump" leads with the halt, "商务部将28家实体
+    列入管控名单 专家：依法反制" with the listing (the expert's word is a comment on it)."""
     return _SUBCLAUSE.split(title, maxsplit=1)[0]
 
 
@@ -353,20 +377,29 @@ def cues(text: str) -> set[str]:
     found = _cues(text, 0)[0]
     if "retaliation" in found and _VOW.search(text):
         return cues(_VOW.sub(" ", text))
+    if "preliminary" in found and _NOT_REMEDY.search(text):
+        return cues(_NOT_REMEDY.sub(" ", text))
     return set(found)
 
 
 def _signature_cues(whole: str, main: str) -> tuple[frozenset[str], frozenset[str]]:
     """`cues(whole)`, then `cues(main)` (the title's main clause, which `whole` begins with)
-    when the first are any: one pass of the automaton for both, but where a vow is found."""
+    when the first are any: one pass of the automaton for both, but where a vow or a
+    preliminary that is no finding is found (`cues` again, on the text without it)."""
     found, first = _cues(whole, len(main))
-    if "retaliation" in found and _VOW.search(whole):
+    if _reworded(found, whole):
         found = frozenset(cues(whole)) or _NONE
     if not found:
         return _NONE, _NONE
-    if "retaliation" in first and _VOW.search(main):
+    if _reworded(first, main):
         first = frozenset(cues(main)) or _NONE
     return found, first
+
+
+def _reworded(found: frozenset[str], text: str) -> bool:
+    """`cues` takes a vow or a preliminary that is no finding out of `text` and looks again."""
+    return ("retaliation" in found and _VOW.search(text) is not None) or \
+        ("preliminary" in found and _NOT_REMEDY.search(text) is not None)
 
 
 def _cues(text: str, head: int) -> tuple[frozenset[str], frozenset[str]]:

@@ -2,16 +2,20 @@
 
 An item joins the story of its most similar earlier item within the window when the two share
 enough (concept tokens of title and summary, numbers, the engine's rules and entities; less is
-needed within 24 h) and nothing forbids it. Two kinds of veto:
-- a step cue (final, in force, suspension, retaliation ...) of the item's title that the story
-  does not carry (no report of it that names the same measure mentions it; a retaliation only
-  in a title), or a cue of the story's first title the item never mentions. Within 3 h of the
-  story's first report such cues part nothing (a later step comes later), but a retaliation;
+needed within 24 h, but only with specific evidence: a good, a name, a state as subject in both
+titles' main clauses, or a shared rate, amount or notice number) and nothing forbids it. Two
+kinds of veto:
+- a step cue (final, in force, suspension, retaliation, an industry body's advice ...) of the
+  item's title that the story does not carry (no report of it that names the same measure
+  mentions it; a retaliation or an advice only in a title), or a cue of the story's first title
+  the item never mentions. Within 3 h of the story's first report such cues part nothing (a
+  later step comes later; if that report speaks of the measure), but a retaliation or an advice;
   with much shared evidence a retaliation is the story's own, and so it is for a story that
   began after another related one (the response's notice need not call itself a retaliation).
 - per related item: a price move in one title only, different subjects or kinds of measure in
-  the titles (not those of a clause about other goods), different act numbers of one kind or
-  percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%").
+  the titles (not those of a clause about other goods), measures aimed at different states
+  ("34% on China" vs "对所有美国商品": an act and the answer to it), different act numbers of one
+  kind or percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%").
 Otherwise the item starts a story of its own. Each decision is explained in one line.
 """
 
@@ -21,10 +25,11 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, lead, num, numbers, tokens, weight
-from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, SUBJECTS
+from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, STATES, SUBJECTS, ZH_TARGETS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -35,15 +40,22 @@ MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs 
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 24 * 3600.0      # reports this close in time ...
 CLOSE_FACTOR = 0.7       # ... need this share of the join score
-STRONG_SHARED = 8        # shared specific tokens + strong numbers that join whatever the score
-STRONG_SHARED_CROSS = 5  # ... across languages
+STRONG_SHARED = 7        # shared specific tokens + strong numbers that join whatever the score
+STRONG_SHARED_CROSS = 4  # ... across languages
 STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue parts nothing: steps come later
 TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is background: titles only
-TITLE_CARRIED = frozenset({"retaliation"})    # a story carries it by a title ("vowed to retaliate" is none)
+# a response a story carries only by a title ("vowed to retaliate" is none)
+TITLE_CARRIED = frozenset({"retaliation", "advice"})
+ANNOUNCED_AHEAD = 7   # days: an 'in force' date this far ahead is said at the announcement
 IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
+# a state a title's measure is aimed at: "34% on China", "to US", "对美", "对原产于加拿大的"
+EN_TARGET = re.compile(r"\b(?:on|against|at|into|to|targets?|targeting)\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
+# ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
+ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
+STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand for an act
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
@@ -149,6 +161,9 @@ def _apart(a: Signature, b: Signature) -> str | None:
     sa, sb = _subjects(a.title_tokens), _subjects(b.title_tokens)
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    ta, tb = _targets(a.title), _targets(b.title)
+    if ta and tb and not ta & tb:    # a tariff on China and one on the US: an act and the answer to it
+        return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
     ma, mb = _lead_measures(a.title), _lead_measures(b.title)
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
@@ -205,7 +220,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         members.setdefault(cand.story, []).append(cand)
         specific = len(keys & other.keys)
         score = _similarity(sig, other, specific)
-        threshold = _threshold(sig, other)
+        threshold = _threshold(sig, other, score)
         if specific >= (STRONG_SHARED if lang == other.lang else STRONG_SHARED_CROSS) or score >= threshold:
             joinable.add(id(cand))
         elif score < RELATED_SCORE:    # (and < threshold): not even related
@@ -266,12 +281,29 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     if later or (goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members)):
         carried |= TITLE_CARRIED
     mine = (sig.cues - carried) - TITLE_ONLY_CUES
+    if "in force" in mine and _announced(sig):
+        mine = mine - {"in force"}
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
-    if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours
-        mine, theirs = mine & TITLE_CARRIED, theirs & TITLE_CARRIED
+    if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours ...
+        theirs = theirs & TITLE_CARRIED
+        if acts <= anchor.sig.tokens:    # ... if the story's first report is about the act at all
+            mine = mine & TITLE_CARRIED
     if mine:
         return f"'{sorted(mine)[0]}' in this title, not in the story"
     return f"'{sorted(theirs)[0]}' in the story's first title, not in this report" if theirs else None
+
+
+def _announced(sig: Signature) -> bool:
+    """"In force" beside a date still weeks ahead ("... 10月14日生效", "take effect Oct. 14") is
+    the act's announcement saying when, not the later step of its entry into force."""
+    published = datetime.fromtimestamp(sig.when, UTC)
+    for found in numbers(fold(sig.title)):
+        if found.startswith("date:"):
+            month, day = (int(x) for x in found[5:].split("-"))
+            ahead = (month - published.month) % 12 * 31 + day - published.day
+            if ANNOUNCED_AHEAD <= ahead <= 6 * 31:
+                return True
+    return False
 
 
 def _implied(cues: frozenset[str]) -> frozenset[str]:
@@ -285,11 +317,30 @@ def _strong(a: Signature, b: Signature) -> bool:
     return len(a.keys & b.keys) >= (STRONG_SHARED if a.lang == b.lang else STRONG_SHARED_CROSS)
 
 
-def _threshold(a: Signature, b: Signature) -> float:
-    """The score a join needs: lower for reports close in time (most reports of one event come
-    within hours, its sibling events days apart)."""
+def _threshold(a: Signature, b: Signature, score: float = 0.0) -> float:
+    """The score a join needs: lower for reports close in time (most reports of an event come
+    within hours, its sibling events days apart) that share specific evidence (`score`: the
+    pair's, when known; at or above the full score the evidence is not looked at)."""
     base = JOIN_SCORE if a.lang == b.lang else JOIN_SCORE_CROSS
-    return base * CLOSE_FACTOR if abs(a.when - b.when) <= CLOSE else base
+    if abs(a.when - b.when) > CLOSE or score >= base or not _lead_shared(a, b):
+        return base
+    return base * CLOSE_FACTOR
+
+
+def _lead_shared(a: Signature, b: Signature) -> bool:
+    """Something specific beyond the actors and the measure word: the titles' main clauses share
+    a good, a state as subject or a name, or the reports share a rate, an amount or a notice's
+    number (a plain count or a date is too common)."""
+    if a.lang != b.lang:
+        return True
+    if any(n.startswith(STRONG_KINDS) for n in a.numbers & b.numbers):
+        return True
+    return bool((_lead_tokens(a.title) & _lead_tokens(b.title)) - (GENERIC - SUBJECTS))
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _lead_tokens(title: str) -> frozenset[str]:
+    return frozenset(t for t in tokens(lead(fold(title))) if not t.startswith("zh:"))
 
 
 def _values(sig: Signature) -> frozenset[str]:
@@ -307,6 +358,21 @@ def _lead_measures(title: str) -> frozenset[str]:
     if rest & SUBJECTS - mine:
         return frozenset(mine & MEASURES)
     return frozenset((mine | rest) & MEASURES)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _targets(title: str) -> frozenset[str]:
+    """The states a title's measure is aimed at: those named just after "on", "against", "to",
+    "into" ("34% on China, 20% on EU"; "exports to US") or after 对 / 输 ("对美", "输美")."""
+    folded = fold(title)
+    found = {s for m in EN_TARGET.finditer(folded) for s in tokens(m.group(1)) & STATES}
+    for m in ZH_TARGET.finditer(folded):
+        span = m.group(1) or m.group(2)
+        states = tokens(span) & STATES
+        if not states and span[0] in ZH_TARGETS:
+            states = {ZH_TARGETS[span[0]]}
+        found |= states
+    return frozenset(found)
 
 
 @lru_cache(maxsize=TITLE_CACHE)

@@ -65,15 +65,27 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "intel": ("英特尔",), "qualcomm": ("高通",), "apple": ("苹果",), "google": ("谷歌",),
     "tesla": ("特斯拉",), "ford": ("福特",), "boeing": ("波音",), "nexperia": ("安世",),
     "wingtech": ("闻泰",), "illumina": ("因美纳",), "deripaska": ("德里帕斯卡",),
+    # common words of trade reporting and of official statements: a ministry's statement on a
+    # foreign act shares few names with the act's reports ("所有贸易伙伴" = "all trading partners").
+    # Not 企业/公司 = company: every other report names companies (two sibling acts became candidates)
+    "partner": ("伙伴",), "supply": ("供应",), "compliance": ("合规",),
+    "manufacturing": ("制造",), "technology": ("科技", "技术"),
 }
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
 EN_ALIASES: dict[str, str] = {
-    "u.s.": "us", "usa": "us", "america": "us", "american": "us", "washington": "us",
+    "u.s.": "us", "u.s": "us", "usa": "us", "prc": "china", "america": "us", "american": "us",
+    "washington": "us",
     "chinese": "china", "beijing": "china", "japanese": "japan", "tokyo": "japan",
     "korean": "korea", "seoul": "korea", "european": "eu", "brussels": "eu", "german": "germany",
     "berlin": "germany", "britain": "uk", "british": "uk", "dutch": "netherlands",
     "russian": "russia", "brazilian": "brazil", "congolese": "congo", "drc": "congo",
+    # the other states' adjectives and capitals (a capital names its government)
+    "canadian": "canada", "ottawa": "canada", "indian": "india", "delhi": "india",
+    "indonesian": "indonesia", "jakarta": "indonesia", "australian": "australia", "canberra": "australia",
+    "mexican": "mexico", "french": "france", "paris": "france", "vietnamese": "vietnam", "hanoi": "vietnam",
+    "iranian": "iran", "tehran": "iran", "taiwanese": "taiwan", "taipei": "taiwan", "moscow": "russia",
+    "kremlin": "russia", "london": "uk", "brasilia": "brazil", "kinshasa": "congo", "hague": "netherlands",
     "tariffs": "tariff", "duties": "tariff", "duty": "tariff", "levy": "tariff", "levies": "tariff",
     "sanctions": "sanction", "exports": "export", "imports": "import", "controls": "control",
     "curbs": "control", "curb": "control", "license": "licence", "licenses": "licence",
@@ -103,6 +115,11 @@ EN_ALIASES: dict[str, str] = {
     "prohibited": "ban", "prohibition": "ban", "anti-subsidy": "countervailing",
     "surtax": "tariff", "surtaxes": "tariff", "subsidies": "subsidy", "subsidisation": "subsidy",
     "subsidization": "subsidy", "subsidised": "subsidy", "subsidized": "subsidy",
+    # the common words of trade reporting above, in their English forms
+    "partners": "partner",
+    "supplies": "supply", "supplier": "supply", "suppliers": "supply", "compliant": "compliance",
+    "manufacture": "manufacturing", "manufacturer": "manufacturing", "manufacturers": "manufacturing",
+    "technologies": "technology", "tech": "technology",
 }
 
 # concepts every other report carries: they count little in a similarity
@@ -122,3 +139,10 @@ SUBJECTS = frozenset(
 MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
 # what a step acts on: a cue in a title is carried by a report that names the same of these
 ACTS = MEASURES | frozenset("entity list export import licence ban investigation order".split())
+# states (the actors and targets of measures); a measure aimed at one is not one aimed at another
+STATES = frozenset(
+    "us china japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
+    "taiwan france indonesia vietnam iran".split())
+# one-character names of states right after 对 ("对美", "对华") or 输 ("输美"): the target
+ZH_TARGETS: dict[str, str] = {"美": "us", "华": "china", "中": "china", "日": "japan", "韩": "korea",
+                              "欧": "eu", "俄": "russia", "英": "uk", "德": "germany", "法": "france"}
