@@ -275,12 +275,14 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     anchor = next((c for c in members if c.sig.key == c.story), None) \
         or min(members, key=lambda c: c.sig.when)
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
-    carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
-                                           for c in members if acts <= c.sig.tokens)))
-    goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
-    if later or (goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members)):
-        carried |= TITLE_CARRIED
-    mine = (sig.cues - carried) - TITLE_ONLY_CUES
+    mine = sig.cues - TITLE_ONLY_CUES
+    if mine:     # (most titles have no cue: what the story carries is not looked for)
+        carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
+                                               for c in members if acts <= c.sig.tokens)))
+        goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
+        if later or (goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members)):
+            carried |= TITLE_CARRIED
+        mine = mine - carried
     if "in force" in mine and _announced(sig):
         mine = mine - {"in force"}
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
