@@ -40,11 +40,11 @@ from policybot.stories.window import Window
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "shared" / "eval" / "stories-dev.jsonl"
 EXTRA = ROOT / "tests" / "data" / "stories-extra.jsonl"
-EXTRA_LABEL = "extra (independent, written after tuning)"
+EXTRA_LABEL = "extra (written after the dev tuning; general rules were then drawn from its errors)"
 BLIND = ROOT / "tests" / "data" / "stories-blind.jsonl"
-BLIND_LABEL = "blind (written by someone who never saw the rules; never tuned on)"
+BLIND_LABEL = "blind (written without seeing the rules; a few general rules were then drawn from its errors)"
 FINAL = ROOT / "tests" / "data" / "stories-final.jsonl"
-FINAL_LABEL = "final (written last by someone who never saw the rules; never tuned on)"
+FINAL_LABEL = "final (written last, without seeing the rules; never tuned on: the honest figure)"
 RULES = ROOT / "rules"
 HOLDOUT_BUCKETS = 4
 
