@@ -164,18 +164,20 @@ class Delivery:
         return True
 
     async def _halt(self, message: str) -> None:
+        """Stop delivery for a state it cannot record. The fault is set before the note is
+        written (the note may wait on the database: /healthz must already say so)."""
         self._stopped = True
         if message != self.fault:
+            self.fault = message
             log.error("delivery stopped, nothing is sent until it can be recorded: %s", message)
             await self.store.run(self.store.note_fault, f"delivery stopped: {message}", self.holder,
                                  self.clock())
-        self.fault = message
 
     async def _resumed(self) -> None:
         if self.fault is not None:
+            self.fault = None
             log.warning("delivery resumed: the state database records again")
             await self.store.run(self.store.note_fault, None, self.holder, self.clock())
-            self.fault = None
 
     def _leased(self, by_dest: dict[str, list[OutboxRow]]) -> dict[str, list[OutboxRow]]:
         """Shared state: the destinations this instance holds (or takes over), each with its

@@ -1,6 +1,6 @@
-"""The blind story set (tests/data/stories-blind.jsonl) is a measurement, not a target: no floor
-here on purpose. These tests only keep it well formed, disjoint from the other two sets, and
-printed by `python -m bench.eval_stories` (what `make eval` runs)."""
+"""The blind story sets (tests/data/stories-blind.jsonl and stories-final.jsonl) are measurements,
+not targets: no floor here on purpose. These tests only keep them well formed, disjoint from the
+other sets, and printed by `python -m bench.eval_stories` (what `make eval` runs)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,15 @@ def test_blind_set_is_valid_and_shares_nothing_with_dev_or_extra() -> None:
         assert "WARNING" not in done.stdout, done.stdout
 
 
-def test_eval_prints_the_blind_block_after_the_extra_one() -> None:
+def test_final_set_is_valid_and_shares_nothing_with_the_other_three() -> None:
+    for other in (eval_stories.DATA, eval_stories.EXTRA, eval_stories.BLIND):
+        done = _validate(other, eval_stories.FINAL)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "shared story or group keys between the files: 0" in done.stdout
+        assert "WARNING" not in done.stdout, done.stdout
+
+
+def test_eval_prints_the_blind_block_after_the_extra_one_and_the_final_block_last() -> None:
     done = subprocess.run([sys.executable, "-m", "bench.eval_stories"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -37,4 +45,9 @@ def test_eval_prints_the_blind_block_after_the_extra_one() -> None:
     assert blind > extra
     assert lines[blind + 1].startswith("stories all: 127 items  pairwise precision ")
     assert [line.split(":")[0] for line in lines[blind + 1:blind + 4]] == [
+        "stories all", "stories tune", "stories holdout"]
+    final = lines.index(f"{eval_stories.FINAL_LABEL}:")
+    assert final == blind + 4
+    assert lines[final + 1].startswith("stories all: 122 items  pairwise precision ")
+    assert [line.split(":")[0] for line in lines[final + 1:]] == [
         "stories all", "stories tune", "stories holdout"]
