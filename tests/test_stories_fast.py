@@ -97,7 +97,7 @@ def ref_key_pairs(title: str) -> set[str]:
     gaps = {i for word in f.KEY_FORMULAIC for m in re.finditer(word, text) for i in range(m.start(), m.end())}
     kept = [c if i not in gaps and c not in f.KEY_STOP and "\u4e00" <= c <= "\u9fff" else " "
             for i, c in enumerate(text)]
-    return {f"zh:{a}{b}" for a, b in zip(kept, kept[1:]) if a != " " and b != " "}
+    return {f"zh:{a}{b}" for a, b in zip(kept, kept[1:], strict=False) if a != " " and b != " "}
 
 
 def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str = "") -> Signature:

@@ -219,9 +219,10 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     in_title = frozenset(chain(title_words, title_pairs)) if title_pairs else frozenset(title_words)
     found = plain.union(title_pairs, pairs) if pairs or title_pairs else plain
     nums = frozenset(_numbers(whole, cjk > 0))
+    keys = join_keys(plain, nums, _key_pairs(folded_title) if lang == "zh" else ())
     text_cues, title_cues = _signature_cues(whole, lead(folded_title))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
-                     title=title, tokens=found, keys=join_keys(plain, nums, _key_pairs(folded_title) if lang == "zh" else ()),
+                     title=title, tokens=found, keys=keys,
                      weight=weight(found), title_weight=weight(in_title),
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,

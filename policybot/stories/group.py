@@ -221,7 +221,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     related: dict[str, list[tuple[float, Candidate]]] = {}
     members: dict[str, list[Candidate]] = {}
     joinable: set[int] = set()   # id() of the candidates similar enough, or sharing enough, to be joined
-    when, key, keys, lang = sig.when, sig.key, sig.keys, sig.lang
+    when, key, lang = sig.when, sig.key, sig.lang
     for cand in candidates[-MAX_CANDIDATES:]:
         other = cand.sig
         if abs(when - other.when) > window or other.key == key:
