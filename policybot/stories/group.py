@@ -1,7 +1,8 @@
 """Pure: which story an item joins, given the stories of the window (the store's index).
 
 An item joins the story of its most similar earlier item within the window when the two share
-enough (concept tokens of title and summary, numbers, the engine's rules and entities; less is
+enough (concept tokens of title and summary, numbers, the engine's rules and entities; two
+Chinese titles' bigrams outside the lexicon, MIN_PAIRS or more, count as one shared key; less is
 needed within 24 h, but only with specific evidence: a good, a name, a state as subject in both
 titles' main clauses, or a shared rate, amount or notice number) and nothing forbids it. Two
 kinds of veto:
