@@ -90,6 +90,16 @@ def ref_numbers(text: str) -> set[str]:
     return out
 
 
+def ref_key_pairs(title: str) -> set[str]:
+    """Each character outside the lexicon's words, the formulaic words and the function
+    characters, then the pairs of such neighbours."""
+    text = f._ZH_RE.sub(" ", title)
+    gaps = {i for word in f.KEY_FORMULAIC for m in re.finditer(word, text) for i in range(m.start(), m.end())}
+    kept = [c if i not in gaps and c not in f.KEY_STOP and "\u4e00" <= c <= "\u9fff" else " "
+            for i, c in enumerate(text)]
+    return {f"zh:{a}{b}" for a, b in zip(kept, kept[1:], strict=False) if a != " " and b != " "}
+
+
 def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str = "") -> Signature:
     title = clean_title(item.title)
     folded_title = ref_fold(title)
@@ -104,15 +114,22 @@ def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str
     found, nums = plain | title_pairs | pairs, frozenset(ref_numbers(whole))
     text_cues = frozenset(ref_cues(whole))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
-                     title=title, tokens=found, keys=f.join_keys(plain, nums),
+                     title=title, tokens=found,
+                     keys=f.join_keys(plain, nums, ref_key_pairs(folded_title) if lang == "zh" else ()),
                      weight=f.weight(found), title_weight=f.weight(in_title), plain=plain,
                      concepts=found & f.CONCEPTS, title_concepts=in_title & f.CONCEPTS,
                      title_tokens=in_title, numbers=nums, terms=frozenset(terms),
                      cues=frozenset(ref_cues(f.lead(folded_title)) if text_cues else ()), text_cues=text_cues)
 
 
+def ref_specific(a: Signature, b: Signature) -> int:
+    shared = a.keys & b.keys
+    pairs = {k for k in shared if k.startswith("zh:")} if a.lang == b.lang == "zh" else set()
+    return len(shared - pairs) + (1 if len(pairs) >= g.MIN_PAIRS else 0)
+
+
 def ref_similarity(a: Signature, b: Signature) -> float:
-    if len(a.keys & b.keys) < (g.MIN_SPECIFIC if a.lang == b.lang else g.MIN_SPECIFIC_CROSS):
+    if ref_specific(a, b) < (g.MIN_SPECIFIC if a.lang == b.lang else g.MIN_SPECIFIC_CROSS):
         return 0.0
     shared_tokens, wa, wb, shared_title, ta_w, tb_w = g._overlap(a, b)
     token_sim = f.weight(shared_tokens) / math.sqrt(max(1.0, wa) * max(1.0, wb))
@@ -125,7 +142,7 @@ def ref_similarity(a: Signature, b: Signature) -> float:
 
 
 def ref_strong(a: Signature, b: Signature) -> bool:
-    return len(a.keys & b.keys) >= (g.STRONG_SHARED if a.lang == b.lang else g.STRONG_SHARED_CROSS)
+    return ref_specific(a, b) >= (g.STRONG_SHARED if a.lang == b.lang else g.STRONG_SHARED_CROSS)
 
 
 def ref_veto(sig: Signature, scored: list[tuple[float, Candidate]], members: list[Candidate],
@@ -172,9 +189,12 @@ def ref_decide(sig: Signature, candidates: Sequence[Candidate]) -> Decision:
 
 def ref_near(window: Window, sig: Signature) -> list[Candidate]:
     counts: Counter[int] = Counter()
-    lists = [ids for ids in map(window._postings.get, sorted(sig.keys)) if ids]
+    lists = [ids for k in sorted(sig.keys) if not k.startswith("zh:") and (ids := window._postings.get(k))]
     for ids in sorted(lists, key=len)[:MAX_KEYS]:
         counts.update(ids)
+    if sig.lang == "zh":
+        pairs = Counter(i for k in sig.keys if k.startswith("zh:") for i in window._postings.get(k, ()))
+        counts.update(i for i, n in pairs.items() if n >= g.MIN_PAIRS)
     found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in window._items]
     return [window._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
 

@@ -109,6 +109,10 @@ for _concept, _words in ZH_CONCEPTS.items():
         _ZH_WORDS[_word] = (*_ZH_WORDS.get(_word, ()), _concept)
 _ZH_RE = re.compile("|".join(sorted(_ZH_WORDS, key=len, reverse=True)))   # longest first
 _MONTH_SIZES = frozenset(map(len, _MONTHS))
+# what splits the runs of a Chinese title whose bigrams are keys: function characters, formulaic words
+KEY_STOP = "的了在是和与及对于将就为把被从向等其之也已再又并或而称至起后前"
+KEY_FORMULAIC = ("关于", "公告", "新闻", "发言人", "记者")
+_KEY_GAP = re.compile("|".join((*KEY_FORMULAIC, f"[{KEY_STOP}]")))
 
 
 def _cue_automaton() -> ahocorasick.Automaton:
@@ -177,10 +181,11 @@ def weight(found: frozenset[str]) -> float:
     return len(found) - GENERIC_SHARE * len(found & GENERIC)
 
 
-def join_keys(plain: frozenset[str], nums: frozenset[str]) -> frozenset[str]:
+def join_keys(plain: frozenset[str], nums: frozenset[str], pairs: Iterable[str] = ()) -> frozenset[str]:
     """Specific concept tokens (of `plain`, the tokens without Chinese bigrams: not a state,
-    an institution or a measure word) and the numbers ("23 entities" = "23家实体")."""
-    return (plain - GENERIC) | nums
+    an institution or a measure word), the numbers ("23 entities" = "23家实体") and a Chinese
+    title's bigrams (`pairs`: together they count as one key, see `group.specific`)."""
+    return (plain - GENERIC).union(nums, pairs)
 
 
 def fold(text: str) -> str:
@@ -214,14 +219,22 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     in_title = frozenset(chain(title_words, title_pairs)) if title_pairs else frozenset(title_words)
     found = plain.union(title_pairs, pairs) if pairs or title_pairs else plain
     nums = frozenset(_numbers(whole, cjk > 0))
+    keys = join_keys(plain, nums, _key_pairs(folded_title) if lang == "zh" else ())
     text_cues, title_cues = _signature_cues(whole, lead(folded_title))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
-                     title=title, tokens=found, keys=join_keys(plain, nums),
+                     title=title, tokens=found, keys=keys,
                      weight=weight(found), title_weight=weight(in_title),
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
                      terms=frozenset(terms), cues=title_cues, text_cues=text_cues)
+
+
+def _key_pairs(title: str) -> set[str]:
+    """The bigrams of a Chinese title outside the words of the lexicon and the function
+    characters: what two reports of one event may share that no concept does ("笔记本电脑")."""
+    runs = _CJK.findall(_KEY_GAP.sub(" ", _ZH_RE.sub(" ", title)))
+    return {f"zh:{run[i:i + 2]}" for run in runs for i in range(len(run) - 1)}
 
 
 def _cjk_share(text: str) -> float:

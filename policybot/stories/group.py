@@ -1,7 +1,8 @@
 """Pure: which story an item joins, given the stories of the window (the store's index).
 
 An item joins the story of its most similar earlier item within the window when the two share
-enough (concept tokens of title and summary, numbers, the engine's rules and entities; less is
+enough (concept tokens of title and summary, numbers, the engine's rules and entities; two
+Chinese titles' bigrams outside the lexicon, MIN_PAIRS or more, count as one shared key; less is
 needed within 24 h, but only with specific evidence: a good, a name, a state as subject in both
 titles' main clauses, or a shared rate, amount or notice number) and nothing forbids it. Two
 kinds of veto:
@@ -55,6 +56,7 @@ TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|
 EN_TARGET = re.compile(r"\b(?:on|against|at|into|to|targets?|targeting)\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
 # ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
 ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
+MIN_PAIRS = 3            # shared bigrams of two Chinese titles that count as one key
 STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand for an act
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
@@ -86,7 +88,15 @@ class Decision:
 def similarity(a: Signature, b: Signature) -> float:
     """0..1ish. 0 at once when the two share too few specific tokens and numbers (most pairs:
     the cheap test comes first)."""
-    return _similarity(a, b, len(a.keys & b.keys))
+    return _similarity(a, b, specific(a, b))
+
+
+def specific(a: Signature, b: Signature) -> int:
+    """How many keys the two share: the bigrams of Chinese titles count as one key, when
+    MIN_PAIRS or more are shared (two Chinese reports of one event that no lexicon word joins)."""
+    found = a.keys & b.keys
+    pairs = sum(1 for k in found if k.startswith("zh:")) if a.lang == "zh" == b.lang else 0
+    return len(found) - pairs + (pairs >= MIN_PAIRS)
 
 
 def _similarity(a: Signature, b: Signature, specific: int) -> float:
@@ -212,16 +222,16 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     related: dict[str, list[tuple[float, Candidate]]] = {}
     members: dict[str, list[Candidate]] = {}
     joinable: set[int] = set()   # id() of the candidates similar enough, or sharing enough, to be joined
-    when, key, keys, lang = sig.when, sig.key, sig.keys, sig.lang
+    when, key, lang = sig.when, sig.key, sig.lang
     for cand in candidates[-MAX_CANDIDATES:]:
         other = cand.sig
         if abs(when - other.when) > window or other.key == key:
             continue
         members.setdefault(cand.story, []).append(cand)
-        specific = len(keys & other.keys)
-        score = _similarity(sig, other, specific)
+        shared = specific(sig, other)
+        score = _similarity(sig, other, shared)
         threshold = _threshold(sig, other, score)
-        if specific >= (STRONG_SHARED if lang == other.lang else STRONG_SHARED_CROSS) or score >= threshold:
+        if shared >= (STRONG_SHARED if lang == other.lang else STRONG_SHARED_CROSS) or score >= threshold:
             joinable.add(id(cand))
         elif score < RELATED_SCORE:    # (and < threshold): not even related
             continue
@@ -316,7 +326,7 @@ def _implied(cues: frozenset[str]) -> frozenset[str]:
 def _strong(a: Signature, b: Signature) -> bool:
     """So much specific evidence shared (names, goods, numbers) that a low score, from long
     texts saying much else, does not matter."""
-    return len(a.keys & b.keys) >= (STRONG_SHARED if a.lang == b.lang else STRONG_SHARED_CROSS)
+    return specific(a, b) >= (STRONG_SHARED if a.lang == b.lang else STRONG_SHARED_CROSS)
 
 
 def _threshold(a: Signature, b: Signature, score: float = 0.0) -> float:

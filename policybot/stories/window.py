@@ -11,7 +11,7 @@ from itertools import chain
 from operator import itemgetter
 
 from policybot.stories.features import Signature
-from policybot.stories.group import MIN_SPECIFIC, MIN_SPECIFIC_CROSS, Candidate
+from policybot.stories.group import MIN_PAIRS, MIN_SPECIFIC, MIN_SPECIFIC_CROSS, Candidate
 
 MAX_POSTING = 64      # items remembered per key: the newest; a key in more items says little
 MAX_NEAR = 8          # candidates an item is compared with: those sharing the most keys
@@ -45,8 +45,13 @@ class Window:
     def near(self, sig: Signature) -> list[Candidate]:
         """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
         newest first among equals), oldest first."""
-        lists = [ids for ids in map(self._postings.get, sorted(sig.keys)) if ids]   # one order: runs agree
+        keys = sorted(sig.keys)   # one order: runs agree
+        lists = [ids for ids in map(self._postings.get, (k for k in keys if not k.startswith("zh:"))) if ids]
         counts = Counter(chain.from_iterable(sorted(lists, key=len)[:MAX_KEYS]))   # the rarest say the most
+        if sig.lang == "zh":     # a Chinese title's bigrams: MIN_PAIRS shared count as one key
+            pairs = Counter(chain.from_iterable(
+                ids for ids in map(self._postings.get, (k for k in keys if k.startswith("zh:"))) if ids))
+            counts.update(i for i, n in pairs.items() if n >= MIN_PAIRS)
         found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
         return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=itemgetter(1))]
 
