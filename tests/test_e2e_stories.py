@@ -4,9 +4,11 @@ determination that are two events."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -121,7 +123,6 @@ destinations:
 
 
 def test_test_rules_shows_stories(tmp_path: Path) -> None:
-    import json
     (tmp_path / "rules.yaml").write_text(RULES.replace("notify: [bot, hook, console, me]", ""),
                                          encoding="utf-8")
     (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
@@ -135,15 +136,7 @@ def test_test_rules_shows_stories(tmp_path: Path) -> None:
          "summary": "决定自2025年8月1日起对镓、锗相关物项实施出口管制。"},
         {"id": "other", "published": "2025-07-03T10:00:00Z", "title": "Weather is fine", "summary": ""},
     ]
-    data = tmp_path / "items.jsonl"
-    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-
-    def run(*args: str) -> str:
-        done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "test-rules", str(data), *args,
-                               "--config", str(tmp_path / "config.yaml")], capture_output=True,
-                              text=True, timeout=60, cwd=tmp_path, check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+    run = run_test_rules(tmp_path, rows)
 
     lines = [json.loads(line) for line in run("--json").splitlines()]
     assert [r["story"] for r in lines] == ["en1", "en1", "other"]
@@ -157,7 +150,6 @@ def test_test_rules_a_step_the_story_carries_joins_a_new_one_does_not(tmp_path: 
     """`test-rules` on a realistic sequence: the controls' first report says they take effect on
     August 1, so a report titled "take effect" the same evening is that story; a suspension the
     next day is a story of its own, and the explanation names the cue."""
-    import json
     (tmp_path / "rules.yaml").write_text(RULES.replace("notify: [bot, hook, console, me]", ""),
                                          encoding="utf-8")
     (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
@@ -173,8 +165,17 @@ def test_test_rules_a_step_the_story_carries_joins_a_new_one_does_not(tmp_path: 
          "title": "China suspends gallium and germanium export controls",
          "summary": "The export controls on gallium and germanium under announcement No. 23 are suspended."},
     ]
+    run = run_test_rules(tmp_path, rows)
+
+    assert [json.loads(line)["story"] for line in run("--json").splitlines()] == ["first", "first", "pause"]
+    assert "blocked by 'suspension' in this title, not in the story" in run("--explain")
+
+
+def run_test_rules(tmp_path: Path, rows: list[dict[str, str]]) -> Callable[..., str]:
+    """`bot.py test-rules` on `rows` (JSON Lines items) with the config in tmp_path: a function
+    of the extra arguments (`--json`, `--explain`) that returns the output."""
     data = tmp_path / "items.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
     def run(*args: str) -> str:
         done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "test-rules", str(data), *args,
@@ -182,6 +183,4 @@ def test_test_rules_a_step_the_story_carries_joins_a_new_one_does_not(tmp_path: 
                               text=True, timeout=60, cwd=tmp_path, check=False)
         assert done.returncode == 0, done.stderr
         return done.stdout
-
-    assert [json.loads(line)["story"] for line in run("--json").splitlines()] == ["first", "first", "pause"]
-    assert "blocked by 'suspension' in this title, not in the story" in run("--explain")
+    return run

@@ -6,8 +6,6 @@ adjectives and capitals, "in retaliation for" as context)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from policybot.model import Item
 from policybot.stories import group
 from policybot.stories.features import cues, fold, signature, tokens
 from policybot.stories.group import Candidate, blocked, decide
+from tests.test_e2e_stories import run_test_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2025, 4, 4, 12, tzinfo=UTC)
@@ -126,15 +125,7 @@ def test_test_rules_keeps_an_act_its_answer_and_an_advice_apart(tmp_path: Path) 
         'to be cautious buying US chips", "summary": "Industry associations said US chips were no longer safe '
         'after the curbs on memory chips and chipmaking tools for 140 Chinese companies, and advised members '
         'to buy with care."}')]
-    data = tmp_path / "items.jsonl"
-    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-
-    def run(*args: str) -> str:
-        done = subprocess.run([sys.executable, str(ROOT / "bot.py"), "test-rules", str(data), *args,
-                               "--config", str(tmp_path / "config.yaml")], capture_output=True,
-                              text=True, timeout=60, cwd=tmp_path, check=False)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+    run = run_test_rules(tmp_path, rows)
 
     stories = [json.loads(line)["story"] for line in run("--json").splitlines()]
     assert stories == ["act", "act", "answer", "curbs", "advice"]
