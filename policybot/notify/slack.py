@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -133,16 +134,9 @@ class SlackBotNotifier(_SlackBase):
             session=self._open(), retry_handlers=[], logger=logging.getLogger(SDK_LOG))
 
     async def _post(self, text: str, blocks: Blocks, **extra: str) -> str | None:
-        try:
-            resp = await self._client().chat_postMessage(
-                channel=self.channel, text=text, blocks=blocks, unfurl_links=False,
-                unfurl_media=False, **extra)
-        except SlackApiError as exc:
-            raise self._api_error(exc, "chat.postMessage") from None
-        except NETWORK_ERRORS as exc:
-            raise self._unreachable(exc, "chat.postMessage") from None
-        except SlackClientError as exc:
-            raise self._fail(f"client error: {exc}", retryable=False) from None
+        resp = await self._call("chat.postMessage", self._client().chat_postMessage(
+            channel=self.channel, text=text, blocks=blocks, unfurl_links=False,
+            unfurl_media=False, **extra))
         ts = resp.get("ts")
         return str(ts) if ts else None
 
@@ -156,24 +150,24 @@ class SlackBotNotifier(_SlackBase):
     async def edit_first(self, ref: str, first: Alert, sources: Sequence[str]) -> None:
         """The first message of a story, edited to name the outlets that also reported it."""
         text, blocks = slack_first_updated(first, sources, self.clock())
-        try:
-            await self._client().chat_update(channel=self.channel, ts=ref, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            raise self._api_error(exc, "chat.update") from None
-        except NETWORK_ERRORS as exc:
-            raise self._unreachable(exc, "chat.update") from None
-        except SlackClientError as exc:
-            raise self._fail(f"client error: {exc}", retryable=False) from None
+        await self._call("chat.update", self._client().chat_update(
+            channel=self.channel, ts=ref, text=text, blocks=blocks))
 
     async def auth_test(self) -> str:
         """Who the token is (`send-test`'s first check); raises DeliveryError."""
-        try:
-            resp = await self._client().auth_test()
-        except SlackApiError as exc:
-            raise self._api_error(exc, "auth.test") from None
-        except NETWORK_ERRORS as exc:
-            raise self._unreachable(exc, "auth.test") from None
+        resp = await self._call("auth.test", self._client().auth_test())
         return f"{resp.get('user', '?')} in {resp.get('team', '?')}"
+
+    async def _call(self, method: str, request: Awaitable[Any]) -> Any:
+        """One Web API call (`method` names it in errors); its failures as DeliveryError."""
+        try:
+            return await request
+        except SlackApiError as exc:
+            raise self._api_error(exc, method) from None
+        except NETWORK_ERRORS as exc:
+            raise self._unreachable(exc, method) from None
+        except SlackClientError as exc:
+            raise self._fail(f"client error: {exc}", retryable=False) from None
 
     def _unreachable(self, exc: BaseException, method: str) -> DeliveryError:
         """A network error; a refused connection names the URL called (api_url may be wrong)."""
