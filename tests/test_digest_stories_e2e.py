@@ -6,11 +6,11 @@ second `once` posts nothing."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tests import botproc
 from tests.fakes import slack_api as sf
 from tests.fakes import telegram_api as tf
 from tests.story_flood import FEEDS, RULES, rss
@@ -40,10 +40,7 @@ destinations:
     env = {**os.environ, "HOOK_URL": slack_api.webhook_url("alerts"), "SLACK_BOT_TOKEN": sf.TOKEN,
            "TG": tf.TOKEN}
 
-    def bot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args, "--config",
-                               str(tmp_path / "config.yaml")], capture_output=True, text=True,
-                              env=env, timeout=120, cwd=tmp_path, check=False)
+    bot = partial(botproc.bot, tmp_path / "config.yaml", env=env)
 
     done = bot("once")
     assert done.returncode == 0, done.stderr

@@ -11,10 +11,12 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from tests import botproc
 from tests.fakes.slack_api import TOKEN
 from tests.fakes.telegram_api import CHAT_ID
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
@@ -89,10 +91,7 @@ destinations:
     env = {**os.environ, "HOOK_URL": slack_api.webhook_url("alerts"), "SLACK_BOT_TOKEN": TOKEN,
            "TG": TG_TOKEN}
 
-    def bot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, str(ROOT / "bot.py"), *args, "--config",
-                               str(tmp_path / "config.yaml")], capture_output=True, text=True,
-                              env=env, timeout=120, cwd=tmp_path, check=False)
+    bot = partial(botproc.bot, tmp_path / "config.yaml", env=env)
 
     done = bot("once")
     assert done.returncode == 0, done.stderr
