@@ -89,22 +89,13 @@ def test_a_refused_connection_names_the_call(tmp_path: Path) -> None:
     assert TG_TOKEN not in telegram.stderr and SLACK_TOKEN not in slack.stderr
 
 
-@pytest.mark.parametrize("suffix", ["", "/api/"])
-async def test_slack_commands_connect_with_or_without_api(tmp_path: Path, slack_api: Any,
-                                                          suffix: str) -> None:
-    world = make_world(tmp_path, slack_url=slack_api.url + suffix)
-    chats = await start_chats(world.app)
-    try:
-        assert len(chats) == 1
-    finally:
-        await stop_chats(chats)
-        await world.app.close()
-
-
-@pytest.mark.parametrize("suffix", ["", "/bot"])
-async def test_telegram_commands_connect_with_or_without_bot(tmp_path: Path, telegram_api: Any,
-                                                             suffix: str) -> None:
-    world = make_world(tmp_path, telegram_url=telegram_api.url + suffix)
+@pytest.mark.parametrize(("platform", "suffix"),
+                         [("slack", ""), ("slack", "/api/"), ("telegram", ""), ("telegram", "/bot")])
+async def test_chat_commands_connect_with_or_without_the_path(
+        tmp_path: Path, slack_api: Any, telegram_api: Any, platform: str, suffix: str) -> None:
+    """Slack's api_url with or without /api/, Telegram's with or without /bot: commands connect."""
+    url = {"slack": slack_api.url, "telegram": telegram_api.url}[platform] + suffix
+    world = make_world(tmp_path, **{f"{platform}_url": url})
     chats = await start_chats(world.app)
     try:
         assert len(chats) == 1
