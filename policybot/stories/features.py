@@ -13,14 +13,16 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import cache, lru_cache, partial
 from itertools import chain
+from pathlib import Path
 
 import ahocorasick
 
 from policybot.model import Item, Match
 from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
 
+GLOSSARY_FILE = Path(__file__).with_name("glossary.tsv")
 MAX_TEXT = 4000          # characters of title + summary looked at
 WORD_CACHE = 1 << 16     # English words whose concept token is remembered
 TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,40}$")   # " - Reuters", " | Caixin Global"
@@ -153,6 +155,7 @@ class Signature:
     plain: frozenset[str] = frozenset()            # tokens without the Chinese bigrams
     concepts: frozenset[str] = frozenset()         # tokens of the bilingual lexicon
     title_concepts: frozenset[str] = frozenset()   # ... in the title
+    gloss: frozenset[str] = frozenset()   # a Chinese text's rare English words (the glossary's), not in plain
     # derived from the above when made (or loaded), not stored: what each comparison would redo
     generic: frozenset[str] = field(init=False, repr=False, compare=False)         # tokens & GENERIC
     title_generic: frozenset[str] = field(init=False, repr=False, compare=False)   # title_tokens & GENERIC
@@ -221,12 +224,13 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     nums = frozenset(_numbers(whole, cjk > 0))
     keys = join_keys(plain, nums, _key_pairs(folded_title) if lang == "zh" else ())
     text_cues, title_cues = _signature_cues(whole, lead(folded_title))
+    gloss = _gloss(whole) - plain if cjk else _NONE
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found, keys=keys,
                      weight=weight(found), title_weight=weight(in_title),
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
-                     title_tokens=in_title, numbers=nums,
+                     title_tokens=in_title, numbers=nums, gloss=gloss,
                      terms=frozenset(terms), cues=title_cues, text_cues=text_cues)
 
 
@@ -235,6 +239,22 @@ def _key_pairs(title: str) -> set[str]:
     characters: what two reports of one event may share that no concept does ("笔记本电脑")."""
     runs = _CJK.findall(_KEY_GAP.sub(" ", _ZH_RE.sub(" ", title)))
     return {f"zh:{run[i:i + 2]}" for run in runs for i in range(len(run) - 1)}
+
+
+def _gloss(text: str) -> frozenset[str]:
+    """The rare English words the Chinese words of `text` translate to (the glossary's; the
+    words of the lexicon are its own)."""
+    found: set[str] = set()
+    for _, words in glossary().iter_long(_ZH_RE.sub(" ", text)):
+        found.update(words)
+    return frozenset(found) if found else _NONE
+
+
+def en_tokens(text: str) -> set[str]:
+    """The concept tokens of English words (`text` folded)."""
+    out = set(map(_concept, _WORD.findall(text)))
+    out.discard("")
+    return out
 
 
 def _cjk_share(text: str) -> float:
@@ -424,3 +444,18 @@ def _cues(text: str, head: int) -> tuple[frozenset[str], frozenset[str]]:
         if last < head:
             first.update(names)
     return frozenset(found) if found else _NONE, frozenset(first) if first else _NONE
+
+
+@cache
+def glossary(path: Path = GLOSSARY_FILE) -> ahocorasick.Automaton:
+    """Chinese word -> its less common English concept tokens (tools/build_glossary.py made the
+    file from CC-CEDICT). Loaded when a Chinese text is first signed (~0.2 s, ~15 MB)."""
+    automaton = ahocorasick.Automaton()
+    same: dict[str, tuple[str, ...]] = {}    # one tuple per distinct gloss: many words share one
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            word, tab, words = line.rstrip("\n").partition("\t")
+            if tab and not word.startswith("#"):
+                automaton.add_word(word, same.setdefault(words, tuple(words.split())))
+    automaton.make_automaton()
+    return automaton

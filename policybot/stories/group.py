@@ -93,8 +93,12 @@ def similarity(a: Signature, b: Signature) -> float:
 
 def specific(a: Signature, b: Signature) -> int:
     """How many keys the two share: the bigrams of Chinese titles count as one key, when
-    MIN_PAIRS or more are shared (two Chinese reports of one event that no lexicon word joins)."""
+    MIN_PAIRS or more are shared (two Chinese reports of one event that no lexicon word joins);
+    across languages, an English report's keys that a Chinese one's glossary words translate
+    ("生物柴油" -> biodiesel) count too. They open the comparison; the score is the lexicon's."""
     found = a.keys & b.keys
+    if a.lang != b.lang:    # across languages the words a Chinese report's glossary gives count too
+        return len(found) + len((a.keys & b.gloss) | (b.keys & a.gloss))
     pairs = sum(1 for k in found if k.startswith("zh:")) if a.lang == "zh" == b.lang else 0
     return len(found) - pairs + (pairs >= MIN_PAIRS)
 

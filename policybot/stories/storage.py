@@ -13,7 +13,7 @@ from policybot.stories.features import Signature
 from policybot.stories.group import Candidate
 
 _SETS = ("tokens", "title_tokens", "numbers", "terms", "cues", "text_cues", "keys", "plain",
-         "concepts", "title_concepts")
+         "concepts", "title_concepts", "gloss")
 
 
 @dataclass(slots=True)

@@ -34,7 +34,7 @@ class Window:
     def add(self, cand: Candidate) -> None:
         self._items[self._next] = cand
         postings = self._postings
-        for key in cand.sig.keys:
+        for key in _posted(cand.sig):
             ids = postings.get(key)
             if ids is None:
                 ids = postings[key] = deque(maxlen=MAX_POSTING)
@@ -48,6 +48,11 @@ class Window:
         keys = sorted(sig.keys)   # one order: runs agree
         lists = [ids for ids in map(self._postings.get, (k for k in keys if not k.startswith("zh:"))) if ids]
         counts = Counter(chain.from_iterable(sorted(lists, key=len)[:MAX_KEYS]))   # the rarest say the most
+        # the other language's reports sharing glossary words (a Chinese report's, an English one's keys)
+        glossed = sorted(f"{GLOSSED}{k}" for k in keys) if sig.lang == "en" else sorted(sig.gloss)
+        lists = [ids for ids in map(self._postings.get, glossed) if ids]
+        counts.update(i for i in chain.from_iterable(sorted(lists, key=len)[:MAX_KEYS])
+                      if self._items.get(i) is not None and self._items[i].sig.lang != sig.lang)
         if sig.lang == "zh":     # a Chinese title's bigrams: MIN_PAIRS shared count as one key
             pairs = Counter(chain.from_iterable(
                 ids for ids in map(self._postings.get, (k for k in keys if k.startswith("zh:"))) if ids))
@@ -62,8 +67,16 @@ class Window:
         the postings of the window are scanned."""
         keys: set[str] = set()
         while self._by_time and self._by_time[0][0] < before:
-            keys.update(self._items.pop(heapq.heappop(self._by_time)[1]).sig.keys)
+            keys.update(_posted(self._items.pop(heapq.heappop(self._by_time)[1]).sig))
         for key in keys:
             ids = self._postings.get(key)
             if ids is not None and all(i not in self._items for i in ids):
                 del self._postings[key]
+
+
+GLOSSED = "g:"    # a Chinese report's glossary words are posted under this prefix
+
+
+def _posted(sig: Signature) -> Iterable[str]:
+    """The keys an item is found by: its own, and its glossary words (prefixed)."""
+    return chain(sig.keys, (GLOSSED + g for g in sig.gloss)) if sig.gloss else sig.keys
