@@ -100,6 +100,34 @@ def ref_key_pairs(title: str) -> set[str]:
     return {f"zh:{a}{b}" for a, b in zip(kept, kept[1:], strict=False) if a != " " and b != " "}
 
 
+def ref_glossary() -> dict[str, tuple[str, ...]]:
+    words = {}
+    for line in f.GLOSSARY_FILE.read_text(encoding="utf-8").splitlines():
+        word, tab, tokens = line.partition("\t")
+        if tab and not word.startswith("#"):
+            words[word] = tuple(tokens.split())
+    return words
+
+
+GLOSSARY = ref_glossary()
+LONGEST = max(map(len, GLOSSARY))
+
+
+def ref_gloss(text: str) -> frozenset[str]:
+    """Leftmost longest glossary words, outside the lexicon's words, each position once."""
+    text = f._ZH_RE.sub(" ", text)
+    found: set[str] = set()
+    i = 0
+    while i < len(text):
+        word = next((text[i:i + n] for n in range(LONGEST, 1, -1) if text[i:i + n] in GLOSSARY), None)
+        if word is None:
+            i += 1
+        else:
+            found.update(GLOSSARY[word])
+            i += len(word)
+    return frozenset(found)
+
+
 def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str = "") -> Signature:
     title = clean_title(item.title)
     folded_title = ref_fold(title)
@@ -119,11 +147,14 @@ def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str
                      weight=f.weight(found), title_weight=f.weight(in_title), plain=plain,
                      concepts=found & f.CONCEPTS, title_concepts=in_title & f.CONCEPTS,
                      title_tokens=in_title, numbers=nums, terms=frozenset(terms),
-                     cues=frozenset(ref_cues(f.lead(folded_title)) if text_cues else ()), text_cues=text_cues)
+                     cues=frozenset(ref_cues(f.lead(folded_title)) if text_cues else ()), text_cues=text_cues,
+                     gloss=ref_gloss(whole) - plain if cjk else frozenset())
 
 
-def ref_specific(a: Signature, b: Signature) -> int:
+def ref_specific(a: Signature, b: Signature, glossed: bool = True) -> int:
     shared = a.keys & b.keys
+    if a.lang != b.lang:
+        return len(shared) + (len(a.keys & b.gloss) + len(b.keys & a.gloss) if glossed else 0)
     pairs = {k for k in shared if k.startswith("zh:")} if a.lang == b.lang == "zh" else set()
     return len(shared - pairs) + (1 if len(pairs) >= g.MIN_PAIRS else 0)
 
@@ -142,7 +173,7 @@ def ref_similarity(a: Signature, b: Signature) -> float:
 
 
 def ref_strong(a: Signature, b: Signature) -> bool:
-    return ref_specific(a, b) >= (g.STRONG_SHARED if a.lang == b.lang else g.STRONG_SHARED_CROSS)
+    return ref_specific(a, b, glossed=False) >= (g.STRONG_SHARED if a.lang == b.lang else g.STRONG_SHARED_CROSS)
 
 
 def ref_veto(sig: Signature, scored: list[tuple[float, Candidate]], members: list[Candidate],
@@ -195,6 +226,10 @@ def ref_near(window: Window, sig: Signature) -> list[Candidate]:
     if sig.lang == "zh":
         pairs = Counter(i for k in sig.keys if k.startswith("zh:") for i in window._postings.get(k, ()))
         counts.update(i for i, n in pairs.items() if n >= g.MIN_PAIRS)
+    glossed = [f"g:{k}" for k in sig.keys] if sig.lang == "en" else list(sig.gloss)
+    lists = [ids for k in sorted(glossed) if (ids := window._postings.get(k))]
+    for ids in sorted(lists, key=len)[:MAX_KEYS]:
+        counts.update(i for i in ids if i in window._items and window._items[i].sig.lang != sig.lang)
     found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in window._items]
     return [window._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from policybot.stories.features import GENERIC_SHARE, Signature, fold, lead, num, numbers, tokens, weight
-from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, STATES, SUBJECTS, ZH_TARGETS
+from policybot.stories.features import GENERIC_SHARE, Signature, _concept, fold, lead, num, numbers, tokens, weight
+from policybot.stories.lexicon import ACTOR_NAMES, ACTORS, ACTS, GENERIC, MEASURES, STATES, SUBJECTS, ZH_TARGETS
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -48,7 +48,8 @@ TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is bac
 # a response a story carries only by a title ("vowed to retaliate" is none)
 TITLE_CARRIED = frozenset({"retaliation", "advice"})
 ANNOUNCED_AHEAD = 7   # days: an 'in force' date this far ahead is said at the announcement
-IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
+IMPLY_RESULT = frozenset({"preliminary", "final"})
+SAID_AHEAD = frozenset({"in force"})    # a step a summary names ahead: carried only by close reports   # a determination is a result too
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
@@ -56,6 +57,16 @@ TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|
 EN_TARGET = re.compile(r"\b(?:on|against|at|into|to|targets?|targeting)\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
 # ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
 ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
+# a title's first word, and after the actor (and its partners: "Poland, Hungary and Slovakia"),
+# a verb of reaction: what a reaction report leads with
+ACTOR_LEAD = re.compile(r"\W*(?:the\s+)?([a-z][\w.'-]*)(?:(?:\s+and|\s*&)\s+[a-z][\w.'-]*)*\s+")
+ACTOR_WORD = re.compile(r"[a-z][\w.'-]*")
+REACTION_VERBS = ("oppose slam criticise criticize condemn welcome vow urge say said warn call protest respond "
+                  "react reject denounce blast regret hit lash accuse seek ask question summon defend deny denies "
+                  "voice express threaten push press caught face fear brace feel suffer spared exempted lose "
+                  "gain review check weigh firmly strongly").split()
+REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:%s)(?:s|es|d|ed|ing|ly)?\b"
+                      % "|".join(sorted(map(re.escape, REACTION_VERBS), key=len, reverse=True)))
 MIN_PAIRS = 3            # shared bigrams of two Chinese titles that count as one key
 STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand for an act
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
@@ -91,14 +102,15 @@ def similarity(a: Signature, b: Signature) -> float:
     return _similarity(a, b, specific(a, b))
 
 
-def specific(a: Signature, b: Signature) -> int:
+def specific(a: Signature, b: Signature, glossed: bool = True) -> int:
     """How many keys the two share: the bigrams of Chinese titles count as one key, when
     MIN_PAIRS or more are shared (two Chinese reports of one event that no lexicon word joins);
     across languages, an English report's keys that a Chinese one's glossary words translate
-    ("生物柴油" -> biodiesel) count too. They open the comparison; the score is the lexicon's."""
+    ("生物柴油" -> biodiesel) count too (unless not `glossed`). They open the comparison; the
+    score is the lexicon's, and so is the evidence that joins whatever the score (`_strong`)."""
     found = a.keys & b.keys
     if a.lang != b.lang:    # across languages the words a Chinese report's glossary gives count too
-        return len(found) + len((a.keys & b.gloss) | (b.keys & a.gloss))
+        return len(found) + (len((a.keys & b.gloss) | (b.keys & a.gloss)) if glossed else 0)
     pairs = sum(1 for k in found if k.startswith("zh:")) if a.lang == "zh" == b.lang else 0
     return len(found) - pairs + (pairs >= MIN_PAIRS)
 
@@ -178,6 +190,9 @@ def _apart(a: Signature, b: Signature) -> str | None:
     ta, tb = _targets(a.title), _targets(b.title)
     if ta and tb and not ta & tb:    # a tariff on China and one on the US: an act and the answer to it
         return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
+    ca, cb = _actors(a.title), _actors(b.title)
+    if ca and cb and not ca & cb:    # "Taiwan opens ..." and "China downgrades ...": two acts
+        return f"acted by {sorted(ca)[0]} vs {sorted(cb)[0]} in the titles"
     ma, mb = _lead_measures(a.title), _lead_measures(b.title)
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
@@ -235,7 +250,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         shared = specific(sig, other)
         score = _similarity(sig, other, shared)
         threshold = _threshold(sig, other, score)
-        if shared >= (STRONG_SHARED if lang == other.lang else STRONG_SHARED_CROSS) or score >= threshold:
+        if score >= threshold or _strong(sig, other):
             joinable.add(id(cand))
         elif score < RELATED_SCORE:    # (and < threshold): not even related
             continue
@@ -291,11 +306,12 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
     mine = sig.cues - TITLE_ONLY_CUES
     if mine:     # (most titles have no cue: what the story carries is not looked for)
-        carried = _implied(frozenset().union(*((c.sig.text_cues - TITLE_CARRIED) | c.sig.cues
-                                               for c in members if acts <= c.sig.tokens)))
+        carried = _implied(frozenset().union(*(_carried(c.sig, sig.when) for c in members if acts <= c.sig.tokens)))
         goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
-        if later or (goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members)):
+        if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
             carried |= TITLE_CARRIED
+        elif later:    # (an industry body's advice is its own act, whoever spoke first)
+            carried |= {"retaliation"}
         mine = mine - carried
     if "in force" in mine and _announced(sig):
         mine = mine - {"in force"}
@@ -307,6 +323,14 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     if mine:
         return f"'{sorted(mine)[0]}' in this title, not in the story"
     return f"'{sorted(theirs)[0]}' in the story's first title, not in this report" if theirs else None
+
+
+def _carried(member: Signature, when: float) -> frozenset[str]:
+    """The cues a report of the story carries for an item at `when`: its title's and its
+    summary's, but an entry into force its summary names days before the item ("the cap takes
+    effect on Monday", said on Friday, announces the later step; Monday's report is that step)."""
+    carried = (member.text_cues - TITLE_CARRIED) | member.cues
+    return carried - SAID_AHEAD if abs(member.when - when) > CLOSE else carried
 
 
 def _announced(sig: Signature) -> bool:
@@ -330,7 +354,7 @@ def _implied(cues: frozenset[str]) -> frozenset[str]:
 def _strong(a: Signature, b: Signature) -> bool:
     """So much specific evidence shared (names, goods, numbers) that a low score, from long
     texts saying much else, does not matter."""
-    return specific(a, b) >= (STRONG_SHARED if a.lang == b.lang else STRONG_SHARED_CROSS)
+    return specific(a, b, glossed=False) >= (STRONG_SHARED if a.lang == b.lang else STRONG_SHARED_CROSS)
 
 
 def _threshold(a: Signature, b: Signature, score: float = 0.0) -> float:
@@ -374,6 +398,18 @@ def _lead_measures(title: str) -> frozenset[str]:
     if rest & SUBJECTS - mine:
         return frozenset(mine & MEASURES)
     return frozenset((mine | rest) & MEASURES)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def _actors(title: str) -> frozenset[str]:
+    """The states an English title leads with as acting ("Poland, Hungary and Slovakia impose ..."),
+    none for a Chinese title, one leading with no state, or a reaction ("China slams ...",
+    "Beijing vows ...": a reaction quoted is the act's own story)."""
+    folded = fold(title)
+    found = ACTOR_LEAD.match(folded)
+    if found is None or found.group(1) not in ACTOR_NAMES or REACTION.match(folded, found.end()) is not None:
+        return frozenset()
+    return frozenset(_concept(w) for w in ACTOR_WORD.findall(found.group(0))) & ACTORS
 
 
 @lru_cache(maxsize=TITLE_CACHE)

@@ -109,7 +109,7 @@ EN_ALIASES: dict[str, str] = {
     # the same act in other words
     "halt": "suspend", "halts": "suspend", "halted": "suspend", "shipments": "export",
     "labels": "designate", "brands": "designate", "designates": "designate", "designated": "designate",
-    "delisting": "remove", "delisted": "remove", "entities": "entity",
+    "delisting": "remove", "delisted": "remove", "entities": "entity", "blacklist": "entity", "blacklists": "entity", "blacklisted": "entity",
     "rapeseed": "canola", "fertiliser": "fertilizer", "fertilisers": "fertilizer", "maize": "corn",
     "bans": "ban", "banned": "ban", "banning": "ban", "prohibit": "ban", "prohibits": "ban",
     "prohibited": "ban", "prohibition": "ban", "anti-subsidy": "countervailing",
@@ -146,3 +146,15 @@ STATES = frozenset(
 # one-character names of states right after 对 ("对美", "对华") or 输 ("输美"): the target
 ZH_TARGETS: dict[str, str] = {"美": "us", "华": "china", "中": "china", "日": "japan", "韩": "korea",
                               "欧": "eu", "俄": "russia", "英": "uk", "德": "germany", "法": "france"}
+# who acts, as an English title leads with it ("Poland, Hungary ... impose"; "Taiwan opens"): the
+# states above, the other states and blocs a trade report names, and their governments' seats
+ACTORS = STATES | frozenset(
+    "poland hungary slovakia czech romania bulgaria ukraine lithuania latvia estonia belgium italy "
+    "spain portugal austria sweden finland denmark norway ireland greece switzerland turkey israel "
+    "saudi uae qatar egypt nigeria kenya argentina chile peru colombia malaysia thailand "
+    "philippines singapore cambodia bangladesh pakistan kazakhstan zimbabwe zambia g7 g-7 g20 nato "
+    "asean opec kremlin".split())
+# how a title names a state acting: its name or its seat, not an adjective ("Japanese chipmakers")
+ACTOR_NAMES = frozenset(ACTORS | frozenset(
+    "u.s. u.s usa america prc beijing washington tokyo seoul brussels moscow london berlin paris delhi "
+    "ottawa canberra jakarta hanoi tehran taipei hague brasilia kinshasa".split()))
