@@ -24,15 +24,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from wordfreq import zipf_frequency  # noqa: E402
+
 from policybot.stories.features import en_tokens  # noqa: E402
 from policybot.stories.lexicon import ZH_CONCEPTS  # noqa: E402
-from wordfreq import zipf_frequency  # noqa: E402
 
 MAX_SENSES = 4       # senses of a word looked at: the first are the common ones
 MAX_ZIPF = 5.0       # an English word more common than this (per wordfreq's Zipf scale) tells nothing
 LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
 WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
-SKIP = re.compile(r"^(?:CL:|variant of|old variant|see |also written|surname |abbr\. for|used in|erhua)", re.I)
+SKIP = re.compile(r"^(?:CL:|variant of|old variant|see |also written|surname |abbr\. for|used in|erhua)",
+                  re.IGNORECASE)
 ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]|\S*\|\S*")
 SENSE = re.compile(r"[A-Za-z][A-Za-z.'-]*(?: [A-Za-z][A-Za-z.'-]*){0,2}")
 

@@ -29,8 +29,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from policybot.stories.features import GENERIC_SHARE, Signature, _concept, fold, lead, num, numbers, tokens, weight
-from policybot.stories.lexicon import ACTOR_NAMES, ACTORS, ACTS, GENERIC, MEASURES, STATES, SUBJECTS, ZH_TARGETS
+from policybot.stories.features import (
+    GENERIC_SHARE,
+    Signature,
+    en_tokens,
+    fold,
+    lead,
+    num,
+    numbers,
+    tokens,
+    weight,
+)
+from policybot.stories.lexicon import (
+    ACTOR_NAMES,
+    ACTORS,
+    ACTS,
+    GENERIC,
+    MEASURES,
+    STATES,
+    SUBJECTS,
+    ZH_TARGETS,
+)
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -48,8 +67,8 @@ TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is bac
 # a response a story carries only by a title ("vowed to retaliate" is none)
 TITLE_CARRIED = frozenset({"retaliation", "advice"})
 ANNOUNCED_AHEAD = 7   # days: an 'in force' date this far ahead is said at the announcement
-IMPLY_RESULT = frozenset({"preliminary", "final"})
-SAID_AHEAD = frozenset({"in force"})    # a step a summary names ahead: carried only by close reports   # a determination is a result too
+IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
+SAID_AHEAD = frozenset({"in force"})    # a step a summary names ahead: carried only by close reports
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
@@ -60,13 +79,14 @@ ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产
 # a title's first word, and after the actor (and its partners: "Poland, Hungary and Slovakia"),
 # a verb of reaction: what a reaction report leads with
 ACTOR_LEAD = re.compile(r"\W*(?:the\s+)?([a-z][\w.'-]*)(?:(?:\s+and|\s*&)\s+[a-z][\w.'-]*)*\s+")
-ACTOR_WORD = re.compile(r"[a-z][\w.'-]*")
-REACTION_VERBS = ("oppose slam criticise criticize condemn welcome vow urge say said warn call protest respond "
-                  "react reject denounce blast regret hit lash accuse seek ask question summon defend deny denies "
-                  "voice express threaten push press caught face fear brace feel suffer spared exempted lose "
-                  "gain review check weigh firmly strongly").split()
-REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:%s)(?:s|es|d|ed|ing|ly)?\b"
-                      % "|".join(sorted(map(re.escape, REACTION_VERBS), key=len, reverse=True)))
+REACTION_VERBS = (
+    "oppose slam criticise criticize condemn welcome vow urge say said warn call protest respond react "
+    "reject denounce blast regret hit lash accuse seek ask question summon defend deny denies voice express "
+    "threaten push press caught face fear brace feel suffer spared exempted lose gain review check weigh "
+    "firmly strongly"
+).split()
+REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:" + "|".join(sorted(REACTION_VERBS, key=len, reverse=True))
+                      + r")(?:s|es|d|ed|ing|ly)?\b")
 MIN_PAIRS = 3            # shared bigrams of two Chinese titles that count as one key
 STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand for an act
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
@@ -241,7 +261,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     related: dict[str, list[tuple[float, Candidate]]] = {}
     members: dict[str, list[Candidate]] = {}
     joinable: set[int] = set()   # id() of the candidates similar enough, or sharing enough, to be joined
-    when, key, lang = sig.when, sig.key, sig.lang
+    when, key = sig.when, sig.key
     for cand in candidates[-MAX_CANDIDATES:]:
         other = cand.sig
         if abs(when - other.when) > window or other.key == key:
@@ -306,7 +326,8 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
     mine = sig.cues - TITLE_ONLY_CUES
     if mine:     # (most titles have no cue: what the story carries is not looked for)
-        carried = _implied(frozenset().union(*(_carried(c.sig, sig.when) for c in members if acts <= c.sig.tokens)))
+        carried = _implied(frozenset().union(*(_carried(c.sig, sig.when) for c in members
+                                               if acts <= c.sig.tokens)))
         goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
         if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
             carried |= TITLE_CARRIED
@@ -409,7 +430,7 @@ def _actors(title: str) -> frozenset[str]:
     found = ACTOR_LEAD.match(folded)
     if found is None or found.group(1) not in ACTOR_NAMES or REACTION.match(folded, found.end()) is not None:
         return frozenset()
-    return frozenset(_concept(w) for w in ACTOR_WORD.findall(found.group(0))) & ACTORS
+    return frozenset(en_tokens(found.group(0))) & ACTORS
 
 
 @lru_cache(maxsize=TITLE_CACHE)

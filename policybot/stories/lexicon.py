@@ -109,7 +109,8 @@ EN_ALIASES: dict[str, str] = {
     # the same act in other words
     "halt": "suspend", "halts": "suspend", "halted": "suspend", "shipments": "export",
     "labels": "designate", "brands": "designate", "designates": "designate", "designated": "designate",
-    "delisting": "remove", "delisted": "remove", "entities": "entity", "blacklist": "entity", "blacklists": "entity", "blacklisted": "entity",
+    "delisting": "remove", "delisted": "remove", "entities": "entity",
+    "blacklist": "entity", "blacklists": "entity", "blacklisted": "entity",
     "rapeseed": "canola", "fertiliser": "fertilizer", "fertilisers": "fertilizer", "maize": "corn",
     "bans": "ban", "banned": "ban", "banning": "ban", "prohibit": "ban", "prohibits": "ban",
     "prohibited": "ban", "prohibition": "ban", "anti-subsidy": "countervailing",
