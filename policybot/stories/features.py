@@ -42,7 +42,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
               ("终裁",)),
     "preliminary": (("preliminary",), ("初裁", "初步")),
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
-                     "in response", "responds with"), ("反制", "报复", "回击", "对等回应", "反击")),
+                     "in response", "responds with", " defy ", " defies ", "in defiance"),
+                    ("反制", "报复", "回击", "对等回应", "反击", "不顾")),
     # a move or a level, not a price named
     "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
                 "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
@@ -51,7 +52,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "hits record", "hit record", "fresh record", "new record", "prices fall", "prices drop",
                 "prices rise", "shares fall", "shares drop", "shares rise", "shares gain", "shares slip",
                 "stocks fall", "stocks rise", "stocks drop", "futures fall", "futures drop", "futures rise",
-                "crash", "sell-off", "selloff", "sell off", "sells off", " stocks ", " shares "),
+                "crash", "sell-off", "selloff", "sell off", "sells off", " stocks ", " shares ",
+                "prices double", "prices nearly double", "price doubles", "prices triple"),
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
                 "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录", "领跌", "领涨", "重挫", "下挫",
                 "高开", "低开", "跌破", "升破", "涨幅", "跌幅", "跌至", "贬值", "升值")),
@@ -63,7 +65,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "urged companies", "urge members", "urges members", "advise firms", "advises firms",
                 "advised firms", "advise members", "advises members", "advised members", "cautious buying",
                 "cautious about buying", "buy with care", "stop buying", "boycott"),
-               ("谨慎采购", "审慎采购", "停止采购", "抵制")),
+               ("谨慎采购", "审慎采购", "停止采购", "抵制", "行业协会")),
 }
 
 # a response vowed or threatened is a reaction quoted, not a retaliation taken

@@ -41,6 +41,7 @@ from policybot.stories.features import (
     weight,
 )
 from policybot.stories.lexicon import (
+    ACTOR_ALIASES,
     ACTOR_NAMES,
     ACTORS,
     ACTS,
@@ -59,7 +60,7 @@ RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 24 * 3600.0      # reports this close in time ...
-CLOSE_FACTOR = 0.7       # ... need this share of the join score
+CLOSE_FACTOR = 0.5       # ... need this share of the join score
 STRONG_SHARED = 7        # shared specific tokens + strong numbers that join whatever the score
 STRONG_SHARED_CROSS = 4  # ... across languages
 STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue parts nothing: steps come later
@@ -430,7 +431,7 @@ def _actors(title: str) -> frozenset[str]:
     found = ACTOR_LEAD.match(folded)
     if found is None or found.group(1) not in ACTOR_NAMES or REACTION.match(folded, found.end()) is not None:
         return frozenset()
-    return frozenset(en_tokens(found.group(0))) & ACTORS
+    return frozenset(ACTOR_ALIASES.get(t, t) for t in en_tokens(found.group(0))) & ACTORS
 
 
 @lru_cache(maxsize=TITLE_CACHE)

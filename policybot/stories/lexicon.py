@@ -154,8 +154,9 @@ ACTORS = STATES | frozenset(
     "spain portugal austria sweden finland denmark norway ireland greece switzerland turkey israel "
     "saudi uae qatar egypt nigeria kenya argentina chile peru colombia malaysia thailand "
     "philippines singapore cambodia bangladesh pakistan kazakhstan zimbabwe zambia g7 g-7 g20 nato "
-    "asean opec kremlin".split())
+    "asean opec".split())
+ACTOR_ALIASES = {"commission": "eu"}   # an organ acting for its state or bloc
 # how a title names a state acting: its name or its seat, not an adjective ("Japanese chipmakers")
 ACTOR_NAMES = frozenset(ACTORS | frozenset(
     "u.s. u.s usa america prc beijing washington tokyo seoul brussels moscow london berlin paris delhi "
-    "ottawa canberra jakarta hanoi tehran taipei hague brasilia kinshasa".split()))
+    "ottawa canberra jakarta hanoi tehran taipei hague brasilia kinshasa commission".split()))
