@@ -48,10 +48,9 @@ def ref_fold(text: str) -> str:
 
 def ref_cues(text: str) -> set[str]:
     found = {cue for cue, pattern in CUE_RES if pattern.search(text)}
-    if "retaliation" in found and f._VOW.search(text):
-        return ref_cues(f._VOW.sub(" ", text))
-    if "preliminary" in found and f._NOT_REMEDY.search(text):
-        return ref_cues(f._NOT_REMEDY.sub(" ", text))
+    for cue, words in f.NOT_CUES:
+        if cue in found and words.search(text):
+            return ref_cues(words.sub(" ", text))
     return found
 
 

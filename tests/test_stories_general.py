@@ -43,9 +43,11 @@ def test_the_kinds_of_measure_of_a_title_are_those_of_its_main_clause() -> None:
     notice = _sig("a", "China imposes anti-dumping deposits on EU brandy", "Brandy deposits of 30.6% to 39%.", 3)
     after = _sig("b", "China hits European brandy with deposits after EU vote on car duties",
                  "Brandy deposits of 30.6% to 39%.")
-    tariff = _sig("c", "China imposes tariffs on EU brandy", "Brandy deposits of 30.6% to 39%.")
+    listing = _sig("c", "China puts EU brandy makers on unreliable entity list", "Brandy deposits of 30.6% to 39%.")
+    tariff = _sig("d", "China imposes tariffs on EU brandy", "Brandy deposits of 30.6% to 39%.")
     assert blocked(notice, after) is None
-    assert blocked(notice, tariff) == "measures antidumping vs tariff in the titles"
+    assert blocked(notice, listing) == "measures antidumping vs entity in the titles"
+    assert blocked(notice, tariff) is None    # an anti-dumping duty is a duty ("tariffs" to most reports)
 
 
 def test_a_retaliation_joins_the_response_story_not_the_act() -> None:

@@ -37,7 +37,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                     "rolls back", "roll back"),
                    ("暂停", "暂缓", "推迟", "宽限", "休战", "改口")),
     # an exemption: a step when a title announces it; an act's own exemptions in its summary
-    "exemption": (("exempt",), ("豁免",)),
+    "exemption": (("exempt", "exclud", "spares", "spared", "carve-out", "carve out", "carves out"),
+                  ("豁免", "排除")),
     "final": (("final determination", "final ruling", "final duties", "final anti", "definitive"),
               ("终裁",)),
     "preliminary": (("preliminary",), ("初裁", "初步")),
@@ -75,6 +76,10 @@ _VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\
 # "preliminary terms" of an award or a deal: no trade remedy's first finding
 _NOT_REMEDY = re.compile(r"preliminary (?:terms|agreement|deal|memorandum|accord|award)"
                          r"|初步(?:协议|条款|协定)")
+# an exemption denied or ended ("Norway, Iceland not exempted", "挪威冰岛未获豁免") is none granted
+_NO_EXEMPTION = re.compile(r"\b(?:not|no|without|denied|den(?:y|ies)|refus\w*|end of|ends?|ending|scrap\w*)"
+                           r"(?: \w+){0,2} exempt\w*|未获豁免|不予豁免|无豁免|不豁免|取消\S{0,4}豁免")
+NOT_CUES = (("retaliation", _VOW), ("preliminary", _NOT_REMEDY), ("exemption", _NO_EXEMPTION))
 # an English title's subordinate clause: its cues are context ("... as prices slump")
 # ("X in retaliation for Y": the title reports X; what it answers is context)
 _SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"
@@ -409,12 +414,12 @@ def lead(title: str) -> str:
 
 
 def cues(text: str) -> set[str]:
-    """The step cues of `text`; a retaliation vowed or threatened is none."""
+    """The step cues of `text`; a retaliation vowed or threatened is none (nor are the others of
+    NOT_CUES: a preliminary that is no finding, an exemption denied)."""
     found = _cues(text, 0)[0]
-    if "retaliation" in found and _VOW.search(text):
-        return cues(_VOW.sub(" ", text))
-    if "preliminary" in found and _NOT_REMEDY.search(text):
-        return cues(_NOT_REMEDY.sub(" ", text))
+    for cue, words in NOT_CUES:
+        if cue in found and words.search(text):
+            return cues(words.sub(" ", text))
     return set(found)
 
 
@@ -433,9 +438,9 @@ def _signature_cues(whole: str, main: str) -> tuple[frozenset[str], frozenset[st
 
 
 def _reworded(found: frozenset[str], text: str) -> bool:
-    """`cues` takes a vow or a preliminary that is no finding out of `text` and looks again."""
-    return ("retaliation" in found and _VOW.search(text) is not None) or \
-        ("preliminary" in found and _NOT_REMEDY.search(text) is not None)
+    """`cues` takes a vow, a preliminary that is no finding or an exemption denied out of `text`
+    and looks again."""
+    return any(cue in found and words.search(text) is not None for cue, words in NOT_CUES)
 
 
 def _cues(text: str, head: int) -> tuple[frozenset[str], frozenset[str]]:

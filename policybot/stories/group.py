@@ -69,6 +69,7 @@ TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is bac
 TITLE_CARRIED = frozenset({"retaliation", "advice"})
 ANNOUNCED_AHEAD = 7   # days: an 'in force' date this far ahead is said at the announcement
 IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
+DUTIES = frozenset({"tariff", "antidumping", "countervailing"})
 SAID_AHEAD = frozenset({"in force"})    # a step a summary names ahead: carried only by close reports
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
@@ -215,7 +216,8 @@ def _apart(a: Signature, b: Signature) -> str | None:
     if ca and cb and not ca & cb:    # "Taiwan opens ..." and "China downgrades ...": two acts
         return f"acted by {sorted(ca)[0]} vs {sorted(cb)[0]} in the titles"
     ma, mb = _lead_measures(a.title), _lead_measures(b.title)
-    if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
+    # a tariff and a listing the same day: two stories; an anti-dumping duty and a tariff: one
+    if ma and mb and not ma & mb and not (ma | mb) <= DUTIES:
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
     na, nb = _title_numbers(a.title), _title_numbers(b.title)
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
@@ -338,6 +340,8 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     if "in force" in mine and _announced(sig):
         mine = mine - {"in force"}
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
+    if abs(sig.when - anchor.sig.when) <= CLOSE:    # an act in force the day it is made is that act
+        mine, theirs = mine - SAID_AHEAD, theirs - SAID_AHEAD - {"result"}   # (a ruling, told by its effect)
     if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours ...
         theirs = theirs & TITLE_CARRIED
         if acts <= anchor.sig.tokens:    # ... if the story's first report is about the act at all
