@@ -2,10 +2,12 @@
 B-cubed F1 of the story grouping on the labelled set `stories-dev.jsonl` (STORIES.md), then on
 `tests/data/stories-extra.jsonl`: an independent set of the same kind (115 items, 33 stories, no
 event shared with the dev set), written after the grouping was tuned, to see whether it generalises;
-then on `tests/data/stories-blind.jsonl` (127 items, 37 stories), written by someone who never read
-the grouping's rules and never used to tune it: a measurement only, with no floor test; and last
-on `tests/data/stories-final.jsonl` (122 items, 36 stories), a second such set written after all
-tuning on the others, by someone who never saw the rules: also a measurement only.
+then on `tests/data/stories-blind.jsonl` (127 items, 37 stories), `tests/data/stories-final.jsonl`
+(122 items, 36 stories) and `tests/data/stories-fresh1.jsonl` (128 items, 41 stories), each written
+by someone who never read the grouping's rules, each measured first untouched, then used to draw
+general rules from its errors; and last on `tests/data/stories-fresh2.jsonl` (124 items, 39
+stories), written the same way at the same time as fresh1 and never looked at beyond its summary
+line: the honest figure, with no floor test.
 
 Items are grouped in `published` order, each against the earlier ones within the window, with
 the matches of the repository's starter rules (as the bot would). `--part holdout` keeps one
@@ -44,7 +46,11 @@ EXTRA_LABEL = "extra (written after the dev tuning; general rules were then draw
 BLIND = ROOT / "tests" / "data" / "stories-blind.jsonl"
 BLIND_LABEL = "blind (written without seeing the rules; a few general rules were then drawn from its errors)"
 FINAL = ROOT / "tests" / "data" / "stories-final.jsonl"
-FINAL_LABEL = "final (written last, without seeing the rules; never tuned on: the honest figure)"
+FINAL_LABEL = "final (written without seeing the rules; general rules were then drawn from its errors)"
+FRESH1 = ROOT / "tests" / "data" / "stories-fresh1.jsonl"
+FRESH1_LABEL = "fresh1 (written without seeing the rules; general rules were then drawn from its errors)"
+FRESH2 = ROOT / "tests" / "data" / "stories-fresh2.jsonl"
+FRESH2_LABEL = "fresh2 (written last, without seeing the rules; never looked at: the honest figure)"
 RULES = ROOT / "rules"
 HOLDOUT_BUCKETS = 4
 
@@ -156,7 +162,8 @@ def evaluate(data: Path = DATA, rules: Path = RULES, part: str | None = None) ->
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_stories")
     parser.add_argument("--data", type=Path,
-                        help="one labelled file (default: the dev set, then the extra, blind and final sets)")
+                        help="one labelled file (default: the dev set, then the extra, blind, final, "
+                             "fresh1 and fresh2 sets)")
     parser.add_argument("--rules", type=Path, default=RULES)
     parser.add_argument("--part", choices=("tune", "holdout"))
     parser.add_argument("--verbose", action="store_true")
@@ -165,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     engine = Engine(load_rules([args.rules]).rules)
     parts = [args.part] if args.part else [None, "tune", "holdout"]
-    every = [(DATA, ""), (EXTRA, EXTRA_LABEL), (BLIND, BLIND_LABEL), (FINAL, FINAL_LABEL)]
+    every = [(DATA, ""), (EXTRA, EXTRA_LABEL), (BLIND, BLIND_LABEL), (FINAL, FINAL_LABEL),
+             (FRESH1, FRESH1_LABEL), (FRESH2, FRESH2_LABEL)]
     sets = [(args.data, "")] if args.data else every
     for data, label in sets:
         if label:

@@ -20,11 +20,10 @@ from __future__ import annotations
 import gzip
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from wordfreq import zipf_frequency  # noqa: E402
 
 from policybot.stories.features import en_tokens  # noqa: E402
 from policybot.stories.lexicon import ZH_CONCEPTS  # noqa: E402
@@ -56,8 +55,9 @@ def senses(glosses: str) -> list[str]:
     return found
 
 
-def build(lines: list[str]) -> dict[str, set[str]]:
-    """Word -> the tokens of its senses' rare English words (a name's words are all kept)."""
+def build(lines: list[str], zipf: Callable[[str], float]) -> dict[str, set[str]]:
+    """Word -> the tokens of its senses' less common English words (`zipf`: a word's frequency,
+    as wordfreq's Zipf scale; a name's words are all kept)."""
     lexicon = {w for spellings in ZH_CONCEPTS.values() for w in spellings}
     out: dict[str, set[str]] = {}
     for line in lines:
@@ -66,7 +66,7 @@ def build(lines: list[str]) -> dict[str, set[str]]:
             continue
         for sense in senses(m.group(3)):
             named = " " in sense and sense.istitle()
-            kept = [w for w in sense.split() if named or zipf_frequency(w, "en") <= MAX_ZIPF]
+            kept = [w for w in sense.split() if named or zipf(w) <= MAX_ZIPF]
             if toks := en_tokens(" ".join(kept).lower()):
                 out.setdefault(m.group(2), set()).update(toks)
     return out
@@ -74,8 +74,9 @@ def build(lines: list[str]) -> dict[str, set[str]]:
 
 def main(path: str) -> None:
     opener = gzip.open if path.endswith(".gz") else open
+    from wordfreq import zipf_frequency  # needed to build the file only: not a runtime dependency
     with opener(path, "rt", encoding="utf-8") as f:
-        words = build(f.readlines())
+        words = build(f.readlines(), lambda word: zipf_frequency(word, "en"))
     out = sys.stdout
     out.write("# Chinese word -> rare English concept tokens; from CC-CEDICT (CC BY-SA 4.0, "
               "https://cc-cedict.org), built by tools/build_glossary.py\n")

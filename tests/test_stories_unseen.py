@@ -1,0 +1,126 @@
+"""Stories: the rules drawn from sets written by people who never saw the rules (final, fresh1):
+the CC-CEDICT glossary across languages, the state an English title leads with, an entry into
+force announced days ahead, a defiance, denied exemptions and more market words."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from policybot.model import Item
+from policybot.stories import group
+from policybot.stories.features import cues, fold, glossary, signature
+from policybot.stories.group import Candidate, blocked, decide, specific
+from policybot.stories.window import Window
+from tests.test_e2e_stories import run_test_rules
+from tools import build_glossary
+
+NOW = datetime(2025, 4, 4, 12, tzinfo=UTC)
+
+
+def _sig(key: str, title: str, summary: str = "", hours: float = 0.0) -> group.Signature:
+    it = Item("f", key, title, f"https://news.example/{key}", summary, "", NOW - timedelta(hours=hours))
+    return signature(it, [], it.published.timestamp() if it.published else 0.0)
+
+
+def test_the_glossary_gives_a_chinese_text_the_english_words_the_lexicon_lacks() -> None:
+    """生物柴油 -> biodiesel, 挪威 -> norway; a lexicon word (关税) is the lexicon's; an English
+    report has no glossary words."""
+    zh = _sig("a", "欧盟对挪威生物柴油征收关税", "欧盟对挪威生物柴油征收关税。")
+    assert {"biodiesel", "norway"} <= zh.gloss
+    assert "tariff" in zh.plain and "tariff" not in zh.gloss
+    assert _sig("b", "EU puts tariffs on Norwegian biodiesel").gloss == frozenset()
+    assert dict(glossary().iter_long("黑名单"))[2] == ("entity",)    # an alias of the lexicon: its concept
+
+
+def test_glossary_words_open_the_comparison_but_never_join_alone() -> None:
+    """An English report and a Chinese one that share only glossary words are found by the
+    window and counted as sharing keys; the score stays the lexicon's, and glossary words alone
+    never make a join "strong" whatever the score."""
+    en = _sig("a", "Norway, Iceland hit by biodiesel and ferrosilicon curbs", "Biodiesel from Norway.", 2)
+    zh = _sig("b", "挪威冰岛生物柴油受限", "挪威和冰岛的生物柴油出口受限。")
+    assert specific(zh, en) >= 2 > specific(zh, en, glossed=False)
+    assert not group._strong(zh, en)
+    window = Window([Candidate("a", en)])
+    assert [c.story for c in window.near(zh)] == ["a"]
+
+
+def test_build_glossary_keeps_less_common_words_and_whole_names() -> None:
+    """From CC-CEDICT lines: a word's senses' less common English words ("to release" says
+    nothing), a name's words all, lexicon words and single characters left out."""
+    lines = ["# CC-CEDICT", "生物柴油 生物柴油 [sheng1 wu4 chai2 you2] /biodiesel/",
+             "發布 发布 [fa1 bu4] /to release/to issue/", "東南亞 东南亚 [Dong1 nan2 ya4] /Southeast Asia/",
+             "關稅 关税 [guan1 shui4] /customs duty/tariff/", "鋁 铝 [lu:3] /aluminum/",
+             "轉運 转运 [zhuan3 yun4] /to forward goods/transshipment/CL:個|个[ge4]/"]
+    common = {"release": 5.1, "issue": 5.2, "southeast": 4.3, "asia": 4.9, "forward": 5.3, "goods": 5.1}
+    words = build_glossary.build(lines, lambda w: common.get(w.lower(), 2.0))
+    assert words == {"生物柴油": {"biodiesel"}, "东南亚": {"southeast", "asia"}, "转运": {"transshipment"}}
+
+
+@pytest.mark.parametrize(("first", "second", "apart"), [
+    ("Poland, Hungary and Slovakia impose own bans on Ukrainian grain", "EU lets ban on Ukrainian grain expire", True),
+    ("Taiwan opens de facto embassy in Lithuania", "China downgrades diplomatic ties with Lithuania over Taiwan",
+     True),
+    ("China slams US chip curbs as bullying", "US tightens chip curbs on China", False),   # a reaction
+    ("US and China agree Geneva deal to cut tariffs", "China suspends tariffs on US goods under Geneva deal",
+     False),    # one of the partners
+    ("Japanese chipmakers review stockpiles after China gallium curbs", "China curbs gallium exports", False),
+    ("Commission decides not to extend grain import curbs", "Poland imposes its own grain import ban", True),
+])
+def test_the_state_an_english_title_leads_with_acts(first: str, second: str, apart: bool) -> None:
+    a, b = _sig("a", first, "Grain, chips, tariffs.", 2), _sig("b", second, "Grain, chips, tariffs.")
+    reason = group._apart(a, b)
+    assert (reason is not None and reason.startswith("acted by")) is apart, reason
+
+
+def test_an_entry_into_force_said_days_ahead_is_a_later_step() -> None:
+    """Friday's agreement says the cap takes effect on Monday; Monday's "comes into force" is the
+    later step. An act in force the day it is made is that act."""
+    deal = _sig("a", "EU agrees $60 price cap on Russian oil", "The cap takes effect on Monday, Dec. 5.", 70)
+    monday = _sig("b", "EU embargo on Russian crude and price cap come into force", "The $60 cap on Russian oil.")
+    assert decide(monday, [Candidate("a", deal)]).story is None
+    act = _sig("c", "India imposes 12% safeguard duty on steel imports", "A 12% duty on steel for 200 days.", 5)
+    same_day = _sig("d", "印度钢铁保障措施税生效 12%", "印度对钢铁进口征收12%保障措施税，为期200天，即日生效。")
+    assert decide(same_day, [Candidate("c", act)]).story == "c"
+
+
+def test_cues_drawn_from_unseen_sets() -> None:
+    """A defiance is a response of its own; an exemption denied or ended is none, one excluded or
+    spared is one; a sell-off, an open higher (高开) and a fall below (跌破) are market moves."""
+    assert "retaliation" in cues(fold("Three EU countries defy Brussels with bans on Ukrainian grain"))
+    assert "retaliation" in cues(fold("不顾欧委会决定 三国禁止乌克兰粮食进口"))
+    assert "exemption" not in cues(fold("欧盟对铁合金实施保障措施 挪威冰岛未获豁免"))
+    assert "exemption" not in cues(fold("Norway and Iceland not exempted from EU safeguard"))
+    assert "exemption" in cues(fold("US copper tariff excludes cathode"))
+    for title in ("Sugar stocks lead sell-off on export cap fears", "【棕榈油期货大幅高开】", "人民币跌破7",
+                  "Onion prices nearly double in Dhaka"):
+        assert "market" in cues(fold(title)), title
+    assert blocked(_sig("a", "EU imposes anti-dumping duties on biodiesel"), _sig("b", "欧盟对生物柴油加征关税")) \
+        is None    # an anti-dumping duty is a duty
+
+
+def test_test_rules_groups_across_languages_and_parts_two_states_acts(tmp_path: Path) -> None:
+    """`bot.py test-rules` on one evening: the Commission's decision in English and Chinese is
+    one story; three states' own bans, in both languages, are another, and `--explain` says why."""
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - id: grain\n    title: Grain\n    match: {any: [grain, 粮食, 农产品]}\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
+    rows = [json.loads(line) for line in (
+        '{"id": "eu", "published": "2023-09-15T18:55:00Z", "title": "EU lets ban on Ukrainian grain imports into '
+        'five neighbours expire", "summary": "The European Commission decided not to extend the ban on imports of '
+        'Ukrainian wheat, maize, rapeseed and sunflower seed into Poland, Hungary, Slovakia, Romania and Bulgaria."}',
+        '{"id": "own", "published": "2023-09-15T21:10:00Z", "title": "Poland, Hungary and Slovakia impose own bans '
+        'on Ukrainian grain imports", "summary": "Poland, Hungary and Slovakia said they would impose their own bans '
+        'on Ukrainian grain imports after the Commission let the EU ban expire."}',
+        '{"id": "eu-zh", "published": "2023-09-16T02:10:00Z", "title": "欧盟委员会决定不再延长乌克兰农产品进口限制措施", '
+        '"summary": "欧盟委员会15日决定，不再延长对乌克兰小麦、玉米、油菜籽和葵花籽进口到波兰、匈牙利、斯洛伐克、罗马尼亚和保加利亚的禁令。"}',
+        '{"id": "own-zh", "published": "2023-09-16T05:00:00Z", "title": "波兰匈牙利斯洛伐克不顾欧委会决定 自行禁止乌克兰粮食进口", '
+        '"summary": "波兰、匈牙利和斯洛伐克宣布对乌克兰粮食实施本国进口禁令。"}')]
+    run = run_test_rules(tmp_path, rows)
+
+    stories = [json.loads(line)["story"] for line in run("--json").splitlines()]
+    assert stories == ["eu", "own", "eu", "own"]
+    assert "blocked by acted by poland vs eu in the titles" in run("--explain")
