@@ -33,7 +33,7 @@ from policybot.model import Alert
 from policybot.notify.base import Accepted, Notifier, report_accepted
 from policybot.retry_after import clamp_wait
 from policybot.store import OutboxRow, Store
-from policybot.stories.later import LATER_WAIT, edit_first, joining, later_plan
+from policybot.stories.later import LATER_WAIT, edit_first, joining, later_plan, part_shown, reply
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ class Delivery:
                 await self.store.run(self.store.mark, [row.alert.alert_id], "folded", self.clock())
             else:
                 await self._limit(dest)
-                send = _single(notifier, row) if how == "alone" else _later(notifier, row, self.store)
+                send = _single(notifier, row) if how == "alone" else reply(notifier, row, self.store)
                 outcome, done = await self._attempt(dest, [row], send)
                 report += DrainReport(sent=done, failed=int(outcome == "failed"),
                                       retried=int(outcome in ("retry", "paused")))
@@ -333,29 +333,33 @@ class Delivery:
         that shows it (they count as folded reports, not as sent alerts)."""
         await self._limit(dest)
         log.info("destination=%s %d alerts due at once: sending a digest", dest, len(rows))
-        alerts = [r.alert for r in (*rows, *joined)]
+        alerts = {r.alert.alert_id: r.alert for r in (*rows, *joined)}
         folds = {r.alert.alert_id for r in joined}
         folded: set[str] = set()
 
         def send(ok: Accepted) -> Awaitable[None]:
-            async def accepted(alert_ids: Sequence[str]) -> None:
-                await report_accepted(ok, [a for a in alert_ids if a not in folds])
-                await self._record_folded([a for a in alert_ids if a in folds - folded])
+            async def accepted(alert_ids: Sequence[str], ref: str | None) -> None:
+                await report_accepted(ok, [a for a in alert_ids if a not in folds], ref)
+                await self._record_part(dest, [alerts[a] for a in alert_ids if a in alerts],
+                                        [a for a in alert_ids if a in folds - folded], ref)
                 folded.update(folds.intersection(alert_ids))
-            return notifier.send_digest(alerts, accepted)
+            return notifier.send_digest(list(alerts.values()), accepted)
 
         outcome, done = await self._attempt(dest, rows, send)
         if outcome == "sent":    # the whole digest went: every line in it
-            await self._record_folded(sorted(folds - folded))
+            await self._record_part(dest, [], sorted(folds - folded), None)
         left = len(rows) - done
         return DrainReport(sent=done, digests=int(done > 0), failed=left * (outcome == "failed"),
                            retried=left * (outcome in ("retry", "paused")))
 
-    async def _record_folded(self, alert_ids: Sequence[str]) -> None:
-        if not alert_ids:
+    async def _record_part(self, dest: str, shown: Sequence[Alert], folded: Sequence[str],
+                           ref: str | None) -> None:
+        """A digest part accepted: its later reports folded, the part the first message of
+        the stories it shows first (stories/later.py: part_shown)."""
+        if not folded and not (shown and ref):
             return
         try:
-            await self.store.run(self.store.mark, alert_ids, "folded", self.clock())
+            await self.store.run(part_shown, self.store, dest, shown, folded, ref, self.clock())
         except sqlite3.Error as exc:   # left pending: folded (or its line said) once back
             await self._halt(f"state database not writable: {exc}")
             raise Unrecorded from None
@@ -370,7 +374,7 @@ class Delivery:
             return "halted", 0
         done: set[str] = set()
 
-        async def accepted(alert_ids: Sequence[str]) -> None:
+        async def accepted(alert_ids: Sequence[str], ref: str | None = None) -> None:
             fresh = [a for a in alert_ids if a not in done]
             await self._record_sent(fresh)
             done.update(fresh)
@@ -447,11 +451,4 @@ def _single(notifier: Notifier, row: OutboxRow, store: Store | None = None) -> S
         alert = row.alert
         if ref and alert.story and store is not None:
             await store.run(store.set_story_ref, alert.destination, alert.story, str(ref))
-    return send
-
-
-def _later(notifier: Notifier, row: OutboxRow, store: Store) -> Send:
-    async def send(accepted: Accepted) -> None:
-        first = await store.run(store.story_first, row.alert.destination, row.alert.story)
-        await notifier.send_later(row.alert, first[1] if first else None)  # type: ignore[attr-defined]
     return send

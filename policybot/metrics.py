@@ -141,10 +141,10 @@ class CountingNotifier:
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = no_record) -> None:
         delivered: list[str] = []
 
-        def count(alert_ids: Sequence[str]) -> Awaitable[None] | None:
+        def count(alert_ids: Sequence[str], ref: str | None) -> Awaitable[None] | None:
             delivered.extend(alert_ids)
             self.metrics.inc("policybot_alerts_sent_total", len(alert_ids), destination=self.label)
-            return accepted(alert_ids)
+            return accepted(alert_ids, ref)
 
         try:
             await self.inner.send_digest(alerts, count)

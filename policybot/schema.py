@@ -162,4 +162,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE instances ADD COLUMN fault TEXT;
     ALTER TABLE instances ADD COLUMN fault_over REAL
     """,
+    # 9: a story whose first report here went inside a digest: `ref` is the digest part that
+    # showed it (later reports thread under it), and `digest` = 1 says never to edit it (the
+    # part shows other stories too: "also reported by" would replace them with this one)
+    """
+    ALTER TABLE story_messages ADD COLUMN digest INTEGER NOT NULL DEFAULT 0
+    """,
 )

@@ -236,7 +236,8 @@ async def test_a_flood_of_three_stories_is_a_digest_of_three_lines(
     for dest in ("bot", "hook", "me", "console"):
         assert (counts[(dest, "sent")], counts[(dest, "folded")]) == (3, 6)
 
-    # one more report of a story that went in the digest: folded, never a digest again
+    # the same reports again from one of the feeds: nothing new, nothing posted (a later report
+    # of a story first shown in a digest replies under it: test_digest_refs.py)
     (tmp_path / "yicai.xml").write_text(rss("yicai", only=("rusal", "gallium")), encoding="utf-8")
     await app.poll_all(force=True)
     await app.deliver()

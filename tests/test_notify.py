@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import socket
+from collections.abc import Sequence
 
 import pytest
 from aiohttp import ClientSession
@@ -326,23 +327,37 @@ def test_redact_and_filter() -> None:
 
 # ---------------------------------------------------------------- digests resume, not repeat
 
+class Parts:
+    """An `accepted` callback: the alert ids of each accepted message, and its platform id."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.refs: list[str | None] = []
+
+    def __call__(self, alert_ids: Sequence[str], ref: str | None) -> None:
+        self.ids.extend(alert_ids)
+        self.refs.append(ref)
+
+
 async def test_telegram_digest_reports_each_accepted_part(telegram_api: tf.TelegramFake) -> None:
     alerts = many_alerts(200, rules=2)
     notifier = telegram(telegram_api)
     telegram_api.fail_next(delay=0)                      # part 1 goes through
     telegram_api.fail_next(status=429, retry_after=2)    # part 2 is rate limited
-    accepted: list[str] = []
+    parts = Parts()
+    accepted = parts.ids
     with pytest.raises(DeliveryError) as info:
-        await notifier.send_digest(alerts, accepted.extend)
+        await notifier.send_digest(alerts, parts)
     assert info.value.retry_after == 2.0
     [first] = telegram_api.texts(tf.CHAT_ID)
-    assert 0 < len(accepted) < len(alerts)
+    assert 0 < len(accepted) < len(alerts) and parts.refs == ["1"]   # its message_id
     assert all(a.item.title in first for a in alerts if a.alert_id in accepted)
     rest = [a for a in alerts if a.alert_id not in accepted]   # what the outbox retries
-    await notifier.send_digest(rest, accepted.extend)
+    await notifier.send_digest(rest, parts)
     await notifier.close()
     assert sorted(accepted) == sorted(a.alert_id for a in alerts)
     assert first not in telegram_api.texts(tf.CHAT_ID)[1:]
+    assert parts.refs == [str(n) for n in range(1, len(telegram_api.texts(tf.CHAT_ID)) + 1)]
 
 
 async def test_slack_digest_reports_each_accepted_part(slack_api: sf.SlackFake) -> None:
@@ -350,17 +365,19 @@ async def test_slack_digest_reports_each_accepted_part(slack_api: sf.SlackFake) 
     notifier = slack_bot(slack_api)
     slack_api.fail_next(delay=0)
     slack_api.fail_next(status=500)
-    accepted: list[str] = []
+    parts = Parts()
+    accepted = parts.ids
     with pytest.raises(DeliveryError):
-        await notifier.send_digest(alerts, accepted.extend)
+        await notifier.send_digest(alerts, parts)
     assert [m["text"] for m in slack_api.messages("C0123ABCD")] == ["400 policy alerts (1/3)"]
     first = len(accepted)
     assert 0 < first < 400
-    await notifier.send_digest([a for a in alerts if a.alert_id not in accepted], accepted.extend)
+    await notifier.send_digest([a for a in alerts if a.alert_id not in accepted], parts)
     await notifier.close()
     assert len(accepted) == len(set(accepted)) == 400      # each alert accepted once
     texts = [m["text"] for m in slack_api.messages("C0123ABCD")]
     assert texts[1:] and all(t.startswith(f"{400 - first} policy alerts") for t in texts[1:])
+    assert parts.refs == [m["ts"] for m in slack_api.messages("C0123ABCD")]   # each part's ts
 
 
 async def test_slack_webhook_invalid_url_is_permanent_and_unleaked() -> None:

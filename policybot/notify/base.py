@@ -28,8 +28,10 @@ from policybot.model import Alert
 
 MASK = "***"
 Clock = Callable[[], datetime]
-# told the ids of alerts a platform accepted; what it returns is awaited (the outbox records them)
-Accepted = Callable[[Sequence[str]], Awaitable[None] | None]
+# told the ids of alerts a platform accepted in one message and that message's platform id
+# (Slack ts, Telegram message_id; None where there is none: a webhook, the console); what it
+# returns is awaited (the outbox records them, and the digest part as their stories' first message)
+Accepted = Callable[[Sequence[str], str | None], Awaitable[None] | None]
 
 
 def utcnow() -> datetime:
@@ -44,7 +46,8 @@ class Notifier(Protocol):
 
     async def send_digest(self, alerts: Sequence[Alert], accepted: Accepted = ...) -> None:
         """Deliver many alerts as one digest (several messages if limits need); after each
-        message the platform accepted, call `accepted` with the ids it delivered. DeliveryError."""
+        message the platform accepted, call `accepted` with the ids it delivered and the
+        message's platform id. DeliveryError."""
 
     async def close(self) -> None:
         """Release connections. The notifier may be used again afterwards (reopens lazily)."""
@@ -101,25 +104,27 @@ class LogRedaction:
             logger.removeFilter(self.filter)
 
 
-def no_record(alert_ids: Sequence[str]) -> None:
+def no_record(alert_ids: Sequence[str], ref: str | None = None) -> None:
     """The default `accepted`: nothing to record."""
 
 
-async def post_parts(parts: Sequence[tuple[Callable[[], Awaitable[None]], Sequence[str]]],
+async def post_parts(parts: Sequence[tuple[Callable[[], Awaitable[str | None]], Sequence[str]]],
                      accepted: Accepted) -> None:
-    """Post a digest's parts in order; after each, report the alerts it delivered.
+    """Post a digest's parts in order; after each, report the alerts it delivered and its
+    platform id (a story first shown there threads its later reports under it).
 
     The outbox (delivery.py) records them as sent at once, so a retry, a restart or a new
     alert joining builds the next digest from the alerts no platform has accepted yet: an
     accepted part is never posted again.
     """
     for post, alert_ids in parts:
-        await post()
-        await report_accepted(accepted, alert_ids)
+        ref = await post()
+        await report_accepted(accepted, alert_ids, ref)
 
 
-async def report_accepted(accepted: Accepted, alert_ids: Sequence[str]) -> None:
-    """Tell `accepted` the ids a platform took, and wait until they are recorded."""
-    recorded = accepted(alert_ids)
+async def report_accepted(accepted: Accepted, alert_ids: Sequence[str], ref: str | None = None) -> None:
+    """Tell `accepted` the ids a platform took in the message `ref`, and wait until they are
+    recorded."""
+    recorded = accepted(alert_ids, ref)
     if recorded is not None:
         await recorded

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 from policybot.stories.features import Signature
 from policybot.stories.group import Candidate
@@ -38,6 +39,15 @@ def sig_from_json(text: str) -> Signature:
     for name in _SETS:
         data[name] = frozenset(data.get(name, ()))
     return Signature(**data)
+
+
+class FirstMessage(NamedTuple):
+    """A story's first message in a destination."""
+
+    alert_id: str          # the story's first alert here
+    ref: str | None        # its platform id once sent (Slack ts, Telegram message_id)
+    state: str | None      # that alert's outbox state
+    digest: bool = False   # it went inside a digest: `ref` is the digest part (never edited)
 
 
 class StoriesMixin:
@@ -76,17 +86,24 @@ class StoriesMixin:
         self.db.executemany("INSERT OR IGNORE INTO story_reports(alert_id, destination, story, source, "
                             "created) VALUES (?,?,?,?,?)", [(*x, now) for x in record.laters])
 
-    def story_first(self, destination: str, story: str) -> tuple[str, str | None, str | None] | None:
-        """(first alert id, its platform ref, its outbox state) of the story here, or None."""
+    def story_first(self, destination: str, story: str) -> FirstMessage | None:
+        """The story's first message here (its alert, platform ref, outbox state), or None."""
         row = self.db.execute(
-            "SELECT m.alert_id, m.ref, o.state FROM story_messages m LEFT JOIN outbox o "
+            "SELECT m.alert_id, m.ref, o.state, m.digest FROM story_messages m LEFT JOIN outbox o "
             "ON o.alert_id = m.alert_id WHERE m.destination = ? AND m.story = ?",
             (destination, story)).fetchone()
-        return (row[0], row[1], row[2]) if row else None
+        return FirstMessage(row[0], row[1], row[2], bool(row[3])) if row else None
 
     def set_story_ref(self, destination: str, story: str, ref: str) -> None:
-        self.db.execute("UPDATE story_messages SET ref = ? WHERE destination = ? AND story = ?",
-                        (ref, destination, story))
+        self.db.execute("UPDATE story_messages SET ref = ?, digest = 0 WHERE destination = ? "
+                        "AND story = ?", (ref, destination, story))
+
+    def set_digest_ref(self, destination: str, firsts: Sequence[tuple[str, str]], ref: str) -> None:
+        """`ref`, a digest part, is the first message of each (story, alert id) in `firsts`
+        whose story has that alert as its first report here; marked: never edited."""
+        self.db.executemany("UPDATE story_messages SET ref = ?, digest = 1 WHERE destination = ? "
+                            "AND story = ? AND alert_id = ?",
+                            [(ref, destination, story, alert_id) for story, alert_id in firsts])
 
     def story_sources(self, destination: str, story: str) -> list[str]:
         """The outlets of the later reports sent (or folded) here, first reported first."""
