@@ -303,18 +303,20 @@ def test_a_vowed_response_is_a_reaction_not_a_retaliation() -> None:
 
 
 def test_in_the_first_hours_a_step_cue_parts_nothing_but_a_retaliation() -> None:
-    """An act's exemptions are reported with it: an hour after the first report "exempts" is
-    the same story; STEP_GAP later it would be a step; a retaliation is one at any hour unless
-    it shares the story's own goods and numbers."""
+    """An act's exemptions are reported with it: the day of the first report "exempts" is the
+    same story (STEP_GAP or more later too: the act's own exemptions); the next day it would be a
+    step; a retaliation is one at any hour unless it shares the story's own goods and numbers."""
     first = _sig(item("a", "Trump adjusts copper imports under Section 232 proclamation",
                       "A 50% tariff on semi-finished copper products from August 1 under Section 232; "
                       "copper cathodes and concentrates are not covered.", hours=10))
     exempts = "Trump exempts refined copper from Section 232 tariff on semi-finished products"
     summary = "The 50% Section 232 tariff on semi-finished copper products starts August 1."
     soon = _sig(item("b", exempts, summary, hours=9))
-    late = _sig(item("c", exempts, summary, hours=10 - group.STEP_GAP / 3600 - 1))
+    later = _sig(item("c", exempts, summary, hours=10 - group.STEP_GAP / 3600 - 1))
+    next_day = _sig(item("c", exempts, summary, hours=10 - group.CLOSE / 3600 - 1))
     assert decide(soon, [Candidate("a", first)]).story == "a"
-    assert decide(late, [Candidate("a", first)]).story is None
+    assert decide(later, [Candidate("a", first)]).story == "a"
+    assert decide(next_day, [Candidate("a", first)]).story is None
     back = _sig(item("d", "Chile hits back with 25% tariffs on US soybeans and cars",
                      f"Chile will levy 25% tariffs on US soybeans and cars. {summary}", hours=9))
     assert "'retaliation'" in decide(back, [Candidate("a", first)]).why

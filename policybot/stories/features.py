@@ -34,6 +34,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                  ("生效", "起施行", "正式实施")),
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
                     "grace period", "truce", "non-enforcement", "u-turn", "backtrack", "reverses course",
+                    "cuts off", "cut off",
                     "rolls back", "roll back"),
                    ("暂停", "暂缓", "推迟", "宽限", "休战", "改口")),
     # an exemption: a step when a title announces it; an act's own exemptions in its summary
@@ -54,10 +55,12 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "prices rise", "shares fall", "shares drop", "shares rise", "shares gain", "shares slip",
                 "stocks fall", "stocks rise", "stocks drop", "futures fall", "futures drop", "futures rise",
                 "crash", "sell-off", "selloff", "sell off", "sells off", " stocks ", " shares ",
-                "prices double", "prices nearly double", "price doubles", "prices triple"),
+                "prices double", "prices nearly double", "price doubles", "prices triple", "closes above",
+                "closes below", "closes at record", "closes at a record"),
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
                 "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录", "领跌", "领涨", "重挫", "下挫",
-                "高开", "低开", "跌破", "升破", "涨幅", "跌幅", "跌至", "贬值", "升值")),
+                "高开", "低开", "跌破", "升破", "涨幅", "跌幅", "跌至", "贬值", "升值", "拉升", "涨超",
+                "跌超", "涨逾", "跌逾", "涨近", "跌近")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
     "lawsuit": (("lawsuit", " sue ", " sues ", " sued ", "files suit", "file suit", "legal challenge",
                  "challenge in court", "court challenge"), ("起诉", "提告", "提起诉讼")),
@@ -79,7 +82,10 @@ _NOT_REMEDY = re.compile(r"preliminary (?:terms|agreement|deal|memorandum|accord
 # an exemption denied or ended ("Norway, Iceland not exempted", "挪威冰岛未获豁免") is none granted
 _NO_EXEMPTION = re.compile(r"\b(?:not|no|without|denied|den(?:y|ies)|refus\w*|end of|ends?|ending|scrap\w*)"
                            r"(?: \w+){0,2} exempt\w*|未获豁免|不予豁免|无豁免|不豁免|取消\S{0,4}豁免")
-NOT_CUES = (("retaliation", _VOW), ("preliminary", _NOT_REMEDY), ("exemption", _NO_EXEMPTION))
+# a rally one speaks at is no market move ("Trump vows to double steel tariffs at Pennsylvania rally")
+_NOT_MARKET = re.compile(r"\b(?:at|campaign|political|election|mass)(?: [\w'-]+){0,3} rally\b")
+NOT_CUES = (("retaliation", _VOW), ("preliminary", _NOT_REMEDY), ("exemption", _NO_EXEMPTION),
+            ("market", _NOT_MARKET))
 # an English title's subordinate clause: its cues are context ("... as prices slump")
 # ("X in retaliation for Y": the title reports X; what it answers is context)
 _SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"

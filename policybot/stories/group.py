@@ -71,11 +71,15 @@ ANNOUNCED_AHEAD = 7   # days: an 'in force' date this far ahead is said at the a
 IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
 DUTIES = frozenset({"tariff", "antidumping", "countervailing"})
 SAID_AHEAD = frozenset({"in force"})    # a step a summary names ahead: carried only by close reports
+SAME_DAY = SAID_AHEAD | {"exemption"}   # what an act states the day it is made (in force, its exemptions)
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
-# a state a title's measure is aimed at: "34% on China", "to US", "对美", "对原产于加拿大的"
-EN_TARGET = re.compile(r"\b(?:on|against|at|into|to|targets?|targeting)\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
+# a state a title's measure is aimed at: "34% on China", "exports to US" (not "to protect American
+# workers"), "对美", "对原产于加拿大的"
+EN_TARGET = re.compile(r"\b(?:on|against|at|into|targets?|targeting"
+                       r"|(?:exports?|sales?|shipments?|supplies|sell\w*|ship\w*)(?:\s+[\w.+'-]+){0,2}?\s+to)"
+                       r"\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
 # ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
 ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
 # a title's first word, and after the actor (and its partners: "Poland, Hungary and Slovakia"),
@@ -340,8 +344,8 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     if "in force" in mine and _announced(sig):
         mine = mine - {"in force"}
     theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
-    if abs(sig.when - anchor.sig.when) <= CLOSE:    # an act in force the day it is made is that act
-        mine, theirs = mine - SAID_AHEAD, theirs - SAID_AHEAD - {"result"}   # (a ruling, told by its effect)
+    if abs(sig.when - anchor.sig.when) <= CLOSE:    # an act in force, or exempting, the day it is made
+        mine, theirs = mine - SAME_DAY, theirs - SAME_DAY - {"result"}   # (a ruling, told by its effect)
     if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours ...
         theirs = theirs & TITLE_CARRIED
         if acts <= anchor.sig.tokens:    # ... if the story's first report is about the act at all
