@@ -61,6 +61,13 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录", "领跌", "领涨", "重挫", "下挫",
                 "高开", "低开", "跌破", "升破", "涨幅", "跌幅", "跌至", "贬值", "升值", "拉升", "涨超",
                 "跌超", "涨逾", "跌逾", "涨近", "跌近")),
+    # a company's own milestone (a plant opened, production started): company news, not the act
+    "company": (("inaugurat", "breaks ground", "broke ground", "groundbreaking", "ground-breaking",
+                 "opens plant", "opens factory", "opens fab", "starts production",
+                 "begins production", "starts mass production", "begins mass production", "starts operations",
+                 "begins operations", "starts construction", "begins construction", "construction begins",
+                 "opening ceremony"),
+                ("开业", "投产", "开工", "动工", "奠基", "量产", "揭幕", "落成", "开幕")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
     "lawsuit": (("lawsuit", " sue ", " sues ", " sued ", "files suit", "file suit", "legal challenge",
                  "challenge in court", "court challenge"), ("起诉", "提告", "提起诉讼")),

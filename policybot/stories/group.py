@@ -64,7 +64,8 @@ CLOSE_FACTOR = 0.5       # ... need this share of the join score
 STRONG_SHARED = 7        # shared specific tokens + strong numbers that join whatever the score
 STRONG_SHARED_CROSS = 4  # ... across languages
 STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue parts nothing: steps come later
-TITLE_ONLY_CUES = frozenset({"market"})       # a price move in a summary is background: titles only
+# a price move or a company's milestone in a summary is background: titles only
+TITLE_ONLY_CUES = frozenset({"market", "company"})
 # a response a story carries only by a title ("vowed to retaliate" is none)
 TITLE_CARRIED = frozenset({"retaliation", "advice"})
 ANNOUNCED_AHEAD = 7   # days: an 'in force' date this far ahead is said at the announcement
@@ -72,7 +73,9 @@ IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a resu
 DUTIES = frozenset({"tariff", "antidumping", "countervailing"})
 SAID_AHEAD = frozenset({"in force"})    # a step a summary names ahead: carried only by close reports
 SAME_DAY = SAID_AHEAD | {"exemption"}   # what an act states the day it is made (in force, its exemptions)
-TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# a title's number, but an ordinal ("2nd"), an amount (compared as one) or a chip node ("2-nano")
+TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?(?!\d|\.\d|(?:st|nd|rd|th)\b"
+                          r"|\s*(?:bil|bn|billion|mn|million|tn|trillion|亿|万|nm\b|-?nano|纳米))")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
 # a state a title's measure is aimed at: "34% on China", "exports to US" (not "to protect American
@@ -93,6 +96,7 @@ REACTION_VERBS = (
 ).split()
 REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:" + "|".join(sorted(REACTION_VERBS, key=len, reverse=True))
                       + r")(?:s|es|d|ed|ing|ly)?\b")
+EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
 MIN_PAIRS = 3            # shared bigrams of two Chinese titles that count as one key
 STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand for an act
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
@@ -425,9 +429,9 @@ def _lead_measures(title: str) -> frozenset[str]:
     folded = fold(title)
     main = lead(folded)
     mine, rest = tokens(main), tokens(folded[len(main):])
-    if rest & SUBJECTS - mine:
-        return frozenset(mine & MEASURES)
-    return frozenset((mine | rest) & MEASURES)
+    found = mine if rest & SUBJECTS - mine else mine | rest
+    # a control list ("列入管制名单") is a list of entities: a listing, as an export blacklist is
+    return frozenset(found & MEASURES | ({"entity"} if "list" in found and "control" in found else set()))
 
 
 @lru_cache(maxsize=TITLE_CACHE)
@@ -454,7 +458,7 @@ def _targets(title: str) -> frozenset[str]:
         if not states and span[0] in ZH_TARGETS:
             states = {ZH_TARGETS[span[0]]}
         found |= states
-    return frozenset(found)
+    return frozenset(found | {"eu"}) if found & EU_MEMBERS else frozenset(found)
 
 
 @lru_cache(maxsize=TITLE_CACHE)
