@@ -2,12 +2,12 @@
 B-cubed F1 of the story grouping on the labelled set `stories-dev.jsonl` (STORIES.md), then on
 `tests/data/stories-extra.jsonl`: an independent set of the same kind (115 items, 33 stories, no
 event shared with the dev set), written after the grouping was tuned, to see whether it generalises;
-then on `tests/data/stories-blind.jsonl` (127 items, 37 stories), `tests/data/stories-final.jsonl`
-(122 items, 36 stories) and `tests/data/stories-fresh1.jsonl` (128 items, 41 stories), each written
-by someone who never read the grouping's rules, each measured first untouched, then used to draw
-general rules from its errors; and last on `tests/data/stories-fresh2.jsonl` (124 items, 39
-stories), written the same way at the same time as fresh1 and never looked at beyond its summary
-line: the honest figure, with no floor test.
+then on `tests/data/stories-blind.jsonl` (127 items, 37 stories), `stories-final.jsonl` (122, 36),
+`stories-fresh1.jsonl` (128, 41), `stories-fresh2.jsonl` (124, 39) and `stories-fresh3.jsonl`
+(126, 37), each written by someone who never read the grouping's rules, each measured first
+untouched, then used to draw general rules from its errors; and last on
+`tests/data/stories-fresh4.jsonl` (124 items, 37 stories), written the same way at the same time as
+fresh3 and never looked at beyond its summary line: the honest figure, with no floor test.
 
 Items are grouped in `published` order, each against the earlier ones within the window, with
 the matches of the repository's starter rules (as the bot would). `--part holdout` keeps one
@@ -50,7 +50,11 @@ FINAL_LABEL = "final (written without seeing the rules; general rules were then 
 FRESH1 = ROOT / "tests" / "data" / "stories-fresh1.jsonl"
 FRESH1_LABEL = "fresh1 (written without seeing the rules; general rules were then drawn from its errors)"
 FRESH2 = ROOT / "tests" / "data" / "stories-fresh2.jsonl"
-FRESH2_LABEL = "fresh2 (written last, without seeing the rules; never looked at: the honest figure)"
+FRESH2_LABEL = "fresh2 (written without seeing the rules; general rules were then drawn from its errors)"
+FRESH3 = ROOT / "tests" / "data" / "stories-fresh3.jsonl"
+FRESH3_LABEL = "fresh3 (written without seeing the rules; general rules were then drawn from its errors)"
+FRESH4 = ROOT / "tests" / "data" / "stories-fresh4.jsonl"
+FRESH4_LABEL = "fresh4 (written last, without seeing the rules; never looked at: the honest figure)"
 RULES = ROOT / "rules"
 HOLDOUT_BUCKETS = 4
 
@@ -162,8 +166,8 @@ def evaluate(data: Path = DATA, rules: Path = RULES, part: str | None = None) ->
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.eval_stories")
     parser.add_argument("--data", type=Path,
-                        help="one labelled file (default: the dev set, then the extra, blind, final, "
-                             "fresh1 and fresh2 sets)")
+                        help="one labelled file (default: the dev set, then the extra, blind, final "
+                             "and fresh1-4 sets)")
     parser.add_argument("--rules", type=Path, default=RULES)
     parser.add_argument("--part", choices=("tune", "holdout"))
     parser.add_argument("--verbose", action="store_true")
@@ -173,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = Engine(load_rules([args.rules]).rules)
     parts = [args.part] if args.part else [None, "tune", "holdout"]
     every = [(DATA, ""), (EXTRA, EXTRA_LABEL), (BLIND, BLIND_LABEL), (FINAL, FINAL_LABEL),
-             (FRESH1, FRESH1_LABEL), (FRESH2, FRESH2_LABEL)]
+             (FRESH1, FRESH1_LABEL), (FRESH2, FRESH2_LABEL), (FRESH3, FRESH3_LABEL), (FRESH4, FRESH4_LABEL)]
     sets = [(args.data, "")] if args.data else every
     for data, label in sets:
         if label:
