@@ -147,7 +147,7 @@ def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str
                      concepts=found & f.CONCEPTS, title_concepts=in_title & f.CONCEPTS,
                      title_tokens=in_title, numbers=nums, terms=frozenset(terms),
                      cues=frozenset(ref_cues(f.lead(folded_title)) if text_cues else ()), text_cues=text_cues,
-                     gloss=ref_gloss(whole) - plain if cjk else frozenset())
+                     gloss=ref_gloss(whole[:len(folded_title) + f.GLOSS_TEXT]) - plain if cjk else frozenset())
 
 
 def ref_specific(a: Signature, b: Signature, glossed: bool = True) -> int:

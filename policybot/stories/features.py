@@ -23,6 +23,7 @@ from policybot.model import Item, Match
 from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary.tsv")
+GLOSS_TEXT = 80          # characters of a summary looked up in the glossary, after the title (~1 µs each)
 MAX_TEXT = 4000          # characters of title + summary looked at
 WORD_CACHE = 1 << 16     # English words whose concept token is remembered
 TITLE_SUFFIX = re.compile(r"\s+[-–—|]\s+[^-–—|]{2,40}$")   # " - Reuters", " | Caixin Global"
@@ -245,7 +246,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     nums = frozenset(_numbers(whole, cjk > 0))
     keys = join_keys(plain, nums, _key_pairs(folded_title) if lang == "zh" else ())
     text_cues, title_cues = _signature_cues(whole, lead(folded_title))
-    gloss = _gloss(whole) - plain if cjk else _NONE
+    gloss = _gloss(whole[:len(folded_title) + GLOSS_TEXT]) - plain if cjk else _NONE
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found, keys=keys,
                      weight=weight(found), title_weight=weight(in_title),
