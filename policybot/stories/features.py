@@ -161,6 +161,8 @@ class Signature:
     floor_weight: float = field(init=False, repr=False, compare=False)         # max(1.0, weight)
     plain_weight: float = field(init=False, repr=False, compare=False)         # weight(plain)
     concepts_weight: float = field(init=False, repr=False, compare=False)      # weight(title_concepts)
+    plain_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)  # keys but bigrams, sorted
+    pair_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)   # a Chinese title's bigrams
 
     def __post_init__(self) -> None:
         derive = partial(object.__setattr__, self)
@@ -171,6 +173,9 @@ class Signature:
         derive("floor_weight", max(1.0, self.weight))
         derive("plain_weight", weight(self.plain))
         derive("concepts_weight", weight(self.title_concepts))
+        keys = sorted(self.keys)    # one order: the window's lookups agree from run to run
+        derive("plain_keys", tuple(k for k in keys if not k.startswith("zh:")))
+        derive("pair_keys", tuple(k for k in keys if k.startswith("zh:")) if self.lang == "zh" else ())
 
 
 GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much

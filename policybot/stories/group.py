@@ -112,11 +112,13 @@ def _similarity(a: Signature, b: Signature, specific: int) -> float:
             / (smaller if smaller > 1.0 else 1.0)
     elif specific < MIN_SPECIFIC_CROSS:
         return 0.0
-    else:
-        shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
-        token_sim = weight(shared_tokens) / math.sqrt((wa if wa > 1.0 else 1.0) * (wb if wb > 1.0 else 1.0))
-        smaller = ta_w if ta_w < tb_w else tb_w
-        title_sim = weight(shared_title) / (smaller if smaller > 1.0 else 1.0)
+    else:    # what `_overlap` compares, from the smaller sets: the Chinese side's plain tokens
+        en, zh = (b, a) if a.lang == "zh" else (a, b)
+        found = en.plain & zh.plain      # = the English side's plain tokens in the Chinese tokens
+        wa, wb = weight(found | en.concepts), zh.plain_weight
+        token_sim = weight(found) / math.sqrt((wa if wa > 1.0 else 1.0) * (wb if wb > 1.0 else 1.0))
+        smaller = a.concepts_weight if a.concepts_weight < b.concepts_weight else b.concepts_weight
+        title_sim = weight(a.title_concepts & b.title_concepts) / (smaller if smaller > 1.0 else 1.0)
     numbers = len(a.numbers & b.numbers) if a.numbers and b.numbers else 0
     strong = len(a.strong_numbers & b.numbers) if numbers else 0   # plain numbers: weak
     weak = numbers - strong
@@ -168,24 +170,32 @@ def _apart(a: Signature, b: Signature) -> str | None:
     market = (a.cues ^ b.cues) & TITLE_ONLY_CUES
     if market:
         return f"'{sorted(market)[0]}' in one title only"
-    sa, sb = _subjects(a.title_tokens), _subjects(b.title_tokens)
+    sa, ta, ma, na, noa, pa = _parts(a.title, a.title_tokens, a.numbers)
+    sb, tb, mb, nb, nob, pb = _parts(b.title, b.title_tokens, b.numbers)
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
-    ta, tb = _targets(a.title), _targets(b.title)
     if ta and tb and not ta & tb:    # a tariff on China and one on the US: an act and the answer to it
         return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
-    ma, mb = _lead_measures(a.title), _lead_measures(b.title)
     if ma and mb and not ma & mb:    # a tariff and a listing the same day: two stories
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
-    na, nb = _title_numbers(a.title), _title_numbers(b.title)
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
             and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
-    for kind, na, nb in (("no", _notices(a.numbers), _notices(b.numbers)),
-                         ("pct", _title_pcts(a.title), _title_pcts(b.title))):
+    for kind, na, nb in (("no", noa, nob), ("pct", pa, pb)):
         if na and nb and not _alike(na, nb):    # a summary's other percentages (a stake) are background
             return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None
+
+
+Parts = tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str], frozenset[str], frozenset[str]]
+
+
+@lru_cache(maxsize=PARTS_CACHE)
+def _parts(title: str, title_tokens: frozenset[str], numbers: frozenset[str]) -> Parts:
+    """What `_apart` looks at of one side: the title's subjects, targets, kinds of measure,
+    numbers, then the notice numbers and the title's percentages (one look-up, not six)."""
+    return (_subjects(title_tokens), _targets(title), _lead_measures(title), _title_numbers(title),
+            _notices(numbers), _title_pcts(title))
 
 
 @lru_cache(maxsize=PARTS_CACHE)
@@ -227,15 +237,25 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         other = cand.sig
         if abs(when - other.when) > window or other.key == key:
             continue
-        members.setdefault(cand.story, []).append(cand)
+        story = cand.story
+        if (mine := members.get(story)) is None:
+            members[story] = [cand]
+        else:
+            mine.append(cand)
         shared = specific(sig, other)
         score = _similarity(sig, other, shared)
-        threshold = _threshold(sig, other, score)
-        if shared >= (STRONG_SHARED if lang == other.lang else STRONG_SHARED_CROSS) or score >= threshold:
+        if lang == other.lang:    # (`_threshold` is the full score but for some close reports)
+            joins = shared >= STRONG_SHARED or score >= JOIN_SCORE
+        else:
+            joins = shared >= STRONG_SHARED_CROSS or score >= JOIN_SCORE_CROSS
+        if joins or score >= _threshold(sig, other, score):
             joinable.add(id(cand))
         elif score < RELATED_SCORE:    # (and < threshold): not even related
             continue
-        related.setdefault(cand.story, []).append((score, cand))
+        if (scored := related.get(story)) is None:
+            related[story] = [(score, cand)]
+        else:
+            scored.append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
                      if id(cand) in joinable), key=lambda b: -b[0])
     later = _later(related, members)
