@@ -129,7 +129,7 @@ def _cue_automaton() -> ahocorasick.Automaton:
 
 
 _CUES = _cue_automaton()
-_NONE: frozenset[str] = frozenset()   # one empty set shared by the many signatures without cues
+_NONE: frozenset[str] = frozenset()   # one empty set shared by the many signatures without cues, numbers ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,11 +165,12 @@ class Signature:
     pair_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)   # a Chinese title's bigrams
 
     def __post_init__(self) -> None:
-        derive = partial(object.__setattr__, self)
-        derive("generic", self.tokens & GENERIC)
-        derive("title_generic", self.title_tokens & GENERIC)
-        derive("strong_numbers", frozenset(n for n in self.numbers & self.keys if not n.startswith("n:")))
-        derive("entities", frozenset(t for t in self.terms if t.startswith("entity:")))
+        derive = partial(object.__setattr__, self)     # (an empty one is the shared _NONE: fewer objects)
+        derive("generic", self.tokens & GENERIC or _NONE)
+        derive("title_generic", self.title_tokens & GENERIC or _NONE)
+        strong = frozenset(n for n in self.numbers & self.keys if not n.startswith("n:"))
+        derive("strong_numbers", strong or _NONE)
+        derive("entities", frozenset(t for t in self.terms if t.startswith("entity:")) or _NONE)
         derive("floor_weight", max(1.0, self.weight))
         derive("plain_weight", weight(self.plain))
         derive("concepts_weight", weight(self.title_concepts))
@@ -223,7 +224,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     plain = frozenset(chain(title_words, words))
     in_title = frozenset(chain(title_words, title_pairs)) if title_pairs else frozenset(title_words)
     found = plain.union(title_pairs, pairs) if pairs or title_pairs else plain
-    nums = frozenset(_numbers(whole, cjk > 0))
+    nums = frozenset(_numbers(whole, cjk > 0)) or _NONE
     keys = join_keys(plain, nums, _key_pairs(folded_title) if lang == "zh" else ())
     text_cues, title_cues = _signature_cues(whole, lead(folded_title))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
@@ -232,7 +233,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums,
-                     terms=frozenset(terms), cues=title_cues, text_cues=text_cues)
+                     terms=frozenset(terms) or _NONE, cues=title_cues, text_cues=text_cues)
 
 
 def _key_pairs(title: str) -> set[str]:

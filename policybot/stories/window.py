@@ -5,7 +5,7 @@ item of the last days. Pure data structure: no I/O, no clock."""
 from __future__ import annotations
 
 import heapq
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable
 from itertools import chain, compress
 
@@ -21,9 +21,9 @@ MIN_SHARED = min(MIN_SPECIFIC, MIN_SPECIFIC_CROSS)   # fewer shared keys can nev
 class Window:
     def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
         self._items: dict[int, Candidate] = {}
-        self._postings: dict[str, deque[int]] = {}
+        self._postings: dict[str, list[int]] = {}
         self._by_time: list[tuple[float, int]] = []    # (when, id): a heap, the oldest first
-        self._next = 0
+        self._next = 0     # the next item's id: ids grow, so each posting is oldest first
         for cand in candidates:
             self.add(cand)
 
@@ -31,13 +31,19 @@ class Window:
         return len(self._items)
 
     def add(self, cand: Candidate) -> None:
-        self._items[self._next] = cand
+        """A posting is a plain list (most hold an item or two: a deque would be ten times its
+        size), trimmed to the newest MAX_POSTING."""
+        new = self._next
+        self._items[new] = cand
         postings = self._postings
         for key in cand.sig.keys:
             ids = postings.get(key)
             if ids is None:
-                ids = postings[key] = deque(maxlen=MAX_POSTING)
-            ids.append(self._next)
+                postings[key] = [new]
+            else:
+                ids.append(new)
+                if len(ids) > MAX_POSTING:
+                    del ids[0]
         heapq.heappush(self._by_time, (cand.sig.when, self._next))
         self._next += 1
 
