@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -175,8 +176,9 @@ class Signature:
         derive("plain_weight", weight(self.plain))
         derive("concepts_weight", weight(self.title_concepts))
         keys = sorted(self.keys)    # one order: the window's lookups agree from run to run
-        derive("plain_keys", tuple(k for k in keys if not k.startswith("zh:")))
-        derive("pair_keys", tuple(k for k in keys if k.startswith("zh:")) if self.lang == "zh" else ())
+        start, end = bisect_left(keys, "zh:"), bisect_left(keys, "zh;")    # the bigrams: "zh:..."
+        derive("plain_keys", tuple(keys[:start] + keys[end:]))
+        derive("pair_keys", tuple(keys[start:end]) if self.lang == "zh" else ())
 
 
 GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much

@@ -95,7 +95,9 @@ def specific(a: Signature, b: Signature) -> int:
     """How many keys the two share: the bigrams of Chinese titles count as one key, when
     MIN_PAIRS or more are shared (two Chinese reports of one event that no lexicon word joins)."""
     found = a.keys & b.keys
-    pairs = sum(1 for k in found if k.startswith("zh:")) if a.lang == "zh" == b.lang else 0
+    if not (a.pair_keys and b.pair_keys):    # (only a Chinese signature has bigram keys)
+        return len(found)
+    pairs = len(found.intersection(a.pair_keys))
     return len(found) - pairs + (pairs >= MIN_PAIRS)
 
 
