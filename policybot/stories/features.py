@@ -154,11 +154,13 @@ class Signature:
     plain: frozenset[str] = frozenset()            # tokens without the Chinese bigrams
     concepts: frozenset[str] = frozenset()         # tokens of the bilingual lexicon
     title_concepts: frozenset[str] = frozenset()   # ... in the title
-    # derived from the above when made (or loaded), not stored: what each comparison would redo
-    generic: frozenset[str] = field(init=False, repr=False, compare=False)         # tokens & GENERIC
-    title_generic: frozenset[str] = field(init=False, repr=False, compare=False)   # title_tokens & GENERIC
-    strong_numbers: frozenset[str] = field(init=False, repr=False, compare=False)  # numbers & keys but "n:"
-    entities: frozenset[str] = field(init=False, repr=False, compare=False)        # terms "entity:..."
+    # derived from the above when made (or loaded), not stored: what each comparison would redo;
+    # the small ones as sorted tuples (the collector stops tracking a tuple of strings: a set it
+    # never does, and the window holds thousands), each compared as `other_set.intersection(it)`
+    generic: tuple[str, ...] = field(init=False, repr=False, compare=False)         # tokens & GENERIC
+    title_generic: tuple[str, ...] = field(init=False, repr=False, compare=False)   # title_tokens & GENERIC
+    strong_numbers: tuple[str, ...] = field(init=False, repr=False, compare=False)  # numbers & keys but "n:"
+    entities: tuple[str, ...] = field(init=False, repr=False, compare=False)        # terms "entity:..."
     floor_weight: float = field(init=False, repr=False, compare=False)         # max(1.0, weight)
     plain_weight: float = field(init=False, repr=False, compare=False)         # weight(plain)
     concepts_weight: float = field(init=False, repr=False, compare=False)      # weight(title_concepts)
@@ -166,12 +168,11 @@ class Signature:
     pair_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)   # a Chinese title's bigrams
 
     def __post_init__(self) -> None:
-        derive = partial(object.__setattr__, self)     # (an empty one is the shared _NONE: fewer objects)
-        derive("generic", self.tokens & GENERIC or _NONE)
-        derive("title_generic", self.title_tokens & GENERIC or _NONE)
-        strong = frozenset(n for n in self.numbers & self.keys if not n.startswith("n:"))
-        derive("strong_numbers", strong or _NONE)
-        derive("entities", frozenset(t for t in self.terms if t.startswith("entity:")) or _NONE)
+        derive = partial(object.__setattr__, self)
+        derive("generic", tuple(sorted(self.tokens & GENERIC)))
+        derive("title_generic", tuple(sorted(self.title_tokens & GENERIC)))
+        derive("strong_numbers", tuple(sorted(n for n in self.numbers & self.keys if not n.startswith("n:"))))
+        derive("entities", tuple(sorted(t for t in self.terms if t.startswith("entity:"))))
         derive("floor_weight", max(1.0, self.weight))
         derive("plain_weight", weight(self.plain))
         derive("concepts_weight", weight(self.title_concepts))

@@ -107,10 +107,10 @@ def _similarity(a: Signature, b: Signature, specific: int) -> float:
         if specific < MIN_SPECIFIC:
             return 0.0
         tokens, title = b.tokens, b.title_tokens
-        token_sim = (len(a.tokens & tokens) - GENERIC_SHARE * len(a.generic & tokens)) \
+        token_sim = (len(a.tokens & tokens) - GENERIC_SHARE * len(tokens.intersection(a.generic))) \
             / math.sqrt(a.floor_weight * b.floor_weight)
         smaller = a.title_weight if a.title_weight < b.title_weight else b.title_weight
-        title_sim = (len(a.title_tokens & title) - GENERIC_SHARE * len(a.title_generic & title)) \
+        title_sim = (len(a.title_tokens & title) - GENERIC_SHARE * len(title.intersection(a.title_generic))) \
             / (smaller if smaller > 1.0 else 1.0)
     elif specific < MIN_SPECIFIC_CROSS:
         return 0.0
@@ -122,9 +122,9 @@ def _similarity(a: Signature, b: Signature, specific: int) -> float:
         smaller = a.concepts_weight if a.concepts_weight < b.concepts_weight else b.concepts_weight
         title_sim = weight(a.title_concepts & b.title_concepts) / (smaller if smaller > 1.0 else 1.0)
     numbers = len(a.numbers & b.numbers) if a.numbers and b.numbers else 0
-    strong = len(a.strong_numbers & b.numbers) if numbers else 0   # plain numbers: weak
+    strong = len(b.numbers.intersection(a.strong_numbers)) if numbers else 0   # plain numbers: weak
     weak = numbers - strong
-    terms = len(a.entities & b.terms) if a.entities else 0
+    terms = len(b.terms.intersection(a.entities)) if a.entities else 0
     return 0.6 * token_sim + 0.3 * title_sim + 0.15 * (strong if strong < 2 else 2) \
         + 0.05 * (weak if weak < 2 else 2) + 0.05 * (terms if terms < 2 else 2)    # min(n, 2), without a call
 
