@@ -7,7 +7,8 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Iterable
-from itertools import chain, compress
+from itertools import chain
+from operator import itemgetter
 
 from policybot.stories.features import Signature
 from policybot.stories.group import MIN_PAIRS, MIN_SPECIFIC, MIN_SPECIFIC_CROSS, Candidate
@@ -49,8 +50,7 @@ class Window:
 
     def near(self, sig: Signature) -> list[Candidate]:
         """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
-        newest first among equals), oldest first. Each step runs in C (no Python loop over the
-        hundreds of ids counted): the counts, the ids counted enough, those still in the window."""
+        newest first among equals), oldest first."""
         postings, items = self._postings, self._items
         lists = [ids for ids in map(postings.get, sig.plain_keys) if ids]   # keys sorted: runs agree
         if len(lists) > MAX_KEYS:
@@ -59,13 +59,12 @@ class Window:
         counts = Counter(chain.from_iterable(lists))
         if sig.pair_keys:     # a Chinese title's bigrams: MIN_PAIRS shared count as one key
             pairs = Counter(chain.from_iterable(ids for ids in map(postings.get, sig.pair_keys) if ids))
-            counts.update(compress(pairs, map(MIN_PAIRS.__le__, pairs.values())))
-        found = sorted(filter(items.__contains__, compress(counts, map(MIN_SHARED.__le__, counts.values()))),
-                       reverse=True)             # the newest first ...
-        found.sort(key=counts.__getitem__, reverse=True)   # ... among equals (a stable sort)
-        del found[MAX_NEAR:]
-        found.sort()
-        return [items[i] for i in found]
+            counts.update([i for i, n in pairs.items() if n >= MIN_PAIRS])
+        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in items]
+        if len(found) > MAX_NEAR:
+            found = heapq.nlargest(MAX_NEAR, found)
+        found.sort(key=itemgetter(1))
+        return [items[i] for _, i in found]
 
     def prune(self, before: float) -> None:
         """Forget the items older than `before`, and the postings left with forgotten items only.
@@ -79,3 +78,4 @@ class Window:
             ids = self._postings.get(key)
             if ids is not None and all(i not in self._items for i in ids):
                 del self._postings[key]
+
