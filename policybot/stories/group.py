@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, lead, num, numbers, tokens, weight
 from policybot.stories.lexicon import ACTS, GENERIC, MEASURES, STATES, SUBJECTS, ZH_TARGETS
@@ -61,6 +62,7 @@ STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand fo
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
+_SCORE = itemgetter(0)   # of a (score, ...) tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +261,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         else:
             scored.append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if id(cand) in joinable), key=lambda b: -b[0])
+                     if id(cand) in joinable), key=_SCORE, reverse=True)
     later = _later(related, members)
     tried: dict[str, tuple[float, Candidate, str] | None] = {}    # story -> its veto
     for score, cand in ranked:
@@ -271,7 +273,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
               if (v := tried[story] if story in tried else _veto(sig, scored, members[story], story in later))
               is not None]
     if vetoes:
-        score, cand, reason = max(vetoes, key=lambda v: v[0])
+        score, cand, reason = max(vetoes, key=_SCORE)
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
 
@@ -289,11 +291,11 @@ def _veto(sig: Signature, scored: list[tuple[float, Candidate]],
     """Why `sig` cannot join the story of `members` (its items in the window; `scored`: the
     related ones, with their scores; `later`: it began after another related story): a step
     cue the story does not carry, or an item of it that is another event (its most similar such item)."""
-    best = max(scored, key=lambda s: s[0])
+    best = max(scored, key=_SCORE)
     step = _step(sig, members, later)
     if step is not None:
         return best[0], best[1], step
-    for score, cand in sorted(scored, key=lambda s: -s[0]):
+    for score, cand in sorted(scored, key=_SCORE, reverse=True):   # (stable: as -score)
         reason = _apart(sig, cand.sig)
         if reason is not None:
             return score, cand, reason
