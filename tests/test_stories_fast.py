@@ -145,6 +145,31 @@ def ref_strong(a: Signature, b: Signature) -> bool:
     return ref_specific(a, b) >= (g.STRONG_SHARED if a.lang == b.lang else g.STRONG_SHARED_CROSS)
 
 
+def ref_apart(a: Signature, b: Signature) -> str | None:
+    """Each part of each side looked up when its test comes, as the rules read."""
+    market = (a.cues ^ b.cues) & g.TITLE_ONLY_CUES
+    if market:
+        return f"'{sorted(market)[0]}' in one title only"
+    sa, sb = a.title_tokens & g.SUBJECTS, b.title_tokens & g.SUBJECTS
+    if sa - b.tokens and sb - a.tokens:
+        return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    ta, tb = g._targets(a.title), g._targets(b.title)
+    if ta and tb and not ta & tb:
+        return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
+    ma, mb = g._lead_measures(a.title), g._lead_measures(b.title)
+    if ma and mb and not ma & mb:
+        return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
+    na, nb = g._title_numbers(a.title), g._title_numbers(b.title)
+    if (a.lang == b.lang and na and nb and not na & nb and na - g._values(b) and nb - g._values(a)
+            and g._kinds(a, na) == g._kinds(b, nb)):
+        return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
+    for kind, na, nb in (("no", {n for n in a.numbers if n.startswith("no")}, {n for n in b.numbers if n.startswith("no")}),
+                         ("pct", g._title_pcts(a.title), g._title_pcts(b.title))):
+        if na and nb and not g._alike(frozenset(na), frozenset(nb)):
+            return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
+    return None
+
+
 def ref_veto(sig: Signature, scored: list[tuple[float, Candidate]], members: list[Candidate],
              later: bool) -> tuple[float, Candidate, str] | None:
     best = max(scored, key=lambda s: s[0])
@@ -152,7 +177,7 @@ def ref_veto(sig: Signature, scored: list[tuple[float, Candidate]], members: lis
     if step is not None:
         return best[0], best[1], step
     for score, cand in sorted(scored, key=lambda s: -s[0]):
-        reason = g._apart(sig, cand.sig)
+        reason = ref_apart(sig, cand.sig)
         if reason is not None:
             return score, cand, reason
     return None
@@ -318,7 +343,7 @@ def test_decisions_and_scores_are_the_reference() -> None:
     labelled = [Item(r["source"], r["id"], r["title"], r["link"], r["summary"], "",
                      datetime.fromisoformat(r["published"].replace("Z", "+00:00"))) for r in rows]
     for batch in (sorted(labelled, key=lambda i: i.published or 0), bench_stories.items(1500, seed=13)):
-        window, joined = Window(), 0
+        window, joined, parted = Window(), 0, 0
         for item in batch:
             assert item.published is not None
             sig = signature(item, engine.match(item), item.published.timestamp())
@@ -329,9 +354,13 @@ def test_decisions_and_scores_are_the_reference() -> None:
                 (reference.story, reference.score, reference.why), item.title
             for cand in near:
                 assert g.similarity(sig, cand.sig) == ref_similarity(sig, cand.sig)
+                reason = g._apart(sig, cand.sig)
+                assert reason == ref_apart(sig, cand.sig)
+                parted += reason is not None
             joined += decision.story is not None
             window.add(Candidate(decision.story or sig.key, sig))
         assert joined > len(batch) // 10    # joins and vetoes are both reached
+        assert parted > 0                   # (and the pairs' vetoes)
 
 
 def test_derived_parts_are_remade_on_load_and_not_stored() -> None:
