@@ -175,6 +175,34 @@ def ref_strong(a: Signature, b: Signature) -> bool:
     return ref_specific(a, b, glossed=False) >= (g.STRONG_SHARED if a.lang == b.lang else g.STRONG_SHARED_CROSS)
 
 
+def ref_apart(a: Signature, b: Signature) -> str | None:
+    """Each part of each side looked up when its test comes, as the rules read."""
+    market = (a.cues ^ b.cues) & g.TITLE_ONLY_CUES
+    if market:
+        return f"'{sorted(market)[0]}' in one title only"
+    sa, sb = a.title_tokens & g.SUBJECTS, b.title_tokens & g.SUBJECTS
+    if sa - b.tokens and sb - a.tokens:
+        return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    ta, tb = g._targets(a.title), g._targets(b.title)
+    if ta and tb and not ta & tb:
+        return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
+    ca, cb = g._actors(a.title), g._actors(b.title)
+    if ca and cb and not ca & cb:
+        return f"acted by {sorted(ca)[0]} vs {sorted(cb)[0]} in the titles"
+    ma, mb = g._lead_measures(a.title), g._lead_measures(b.title)
+    if ma and mb and not ma & mb and not (ma | mb) <= g.DUTIES:
+        return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
+    na, nb = g._title_numbers(a.title), g._title_numbers(b.title)
+    if (a.lang == b.lang and na and nb and not na & nb and na - g._values(b) and nb - g._values(a)
+            and g._kinds(a, na) == g._kinds(b, nb)):
+        return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
+    for kind, na, nb in (("no", {n for n in a.numbers if n.startswith("no")}, {n for n in b.numbers if n.startswith("no")}),
+                         ("pct", g._title_pcts(a.title), g._title_pcts(b.title))):
+        if na and nb and not g._alike(frozenset(na), frozenset(nb)):
+            return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
+    return None
+
+
 def ref_veto(sig: Signature, scored: list[tuple[float, Candidate]], members: list[Candidate],
              later: bool) -> tuple[float, Candidate, str] | None:
     best = max(scored, key=lambda s: s[0])
@@ -182,7 +210,7 @@ def ref_veto(sig: Signature, scored: list[tuple[float, Candidate]], members: lis
     if step is not None:
         return best[0], best[1], step
     for score, cand in sorted(scored, key=lambda s: -s[0]):
-        reason = g._apart(sig, cand.sig)
+        reason = ref_apart(sig, cand.sig)
         if reason is not None:
             return score, cand, reason
     return None
@@ -225,8 +253,8 @@ def ref_near(window: Window, sig: Signature) -> list[Candidate]:
     if sig.lang == "zh":
         pairs = Counter(i for k in sig.keys if k.startswith("zh:") for i in window._postings.get(k, ()))
         counts.update(i for i, n in pairs.items() if n >= g.MIN_PAIRS)
-    glossed = [f"g:{k}" for k in sig.keys] if sig.lang == "en" else list(sig.gloss)
-    lists = [ids for k in sorted(glossed) if (ids := window._postings.get(k))]
+    postings = window._glossed if sig.lang == "en" else window._postings    # (the Chinese items' words)
+    lists = [ids for k in sorted(sig.keys if sig.lang == "en" else sig.gloss) if (ids := postings.get(k))]
     for ids in sorted(lists, key=len)[:MAX_KEYS]:
         counts.update(i for i in ids if i in window._items and window._items[i].sig.lang != sig.lang)
     found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in window._items]
@@ -352,7 +380,7 @@ def test_decisions_and_scores_are_the_reference() -> None:
     labelled = [Item(r["source"], r["id"], r["title"], r["link"], r["summary"], "",
                      datetime.fromisoformat(r["published"].replace("Z", "+00:00"))) for r in rows]
     for batch in (sorted(labelled, key=lambda i: i.published or 0), bench_stories.items(1500, seed=13)):
-        window, joined = Window(), 0
+        window, joined, parted = Window(), 0, 0
         for item in batch:
             assert item.published is not None
             sig = signature(item, engine.match(item), item.published.timestamp())
@@ -363,9 +391,13 @@ def test_decisions_and_scores_are_the_reference() -> None:
                 (reference.story, reference.score, reference.why), item.title
             for cand in near:
                 assert g.similarity(sig, cand.sig) == ref_similarity(sig, cand.sig)
+                reason = g._apart(sig, cand.sig)
+                assert reason == ref_apart(sig, cand.sig)
+                parted += reason is not None
             joined += decision.story is not None
             window.add(Candidate(decision.story or sig.key, sig))
         assert joined > len(batch) // 10    # joins and vetoes are both reached
+        assert parted > 0                   # (and the pairs' vetoes)
 
 
 def test_derived_parts_are_remade_on_load_and_not_stored() -> None:

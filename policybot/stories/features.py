@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache, partial
@@ -153,7 +154,7 @@ def _cue_automaton() -> ahocorasick.Automaton:
 
 
 _CUES = _cue_automaton()
-_NONE: frozenset[str] = frozenset()   # one empty set shared by the many signatures without cues
+_NONE: frozenset[str] = frozenset()   # one empty set shared by the many signatures without cues, numbers ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,24 +179,32 @@ class Signature:
     concepts: frozenset[str] = frozenset()         # tokens of the bilingual lexicon
     title_concepts: frozenset[str] = frozenset()   # ... in the title
     gloss: frozenset[str] = frozenset()   # a Chinese text's rare English words (the glossary's), not in plain
-    # derived from the above when made (or loaded), not stored: what each comparison would redo
-    generic: frozenset[str] = field(init=False, repr=False, compare=False)         # tokens & GENERIC
-    title_generic: frozenset[str] = field(init=False, repr=False, compare=False)   # title_tokens & GENERIC
-    strong_numbers: frozenset[str] = field(init=False, repr=False, compare=False)  # numbers & keys but "n:"
-    entities: frozenset[str] = field(init=False, repr=False, compare=False)        # terms "entity:..."
+    # derived from the above when made (or loaded), not stored: what each comparison would redo;
+    # the small ones as sorted tuples (the collector stops tracking a tuple of strings: a set it
+    # never does, and the window holds thousands), each compared as `other_set.intersection(it)`
+    generic: tuple[str, ...] = field(init=False, repr=False, compare=False)         # tokens & GENERIC
+    title_generic: tuple[str, ...] = field(init=False, repr=False, compare=False)   # title_tokens & GENERIC
+    strong_numbers: tuple[str, ...] = field(init=False, repr=False, compare=False)  # numbers & keys but "n:"
+    entities: tuple[str, ...] = field(init=False, repr=False, compare=False)        # terms "entity:..."
     floor_weight: float = field(init=False, repr=False, compare=False)         # max(1.0, weight)
     plain_weight: float = field(init=False, repr=False, compare=False)         # weight(plain)
     concepts_weight: float = field(init=False, repr=False, compare=False)      # weight(title_concepts)
+    plain_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)  # keys but bigrams, sorted
+    pair_keys: tuple[str, ...] = field(init=False, repr=False, compare=False)   # a Chinese title's bigrams
 
     def __post_init__(self) -> None:
         derive = partial(object.__setattr__, self)
-        derive("generic", self.tokens & GENERIC)
-        derive("title_generic", self.title_tokens & GENERIC)
-        derive("strong_numbers", frozenset(n for n in self.numbers & self.keys if not n.startswith("n:")))
-        derive("entities", frozenset(t for t in self.terms if t.startswith("entity:")))
+        derive("generic", tuple(sorted(self.tokens & GENERIC)))
+        derive("title_generic", tuple(sorted(self.title_tokens & GENERIC)))
+        derive("strong_numbers", tuple(sorted(n for n in self.numbers & self.keys if not n.startswith("n:"))))
+        derive("entities", tuple(sorted(t for t in self.terms if t.startswith("entity:"))))
         derive("floor_weight", max(1.0, self.weight))
         derive("plain_weight", weight(self.plain))
         derive("concepts_weight", weight(self.title_concepts))
+        keys = sorted(self.keys)    # one order: the window's lookups agree from run to run
+        start, end = bisect_left(keys, "zh:"), bisect_left(keys, "zh;")    # the bigrams: "zh:..."
+        derive("plain_keys", tuple(keys[:start] + keys[end:]))
+        derive("pair_keys", tuple(keys[start:end]) if self.lang == "zh" else ())
 
 
 GENERIC_WEIGHT = 0.3     # a state, an institution or a measure word counts this much
@@ -243,7 +252,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     plain = frozenset(chain(title_words, words))
     in_title = frozenset(chain(title_words, title_pairs)) if title_pairs else frozenset(title_words)
     found = plain.union(title_pairs, pairs) if pairs or title_pairs else plain
-    nums = frozenset(_numbers(whole, cjk > 0))
+    nums = frozenset(_numbers(whole, cjk > 0)) or _NONE
     keys = join_keys(plain, nums, _key_pairs(folded_title) if lang == "zh" else ())
     text_cues, title_cues = _signature_cues(whole, lead(folded_title))
     gloss = _gloss(whole[:len(folded_title) + GLOSS_TEXT]) - plain if cjk else _NONE
@@ -253,7 +262,7 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
                      plain=plain,
                      concepts=found & CONCEPTS, title_concepts=in_title & CONCEPTS,
                      title_tokens=in_title, numbers=nums, gloss=gloss,
-                     terms=frozenset(terms), cues=title_cues, text_cues=text_cues)
+                     terms=frozenset(terms) or _NONE, cues=title_cues, text_cues=text_cues)
 
 
 def _key_pairs(title: str) -> set[str]:

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 
 from policybot.stories.features import (
     GENERIC_SHARE,
@@ -102,6 +103,7 @@ STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand fo
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
+_SCORE = itemgetter(0)   # of a (score, ...) tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +142,13 @@ def specific(a: Signature, b: Signature, glossed: bool = True) -> int:
     score is the lexicon's, and so is the evidence that joins whatever the score (`_strong`)."""
     found = a.keys & b.keys
     if a.lang != b.lang:    # across languages the words a Chinese report's glossary gives count too
-        return len(found) + (len((a.keys & b.gloss) | (b.keys & a.gloss)) if glossed else 0)
-    pairs = sum(1 for k in found if k.startswith("zh:")) if a.lang == "zh" == b.lang else 0
+        if not glossed:
+            return len(found)
+        zh, en = (a, b) if a.lang == "zh" else (b, a)
+        return len(found) + len(en.keys & zh.gloss)
+    if not (a.pair_keys and b.pair_keys):    # (only a Chinese signature has bigram keys)
+        return len(found)
+    pairs = len(found.intersection(a.pair_keys))
     return len(found) - pairs + (pairs >= MIN_PAIRS)
 
 
@@ -151,22 +158,24 @@ def _similarity(a: Signature, b: Signature, specific: int) -> float:
         if specific < MIN_SPECIFIC:
             return 0.0
         tokens, title = b.tokens, b.title_tokens
-        token_sim = (len(a.tokens & tokens) - GENERIC_SHARE * len(a.generic & tokens)) \
+        token_sim = (len(a.tokens & tokens) - GENERIC_SHARE * len(tokens.intersection(a.generic))) \
             / math.sqrt(a.floor_weight * b.floor_weight)
         smaller = a.title_weight if a.title_weight < b.title_weight else b.title_weight
-        title_sim = (len(a.title_tokens & title) - GENERIC_SHARE * len(a.title_generic & title)) \
+        title_sim = (len(a.title_tokens & title) - GENERIC_SHARE * len(title.intersection(a.title_generic))) \
             / (smaller if smaller > 1.0 else 1.0)
     elif specific < MIN_SPECIFIC_CROSS:
         return 0.0
-    else:
-        shared_tokens, wa, wb, shared_title, ta_w, tb_w = _overlap(a, b)
-        token_sim = weight(shared_tokens) / math.sqrt((wa if wa > 1.0 else 1.0) * (wb if wb > 1.0 else 1.0))
-        smaller = ta_w if ta_w < tb_w else tb_w
-        title_sim = weight(shared_title) / (smaller if smaller > 1.0 else 1.0)
+    else:    # what `_overlap` compares, from the smaller sets: the Chinese side's plain tokens
+        en, zh = (b, a) if a.lang == "zh" else (a, b)
+        found = en.plain & zh.plain      # = the English side's plain tokens in the Chinese tokens
+        wa, wb = weight(found | en.concepts), zh.plain_weight
+        token_sim = weight(found) / math.sqrt((wa if wa > 1.0 else 1.0) * (wb if wb > 1.0 else 1.0))
+        smaller = a.concepts_weight if a.concepts_weight < b.concepts_weight else b.concepts_weight
+        title_sim = weight(a.title_concepts & b.title_concepts) / (smaller if smaller > 1.0 else 1.0)
     numbers = len(a.numbers & b.numbers) if a.numbers and b.numbers else 0
-    strong = len(a.strong_numbers & b.numbers) if numbers else 0   # plain numbers: weak
+    strong = len(b.numbers.intersection(a.strong_numbers)) if numbers else 0   # plain numbers: weak
     weak = numbers - strong
-    terms = len(a.entities & b.terms) if a.entities else 0
+    terms = len(b.terms.intersection(a.entities)) if a.entities else 0
     return 0.6 * token_sim + 0.3 * title_sim + 0.15 * (strong if strong < 2 else 2) \
         + 0.05 * (weak if weak < 2 else 2) + 0.05 * (terms if terms < 2 else 2)    # min(n, 2), without a call
 
@@ -214,28 +223,36 @@ def _apart(a: Signature, b: Signature) -> str | None:
     market = (a.cues ^ b.cues) & TITLE_ONLY_CUES
     if market:
         return f"'{sorted(market)[0]}' in one title only"
-    sa, sb = _subjects(a.title_tokens), _subjects(b.title_tokens)
+    sa, ta, ma, na, noa, pa, ca = _parts(a.title, a.title_tokens, a.numbers)
+    sb, tb, mb, nb, nob, pb, cb = _parts(b.title, b.title_tokens, b.numbers)
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
-    ta, tb = _targets(a.title), _targets(b.title)
     if ta and tb and not ta & tb:    # a tariff on China and one on the US: an act and the answer to it
         return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
-    ca, cb = _actors(a.title), _actors(b.title)
     if ca and cb and not ca & cb:    # "Taiwan opens ..." and "China downgrades ...": two acts
         return f"acted by {sorted(ca)[0]} vs {sorted(cb)[0]} in the titles"
-    ma, mb = _lead_measures(a.title), _lead_measures(b.title)
     # a tariff and a listing the same day: two stories; an anti-dumping duty and a tariff: one
     if ma and mb and not ma & mb and not (ma | mb) <= DUTIES:
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
-    na, nb = _title_numbers(a.title), _title_numbers(b.title)
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
             and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
-    for kind, na, nb in (("no", _notices(a.numbers), _notices(b.numbers)),
-                         ("pct", _title_pcts(a.title), _title_pcts(b.title))):
+    for kind, na, nb in (("no", noa, nob), ("pct", pa, pb)):
         if na and nb and not _alike(na, nb):    # a summary's other percentages (a stake) are background
             return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None
+
+
+Parts = tuple[frozenset[str], ...]     # (subjects, targets, measures, numbers, notices, pcts, actors)
+
+
+@lru_cache(maxsize=PARTS_CACHE)
+def _parts(title: str, title_tokens: frozenset[str], numbers: frozenset[str]) -> Parts:
+    """What `_apart` looks at of one side: the title's subjects, targets, kinds of measure,
+    numbers, then the notice numbers, the title's percentages and its acting states (one
+    look-up, not seven)."""
+    return (_subjects(title_tokens), _targets(title), _lead_measures(title), _title_numbers(title),
+            _notices(numbers), _title_pcts(title), _actors(title))
 
 
 @lru_cache(maxsize=PARTS_CACHE)
@@ -272,22 +289,32 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     related: dict[str, list[tuple[float, Candidate]]] = {}
     members: dict[str, list[Candidate]] = {}
     joinable: set[int] = set()   # id() of the candidates similar enough, or sharing enough, to be joined
-    when, key = sig.when, sig.key
+    when, key, lang = sig.when, sig.key, sig.lang
     for cand in candidates[-MAX_CANDIDATES:]:
         other = cand.sig
         if abs(when - other.when) > window or other.key == key:
             continue
-        members.setdefault(cand.story, []).append(cand)
+        story = cand.story
+        if (mine := members.get(story)) is None:
+            members[story] = [cand]
+        else:
+            mine.append(cand)
         shared = specific(sig, other)
         score = _similarity(sig, other, shared)
-        threshold = _threshold(sig, other, score)
-        if score >= threshold or _strong(sig, other):
+        if lang == other.lang:    # (`_threshold` is the full score but for some close reports)
+            joins = shared >= STRONG_SHARED or score >= JOIN_SCORE
+        else:    # (the glossary's words open the comparison, but never make the evidence strong)
+            joins = score >= JOIN_SCORE_CROSS or specific(sig, other, glossed=False) >= STRONG_SHARED_CROSS
+        if joins or score >= _threshold(sig, other, score):
             joinable.add(id(cand))
         elif score < RELATED_SCORE:    # (and < threshold): not even related
             continue
-        related.setdefault(cand.story, []).append((score, cand))
+        if (scored := related.get(story)) is None:
+            related[story] = [(score, cand)]
+        else:
+            scored.append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if id(cand) in joinable), key=lambda b: -b[0])
+                     if id(cand) in joinable), key=_SCORE, reverse=True)
     later = _later(related, members)
     tried: dict[str, tuple[float, Candidate, str] | None] = {}    # story -> its veto
     for score, cand in ranked:
@@ -299,7 +326,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
               if (v := tried[story] if story in tried else _veto(sig, scored, members[story], story in later))
               is not None]
     if vetoes:
-        score, cand, reason = max(vetoes, key=lambda v: v[0])
+        score, cand, reason = max(vetoes, key=_SCORE)
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
 
@@ -317,11 +344,11 @@ def _veto(sig: Signature, scored: list[tuple[float, Candidate]],
     """Why `sig` cannot join the story of `members` (its items in the window; `scored`: the
     related ones, with their scores; `later`: it began after another related story): a step
     cue the story does not carry, or an item of it that is another event (its most similar such item)."""
-    best = max(scored, key=lambda s: s[0])
+    best = max(scored, key=_SCORE)
     step = _step(sig, members, later)
     if step is not None:
         return best[0], best[1], step
-    for score, cand in sorted(scored, key=lambda s: -s[0]):
+    for score, cand in sorted(scored, key=_SCORE, reverse=True):   # (stable: as -score)
         reason = _apart(sig, cand.sig)
         if reason is not None:
             return score, cand, reason

@@ -5,7 +5,7 @@ item of the last days. Pure data structure: no I/O, no clock."""
 from __future__ import annotations
 
 import heapq
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable
 from itertools import chain
 from operator import itemgetter
@@ -22,9 +22,11 @@ MIN_SHARED = min(MIN_SPECIFIC, MIN_SPECIFIC_CROSS)   # fewer shared keys can nev
 class Window:
     def __init__(self, candidates: Iterable[Candidate] = ()) -> None:
         self._items: dict[int, Candidate] = {}
-        self._postings: dict[str, deque[int]] = {}
+        self._postings: dict[str, list[int]] = {}
+        self._glossed: dict[str, list[int]] = {}   # a Chinese item's glossary words -> its id
+        self._zh: set[int] = set()                 # the ids of the Chinese items
         self._by_time: list[tuple[float, int]] = []    # (when, id): a heap, the oldest first
-        self._next = 0
+        self._next = 0     # the next item's id: ids grow, so each posting is oldest first
         for cand in candidates:
             self.add(cand)
 
@@ -32,33 +34,38 @@ class Window:
         return len(self._items)
 
     def add(self, cand: Candidate) -> None:
-        self._items[self._next] = cand
-        postings = self._postings
-        for key in _posted(cand.sig):
-            ids = postings.get(key)
-            if ids is None:
-                ids = postings[key] = deque(maxlen=MAX_POSTING)
-            ids.append(self._next)
+        new = self._next
+        self._items[new] = cand
+        _post(self._postings, cand.sig.keys, new)
+        if cand.sig.lang == "zh":
+            self._zh.add(new)
+            _post(self._glossed, cand.sig.gloss, new)
         heapq.heappush(self._by_time, (cand.sig.when, self._next))
         self._next += 1
 
     def near(self, sig: Signature) -> list[Candidate]:
         """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
         newest first among equals), oldest first."""
-        keys = sorted(sig.keys)   # one order: runs agree
-        lists = [ids for ids in map(self._postings.get, (k for k in keys if not k.startswith("zh:"))) if ids]
-        counts = Counter(chain.from_iterable(sorted(lists, key=len)[:MAX_KEYS]))   # the rarest say the most
-        # the other language's reports sharing glossary words (a Chinese report's, an English one's keys)
-        glossed = sorted(f"{GLOSSED}{k}" for k in keys) if sig.lang == "en" else sorted(sig.gloss)
-        lists = [ids for ids in map(self._postings.get, glossed) if ids]
-        counts.update(i for i in chain.from_iterable(sorted(lists, key=len)[:MAX_KEYS])
-                      if self._items.get(i) is not None and self._items[i].sig.lang != sig.lang)
-        if sig.lang == "zh":     # a Chinese title's bigrams: MIN_PAIRS shared count as one key
-            pairs = Counter(chain.from_iterable(
-                ids for ids in map(self._postings.get, (k for k in keys if k.startswith("zh:"))) if ids))
-            counts.update(i for i, n in pairs.items() if n >= MIN_PAIRS)
-        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in self._items]
-        return [self._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=itemgetter(1))]
+        postings, items = self._postings, self._items
+        lists = [ids for ids in map(postings.get, sig.plain_keys) if ids]   # keys sorted: runs agree
+        counts = Counter(chain.from_iterable(_rarest(lists)))
+        # the other language's reports sharing glossary words: an English item's keys among the
+        # Chinese items' glossary words, a Chinese item's glossary words among the English keys
+        if sig.lang == "en":
+            counts.update(chain.from_iterable(_rarest([ids for ids in map(self._glossed.get, sig.plain_keys)
+                                                       if ids])))
+        elif sig.gloss:
+            zh = self._zh
+            counts.update([i for i in chain.from_iterable(_rarest(
+                [ids for ids in map(postings.get, sorted(sig.gloss)) if ids])) if i not in zh])
+        if sig.pair_keys:     # a Chinese title's bigrams: MIN_PAIRS shared count as one key
+            pairs = Counter(chain.from_iterable(ids for ids in map(postings.get, sig.pair_keys) if ids))
+            counts.update([i for i, n in pairs.items() if n >= MIN_PAIRS])
+        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in items]
+        if len(found) > MAX_NEAR:
+            found = heapq.nlargest(MAX_NEAR, found)
+        found.sort(key=itemgetter(1))
+        return [items[i] for _, i in found]
 
     def prune(self, before: float) -> None:
         """Forget the items older than `before`, and the postings left with forgotten items only.
@@ -66,17 +73,38 @@ class Window:
         forgotten now can be left so (a new item is in its postings), so neither the items nor
         the postings of the window are scanned."""
         keys: set[str] = set()
+        glossed: set[str] = set()
         while self._by_time and self._by_time[0][0] < before:
-            keys.update(_posted(self._items.pop(heapq.heappop(self._by_time)[1]).sig))
-        for key in keys:
-            ids = self._postings.get(key)
-            if ids is not None and all(i not in self._items for i in ids):
-                del self._postings[key]
+            old = heapq.heappop(self._by_time)[1]
+            sig = self._items.pop(old).sig
+            keys.update(sig.keys)
+            if old in self._zh:
+                self._zh.discard(old)
+                glossed.update(sig.gloss)
+        for postings, forgotten in ((self._postings, keys), (self._glossed, glossed)):
+            for key in forgotten:
+                ids = postings.get(key)
+                if ids is not None and all(i not in self._items for i in ids):
+                    del postings[key]
 
 
-GLOSSED = "g:"    # a Chinese report's glossary words are posted under this prefix
+def _post(postings: dict[str, list[int]], keys: Iterable[str], new: int) -> None:
+    """`new` under each of `keys`: a posting is a plain list (most hold an item or two: a deque
+    would be ten times its size), trimmed to the newest MAX_POSTING."""
+    for key in keys:
+        ids = postings.get(key)
+        if ids is None:
+            postings[key] = [new]
+        else:
+            ids.append(new)
+            if len(ids) > MAX_POSTING:
+                del ids[0]
 
 
-def _posted(sig: Signature) -> Iterable[str]:
-    """The keys an item is found by: its own, and its glossary words (prefixed)."""
-    return chain(sig.keys, (GLOSSED + g for g in sig.gloss)) if sig.gloss else sig.keys
+def _rarest(lists: list[list[int]]) -> list[list[int]]:
+    """The MAX_KEYS shortest posting lists (the rarest keys say the most), in their order when
+    as many or fewer (the sort is stable: runs agree)."""
+    if len(lists) > MAX_KEYS:
+        lists.sort(key=len)
+        del lists[MAX_KEYS:]
+    return lists
