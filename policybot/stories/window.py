@@ -101,10 +101,10 @@ def _post(postings: dict[str, list[int]], keys: Iterable[str], new: int) -> None
                 del ids[0]
 
 
-def _rarest(lists: list[list[int]]) -> list[list[int]]:
-    """The MAX_KEYS shortest posting lists (the rarest keys say the most), in their order when
-    as many or fewer (the sort is stable: runs agree)."""
-    if len(lists) > MAX_KEYS:
+def _rarest(lists: list[list[int]], most: int = MAX_KEYS) -> list[list[int]]:
+    """The `most` shortest posting lists (the rarest keys say the most), in their order when as
+    many or fewer (the sort is stable: runs agree)."""
+    if len(lists) > most:
         lists.sort(key=len)
-        del lists[MAX_KEYS:]
+        del lists[most:]
     return lists
