@@ -292,7 +292,7 @@ def test_a_step_is_carried_only_for_the_measure_the_title_names() -> None:
 def test_a_vowed_response_is_a_reaction_not_a_retaliation() -> None:
     """"Lula says Brazil will respond in kind" is quoted in the tariff's own story; "China hits
     back with tariffs" names a retaliation taken; a subordinate clause is context."""
-    from policybot.stories.features import cues
+    from policybot.stories.cues import cues
     assert "retaliation" not in cues(fold("美国宣布对巴西商品征收50%关税 卢拉称将对等回应"))
     assert "retaliation" not in cues(fold("Beijing vowed to retaliate against the levies"))
     assert "retaliation" in cues(fold("China hits back at US tariffs with levies on coal"))

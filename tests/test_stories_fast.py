@@ -26,9 +26,12 @@ from bench import bench_stories
 from policybot.matching.engine import Engine
 from policybot.matching.rules import load_rules
 from policybot.model import Item, Match
+from policybot.stories import cues as c
 from policybot.stories import features as f
 from policybot.stories import group as g
-from policybot.stories.features import Signature, clean_title, cues, numbers, signature
+from policybot.stories import titles
+from policybot.stories.cues import cues
+from policybot.stories.features import Signature, clean_title, numbers, signature
 from policybot.stories.group import Candidate, Decision, decide
 from policybot.stories.storage import sig_from_json, sig_to_json
 from policybot.stories.window import MAX_KEYS, MAX_NEAR, MIN_SHARED, Window
@@ -36,7 +39,7 @@ from policybot.stories.window import MAX_KEYS, MAX_NEAR, MIN_SHARED, Window
 EVAL = bench_stories.EVAL
 ROOT = bench_stories.ROOT
 CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
-                for cue, (en, zh) in f.STEP_CUES.items())
+                for cue, (en, zh) in c.STEP_CUES.items())
 
 
 # --- the straightforward references ----------------------------------------------------------
@@ -48,7 +51,7 @@ def ref_fold(text: str) -> str:
 
 def ref_cues(text: str) -> set[str]:
     found = {cue for cue, pattern in CUE_RES if pattern.search(text)}
-    for cue, words in f.NOT_CUES:
+    for cue, words in c.NOT_CUES:
         if cue in found and words.search(text):
             return ref_cues(words.sub(" ", text))
     return found
@@ -146,7 +149,7 @@ def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str
                      weight=f.weight(found), title_weight=f.weight(in_title), plain=plain,
                      concepts=found & f.CONCEPTS, title_concepts=in_title & f.CONCEPTS,
                      title_tokens=in_title, numbers=nums, terms=frozenset(terms),
-                     cues=frozenset(ref_cues(f.lead(folded_title)) if text_cues else ()), text_cues=text_cues,
+                     cues=frozenset(ref_cues(c.lead(folded_title)) if text_cues else ()), text_cues=text_cues,
                      gloss=ref_gloss(whole[:len(folded_title) + f.GLOSS_TEXT]) - plain if cjk else frozenset())
 
 
@@ -183,21 +186,21 @@ def ref_apart(a: Signature, b: Signature) -> str | None:
     sa, sb = a.title_tokens & g.SUBJECTS, b.title_tokens & g.SUBJECTS
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
-    ta, tb = g._targets(a.title), g._targets(b.title)
+    ta, tb = titles.targets(a.title), titles.targets(b.title)
     if ta and tb and not ta & tb:
         return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
-    ca, cb = g._actors(a.title), g._actors(b.title)
+    ca, cb = titles.actors(a.title), titles.actors(b.title)
     if ca and cb and not ca & cb:
         return f"acted by {sorted(ca)[0]} vs {sorted(cb)[0]} in the titles"
-    ma, mb = g._lead_measures(a.title), g._lead_measures(b.title)
+    ma, mb = titles.lead_measures(a.title), titles.lead_measures(b.title)
     if ma and mb and not ma & mb and not (ma | mb) <= g.DUTIES:
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
-    na, nb = g._title_numbers(a.title), g._title_numbers(b.title)
+    na, nb = titles.title_numbers(a.title), titles.title_numbers(b.title)
     if (a.lang == b.lang and na and nb and not na & nb and na - g._values(b) and nb - g._values(a)
             and g._kinds(a, na) == g._kinds(b, nb)):
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
     for kind, na, nb in (("no", {n for n in a.numbers if n.startswith("no")}, {n for n in b.numbers if n.startswith("no")}),
-                         ("pct", g._title_pcts(a.title), g._title_pcts(b.title))):
+                         ("pct", titles.title_pcts(a.title), titles.title_pcts(b.title))):
         if na and nb and not g._alike(frozenset(na), frozenset(nb)):
             return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"
     return None

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from policybot.model import Item
 from policybot.stories import group
-from policybot.stories.features import cues, fold, lead, signature, tokens
+from policybot.stories.cues import cues, lead
+from policybot.stories.features import fold, signature, tokens
 from policybot.stories.group import Candidate, blocked, decide
 
 NOW = datetime(2025, 4, 4, 12, tzinfo=UTC)

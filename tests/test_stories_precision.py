@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from policybot.model import Item
-from policybot.stories import group
-from policybot.stories.features import cues, fold, signature, tokens
+from policybot.stories import group, titles
+from policybot.stories.cues import cues
+from policybot.stories.features import fold, signature, tokens
 from policybot.stories.group import Candidate, blocked, decide
 from tests.test_e2e_stories import run_test_rules
 
@@ -27,13 +28,13 @@ def _sig(key: str, title: str, summary: str = "", hours: float = 0.0) -> group.S
 def test_the_state_a_measure_is_aimed_at() -> None:
     """"on China", "to US", 对华, 对所有美国商品 name the target; 反对 (oppose) and 对等
     (reciprocal) do not; a title without such a phrase has none."""
-    assert group._targets("Trump unveils tariffs, 34% on China, 20% on EU") == {"china", "eu"}
-    assert group._targets("China bans exports of gallium to US") == {"us"}
-    assert group._targets("商务部新闻发言人就美对华半导体出口管制答记者问") == {"china"}
-    assert group._targets("中国宣布对所有美国商品加征34%关税") == {"us"}
-    assert group._targets("欧盟表决通过对中国电动车加征关税 中方称坚决反对") == {"china"}
-    assert group._targets("特朗普宣布所谓对等关税") == frozenset()
-    assert group._targets("Chinese industry groups urge firms to be cautious buying US chips") == frozenset()
+    assert titles.targets("Trump unveils tariffs, 34% on China, 20% on EU") == {"china", "eu"}
+    assert titles.targets("China bans exports of gallium to US") == {"us"}
+    assert titles.targets("商务部新闻发言人就美对华半导体出口管制答记者问") == {"china"}
+    assert titles.targets("中国宣布对所有美国商品加征34%关税") == {"us"}
+    assert titles.targets("欧盟表决通过对中国电动车加征关税 中方称坚决反对") == {"china"}
+    assert titles.targets("特朗普宣布所谓对等关税") == frozenset()
+    assert titles.targets("Chinese industry groups urge firms to be cautious buying US chips") == frozenset()
 
 
 def test_a_measure_aimed_at_another_state_is_another_act() -> None:

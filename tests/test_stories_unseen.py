@@ -12,7 +12,8 @@ import pytest
 
 from policybot.model import Item
 from policybot.stories import group
-from policybot.stories.features import cues, fold, glossary, signature
+from policybot.stories.cues import cues
+from policybot.stories.features import fold, glossary, signature
 from policybot.stories.group import Candidate, blocked, decide, specific
 from policybot.stories.window import Window
 from tests.test_e2e_stories import run_test_rules

@@ -23,35 +23,14 @@ Otherwise the item starts a story of its own. Each decision is explained in one 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from operator import itemgetter
 
-from policybot.stories.features import (
-    GENERIC_SHARE,
-    Signature,
-    en_tokens,
-    fold,
-    lead,
-    num,
-    numbers,
-    tokens,
-    weight,
-)
-from policybot.stories.lexicon import (
-    ACTOR_ALIASES,
-    ACTOR_NAMES,
-    ACTORS,
-    ACTS,
-    GENERIC,
-    MEASURES,
-    STATES,
-    SUBJECTS,
-    ZH_TARGETS,
-)
+from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
+from policybot.stories.lexicon import ACTS, GENERIC, SUBJECTS
+from policybot.stories.titles import lead_tokens, parts
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -74,34 +53,8 @@ IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a resu
 DUTIES = frozenset({"tariff", "antidumping", "countervailing"})
 SAID_AHEAD = frozenset({"in force"})    # a step a summary names ahead: carried only by close reports
 SAME_DAY = SAID_AHEAD | {"exemption"}   # what an act states the day it is made (in force, its exemptions)
-# a title's number, but an ordinal ("2nd"), an amount (compared as one) or a chip node ("2-nano")
-TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?(?!\d|\.\d|(?:st|nd|rd|th)\b"
-                          r"|\s*(?:bil|bn|billion|mn|million|tn|trillion|亿|万|nm\b|-?nano|纳米))")
-TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
-                        r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
-# a state a title's measure is aimed at: "34% on China", "exports to US" (not "to protect American
-# workers"), "对美", "对原产于加拿大的"
-EN_TARGET = re.compile(r"\b(?:on|against|at|into|targets?|targeting"
-                       r"|(?:exports?|sales?|shipments?|supplies|sell\w*|ship\w*)(?:\s+[\w.+'-]+){0,2}?\s+to)"
-                       r"\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
-# ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
-ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
-# a title's first word, and after the actor (and its partners: "Poland, Hungary and Slovakia"),
-# a verb of reaction: what a reaction report leads with
-ACTOR_LEAD = re.compile(r"\W*(?:the\s+)?([a-z][\w.'-]*)(?:(?:\s+and|\s*&)\s+[a-z][\w.'-]*)*\s+")
-REACTION_VERBS = (
-    "oppose slam criticise criticize condemn welcome vow urge say said warn call protest respond react "
-    "reject denounce blast regret hit lash accuse seek ask question summon defend deny denies voice express "
-    "threaten push press caught face fear brace feel suffer spared exempted lose gain review check weigh "
-    "firmly strongly"
-).split()
-REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:" + "|".join(sorted(REACTION_VERBS, key=len, reverse=True))
-                      + r")(?:s|es|d|ed|ing|ly)?\b")
-EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
 MIN_PAIRS = 3            # shared bigrams of two Chinese titles that count as one key
 STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand for an act
-TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
-PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 _SCORE = itemgetter(0)   # of a (score, ...) tuple
 
@@ -223,8 +176,8 @@ def _apart(a: Signature, b: Signature) -> str | None:
     market = (a.cues ^ b.cues) & TITLE_ONLY_CUES
     if market:
         return f"'{sorted(market)[0]}' in one title only"
-    sa, ta, ma, na, noa, pa, ca = _parts(a.title, a.title_tokens, a.numbers)
-    sb, tb, mb, nb, nob, pb, cb = _parts(b.title, b.title_tokens, b.numbers)
+    sa, ta, ma, na, noa, pa, ca = parts(a.title, a.title_tokens, a.numbers)
+    sb, tb, mb, nb, nob, pb, cb = parts(b.title, b.title_tokens, b.numbers)
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
     if ta and tb and not ta & tb:    # a tariff on China and one on the US: an act and the answer to it
@@ -243,28 +196,6 @@ def _apart(a: Signature, b: Signature) -> str | None:
     return None
 
 
-Parts = tuple[frozenset[str], ...]     # (subjects, targets, measures, numbers, notices, pcts, actors)
-
-
-@lru_cache(maxsize=PARTS_CACHE)
-def _parts(title: str, title_tokens: frozenset[str], numbers: frozenset[str]) -> Parts:
-    """What `_apart` looks at of one side: the title's subjects, targets, kinds of measure,
-    numbers, then the notice numbers, the title's percentages and its acting states (one
-    look-up, not seven)."""
-    return (_subjects(title_tokens), _targets(title), _lead_measures(title), _title_numbers(title),
-            _notices(numbers), _title_pcts(title), _actors(title))
-
-
-@lru_cache(maxsize=PARTS_CACHE)
-def _subjects(title_tokens: frozenset[str]) -> frozenset[str]:
-    """The subjects a title names (each signature is compared many times)."""
-    return title_tokens & SUBJECTS
-
-
-@lru_cache(maxsize=PARTS_CACHE)
-def _notices(numbers: frozenset[str]) -> frozenset[str]:
-    """The notice numbers among `numbers` (the same)."""
-    return frozenset(n for n in numbers if n.startswith("no"))
 
 
 def _alike(na: frozenset[str], nb: frozenset[str]) -> bool:
@@ -436,69 +367,12 @@ def _lead_shared(a: Signature, b: Signature) -> bool:
         return True
     if any(n.startswith(STRONG_KINDS) for n in a.numbers & b.numbers):
         return True
-    return bool((_lead_tokens(a.title) & _lead_tokens(b.title)) - (GENERIC - SUBJECTS))
-
-
-@lru_cache(maxsize=TITLE_CACHE)
-def _lead_tokens(title: str) -> frozenset[str]:
-    return frozenset(t for t in tokens(lead(fold(title))) if not t.startswith("zh:"))
+    return bool((lead_tokens(a.title) & lead_tokens(b.title)) - (GENERIC - SUBJECTS))
 
 
 def _values(sig: Signature) -> frozenset[str]:
     """The numbers a report names anywhere, without their kind ("no:23" -> "23")."""
     return frozenset(n.partition(":")[2] for n in sig.numbers)
-
-
-@lru_cache(maxsize=TITLE_CACHE)
-def _lead_measures(title: str) -> frozenset[str]:
-    """The kinds of measure a title names, but those of a subordinate clause about other goods or
-    states ("China hits EU brandy ... after EU vote on car duties": no duty of its own)."""
-    folded = fold(title)
-    main = lead(folded)
-    mine, rest = tokens(main), tokens(folded[len(main):])
-    found = mine if rest & SUBJECTS - mine else mine | rest
-    # a control list ("列入管制名单") is a list of entities: a listing, as an export blacklist is
-    return frozenset(found & MEASURES | ({"entity"} if "list" in found and "control" in found else set()))
-
-
-@lru_cache(maxsize=TITLE_CACHE)
-def _actors(title: str) -> frozenset[str]:
-    """The states an English title leads with as acting ("Poland, Hungary and Slovakia impose ..."),
-    none for a Chinese title, one leading with no state, or a reaction ("China slams ...",
-    "Beijing vows ...": a reaction quoted is the act's own story)."""
-    folded = fold(title)
-    found = ACTOR_LEAD.match(folded)
-    if found is None or found.group(1) not in ACTOR_NAMES or REACTION.match(folded, found.end()) is not None:
-        return frozenset()
-    return frozenset(ACTOR_ALIASES.get(t, t) for t in en_tokens(found.group(0))) & ACTORS
-
-
-@lru_cache(maxsize=TITLE_CACHE)
-def _targets(title: str) -> frozenset[str]:
-    """The states a title's measure is aimed at: those named just after "on", "against", "to",
-    "into" ("34% on China, 20% on EU"; "exports to US") or after 对 / 输 ("对美", "输美")."""
-    folded = fold(title)
-    found = {s for m in EN_TARGET.finditer(folded) for s in tokens(m.group(1)) & STATES}
-    for m in ZH_TARGET.finditer(folded):
-        span = m.group(1) or m.group(2)
-        states = tokens(span) & STATES
-        if not states and span[0] in ZH_TARGETS:
-            states = {ZH_TARGETS[span[0]]}
-        found |= states
-    return frozenset(found | {"eu"}) if found & EU_MEMBERS else frozenset(found)
-
-
-@lru_cache(maxsize=TITLE_CACHE)
-def _title_pcts(title: str) -> frozenset[str]:
-    return frozenset(n for n in numbers(fold(title)) if n.startswith("pct:"))
-
-
-@lru_cache(maxsize=TITLE_CACHE)
-def _title_numbers(title: str) -> frozenset[str]:
-    """The numbers of a title but years, in one form (`1,100` = `1100`)."""
-    title = TITLE_DATE.sub(" ", title.replace(",", ""))    # "8月1日" is a date, not an act's number
-    found = {num(m.group(0)) for m in TITLE_NUMBER.finditer(title)}
-    return frozenset(n for n in found if not (n.isdigit() and 1900 <= int(n) <= 2100))
 
 
 def _number(value: str) -> str:

@@ -1,0 +1,150 @@
+"""Pure: the step cues of a report (a final vs a preliminary determination, entry into force,
+suspension, exemption, retaliation, an industry body's advice, a lawsuit, a ruling, a price move,
+a company's own milestone), what is no such cue (a retaliation vowed, preliminary terms of a
+deal, an exemption denied, a rally one speaks at), and a title's main clause, whose cues alone
+count as the title's."""
+
+from __future__ import annotations
+
+import re
+
+import ahocorasick
+
+# cue -> English stems / Chinese words in a title; a cue on one side only forbids a merge
+STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "in force": (("into force", "takes effect", "take effect", "took effect", "taking effect",
+                  "comes into effect", "enters into", "effective from", "kicks in", "kick in"),
+                 ("生效", "起施行", "正式实施")),
+    "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
+                    "grace period", "truce", "non-enforcement", "u-turn", "backtrack", "reverses course",
+                    "cuts off", "cut off",
+                    "rolls back", "roll back"),
+                   ("暂停", "暂缓", "推迟", "宽限", "休战", "改口")),
+    # an exemption: a step when a title announces it; an act's own exemptions in its summary
+    "exemption": (("exempt", "exclud", "spares", "spared", "carve-out", "carve out", "carves out"),
+                  ("豁免", "排除")),
+    "final": (("final determination", "final ruling", "final duties", "final anti", "definitive"),
+              ("终裁",)),
+    "preliminary": (("preliminary",), ("初裁", "初步")),
+    "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
+                     "in response", "responds with", " defy ", " defies ", "in defiance"),
+                    ("反制", "报复", "回击", "对等回应", "反击", "不顾")),
+    # a move or a level, not a price named
+    "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
+                "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
+                "year low", "year peak", "month high", "month low", "record high", "record low",
+                "all-time high", "highest since", "lowest since", "spike", "plummet",
+                "hits record", "hit record", "fresh record", "new record", "prices fall", "prices drop",
+                "prices rise", "shares fall", "shares drop", "shares rise", "shares gain", "shares slip",
+                "stocks fall", "stocks rise", "stocks drop", "futures fall", "futures drop", "futures rise",
+                "crash", "sell-off", "selloff", "sell off", "sells off", " stocks ", " shares ",
+                "prices double", "prices nearly double", "price doubles", "prices triple", "closes above",
+                "closes below", "closes at record", "closes at a record"),
+               ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
+                "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录", "领跌", "领涨", "重挫", "下挫",
+                "高开", "低开", "跌破", "升破", "涨幅", "跌幅", "跌至", "贬值", "升值", "拉升", "涨超",
+                "跌超", "涨逾", "跌逾", "涨近", "跌近")),
+    # a company's own milestone (a plant opened, production started): company news, not the act
+    "company": (("inaugurat", "breaks ground", "broke ground", "groundbreaking", "ground-breaking",
+                 "opens plant", "opens factory", "opens fab", "starts production",
+                 "begins production", "starts mass production", "begins mass production", "starts operations",
+                 "begins operations", "starts construction", "begins construction", "construction begins",
+                 "opening ceremony"),
+                ("开业", "投产", "开工", "动工", "奠基", "量产", "揭幕", "落成", "开幕")),
+    "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
+    "lawsuit": (("lawsuit", " sue ", " sues ", " sued ", "files suit", "file suit", "legal challenge",
+                 "challenge in court", "court challenge"), ("起诉", "提告", "提起诉讼")),
+    # an industry body's advice to its members (to stop or limit buying): a response of its own
+    "advice": (("urge firms", "urges firms", "urged firms", "urge companies", "urges companies",
+                "urged companies", "urge members", "urges members", "advise firms", "advises firms",
+                "advised firms", "advise members", "advises members", "advised members", "cautious buying",
+                "cautious about buying", "buy with care", "stop buying", "boycott"),
+               ("谨慎采购", "审慎采购", "停止采购", "抵制", "行业协会")),
+}
+
+# a response vowed or threatened is a reaction quoted, not a retaliation taken
+_VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b"
+                  r"[^.;:]{0,12}?(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*"
+                  r"|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?(?:对等回应|反制|报复|回击|反击)")
+# "preliminary terms" of an award or a deal: no trade remedy's first finding
+_NOT_REMEDY = re.compile(r"preliminary (?:terms|agreement|deal|memorandum|accord|award)"
+                         r"|初步(?:协议|条款|协定)")
+# an exemption denied or ended ("Norway, Iceland not exempted", "挪威冰岛未获豁免") is none granted
+_NO_EXEMPTION = re.compile(r"\b(?:not|no|without|denied|den(?:y|ies)|refus\w*|end of|ends?|ending|scrap\w*)"
+                           r"(?: \w+){0,2} exempt\w*|未获豁免|不予豁免|无豁免|不豁免|取消\S{0,4}豁免")
+# a rally one speaks at is no market move ("Trump vows to double steel tariffs at Pennsylvania rally")
+_NOT_MARKET = re.compile(r"\b(?:at|campaign|political|election|mass)(?: [\w'-]+){0,3} rally\b")
+NOT_CUES = (("retaliation", _VOW), ("preliminary", _NOT_REMEDY), ("exemption", _NO_EXEMPTION),
+            ("market", _NOT_MARKET))
+# an English title's subordinate clause: its cues are context ("... as prices slump")
+# ("X in retaliation for Y": the title reports X; what it answers is context)
+_SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"
+                        r"|in (?:retaliation|response|reply|countermeasure) (?:for|to))\s"
+                        # ... and a comment quoted after the act: "... 专家：依法反制"
+                        r"|\s(?:专家|分析|学者|业内|评论|观察)[^\s:：]{0,4}[:：]")
+
+
+def _cue_automaton() -> ahocorasick.Automaton:
+    """Every cue word, with the cues it stands for: one pass finds a text's cues."""
+    found: dict[str, tuple[str, ...]] = {}
+    for cue, (en, zh) in STEP_CUES.items():
+        for word in (*en, *zh):
+            found[word] = (*found.get(word, ()), cue)
+    automaton = ahocorasick.Automaton()
+    for word, names in found.items():
+        automaton.add_word(word, names)
+    automaton.make_automaton()
+    return automaton
+
+
+_CUES = _cue_automaton()
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def lead(title: str) -> str:
+    """A title's main clause: "X halts Y as prices slump" leads with the halt, "商务部将28家实体
+    列入管控名单 专家：依法反制" with the listing (the expert's word is a comment on it)."""
+    return _SUBCLAUSE.split(title, maxsplit=1)[0]
+
+
+def cues(text: str) -> set[str]:
+    """The step cues of `text`; a retaliation vowed or threatened is none (nor are the others of
+    NOT_CUES: a preliminary that is no finding, an exemption denied)."""
+    found = _cues(text, 0)[0]
+    for cue, words in NOT_CUES:
+        if cue in found and words.search(text):
+            return cues(words.sub(" ", text))
+    return set(found)
+
+
+def signature_cues(whole: str, main: str) -> tuple[frozenset[str], frozenset[str]]:
+    """`cues(whole)`, then `cues(main)` (the title's main clause, which `whole` begins with)
+    when the first are any: one pass of the automaton for both, but where a vow or a
+    preliminary that is no finding is found (`cues` again, on the text without it)."""
+    found, first = _cues(whole, len(main))
+    if _reworded(found, whole):
+        found = frozenset(cues(whole)) or _NONE
+    if not found:
+        return _NONE, _NONE
+    if _reworded(first, main):
+        first = frozenset(cues(main)) or _NONE
+    return found, first
+
+
+def _reworded(found: frozenset[str], text: str) -> bool:
+    """`cues` takes a vow, a preliminary that is no finding or an exemption denied out of `text`
+    and looks again."""
+    return any(cue in found and words.search(text) is not None for cue, words in NOT_CUES)
+
+
+def _cues(text: str, head: int) -> tuple[frozenset[str], frozenset[str]]:
+    """The step cues of `text`, then those of its first `head` characters (the title)."""
+    found: set[str] = set()
+    first: set[str] = set()
+    for last, names in _CUES.iter(text):
+        found.update(names)
+        if last < head:
+            first.update(names)
+    return frozenset(found) if found else _NONE, frozenset(first) if first else _NONE

@@ -1,0 +1,127 @@
+"""Pure: what a story's title says, for telling two events apart (`group._apart`): the goods it
+is about, the states its measure is aimed at and those leading it as acting, its kinds of measure
+(of its main clause), its numbers and percentages. Each is remembered per title: a title is
+compared with many others."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from policybot.stories.features import en_tokens, fold, lead, num, numbers, tokens
+from policybot.stories.lexicon import (
+    ACTOR_ALIASES,
+    ACTOR_NAMES,
+    ACTORS,
+    MEASURES,
+    STATES,
+    SUBJECTS,
+    ZH_TARGETS,
+)
+
+# a title's number, but an ordinal ("2nd"), an amount (compared as one) or a chip node ("2-nano")
+TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?(?!\d|\.\d|(?:st|nd|rd|th)\b"
+                          r"|\s*(?:bil|bn|billion|mn|million|tn|trillion|亿|万|nm\b|-?nano|纳米))")
+TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+                        r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
+# a state a title's measure is aimed at: "34% on China", "exports to US" (not "to protect American
+# workers"), "对美", "对原产于加拿大的"
+EN_TARGET = re.compile(r"\b(?:on|against|at|into|targets?|targeting"
+                       r"|(?:exports?|sales?|shipments?|supplies|sell\w*|ship\w*)(?:\s+[\w.+'-]+){0,2}?\s+to)"
+                       r"\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
+# ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
+ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
+# a title's first word, and after the actor (and its partners: "Poland, Hungary and Slovakia"),
+# a verb of reaction: what a reaction report leads with
+ACTOR_LEAD = re.compile(r"\W*(?:the\s+)?([a-z][\w.'-]*)(?:(?:\s+and|\s*&)\s+[a-z][\w.'-]*)*\s+")
+REACTION_VERBS = (
+    "oppose slam criticise criticize condemn welcome vow urge say said warn call protest respond react "
+    "reject denounce blast regret hit lash accuse seek ask question summon defend deny denies voice express "
+    "threaten push press caught face fear brace feel suffer spared exempted lose gain review check weigh "
+    "firmly strongly"
+).split()
+REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:" + "|".join(sorted(REACTION_VERBS, key=len, reverse=True))
+                      + r")(?:s|es|d|ed|ing|ly)?\b")
+EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
+TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
+PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
+
+Parts = tuple[frozenset[str], ...]     # (subjects, targets, measures, numbers, notices, pcts, actors)
+
+
+@lru_cache(maxsize=PARTS_CACHE)
+def parts(title: str, title_tokens: frozenset[str], numbers: frozenset[str]) -> Parts:
+    """What `group._apart` looks at of one side: the title's subjects, targets, kinds of measure,
+    numbers, then the notice numbers, the title's percentages and its acting states (one
+    look-up, not seven)."""
+    return (subjects(title_tokens), targets(title), lead_measures(title), title_numbers(title),
+            notices(numbers), title_pcts(title), actors(title))
+
+
+@lru_cache(maxsize=PARTS_CACHE)
+def subjects(title_tokens: frozenset[str]) -> frozenset[str]:
+    """The subjects a title names (each signature is compared many times)."""
+    return title_tokens & SUBJECTS
+
+
+@lru_cache(maxsize=PARTS_CACHE)
+def notices(numbers: frozenset[str]) -> frozenset[str]:
+    """The notice numbers among `numbers` (the same)."""
+    return frozenset(n for n in numbers if n.startswith("no"))
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def lead_tokens(title: str) -> frozenset[str]:
+    return frozenset(t for t in tokens(lead(fold(title))) if not t.startswith("zh:"))
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def lead_measures(title: str) -> frozenset[str]:
+    """The kinds of measure a title names, but those of a subordinate clause about other goods or
+    states ("China hits EU brandy ... after EU vote on car duties": no duty of its own)."""
+    folded = fold(title)
+    main = lead(folded)
+    mine, rest = tokens(main), tokens(folded[len(main):])
+    found = mine if rest & SUBJECTS - mine else mine | rest
+    # a control list ("列入管制名单") is a list of entities: a listing, as an export blacklist is
+    return frozenset(found & MEASURES | ({"entity"} if "list" in found and "control" in found else set()))
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def actors(title: str) -> frozenset[str]:
+    """The states an English title leads with as acting ("Poland, Hungary and Slovakia impose ..."),
+    none for a Chinese title, one leading with no state, or a reaction ("China slams ...",
+    "Beijing vows ...": a reaction quoted is the act's own story)."""
+    folded = fold(title)
+    found = ACTOR_LEAD.match(folded)
+    if found is None or found.group(1) not in ACTOR_NAMES or REACTION.match(folded, found.end()) is not None:
+        return frozenset()
+    return frozenset(ACTOR_ALIASES.get(t, t) for t in en_tokens(found.group(0))) & ACTORS
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def targets(title: str) -> frozenset[str]:
+    """The states a title's measure is aimed at: those named just after "on", "against", "to",
+    "into" ("34% on China, 20% on EU"; "exports to US") or after 对 / 输 ("对美", "输美")."""
+    folded = fold(title)
+    found = {s for m in EN_TARGET.finditer(folded) for s in tokens(m.group(1)) & STATES}
+    for m in ZH_TARGET.finditer(folded):
+        span = m.group(1) or m.group(2)
+        states = tokens(span) & STATES
+        if not states and span[0] in ZH_TARGETS:
+            states = {ZH_TARGETS[span[0]]}
+        found |= states
+    return frozenset(found | {"eu"}) if found & EU_MEMBERS else frozenset(found)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def title_pcts(title: str) -> frozenset[str]:
+    return frozenset(n for n in numbers(fold(title)) if n.startswith("pct:"))
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def title_numbers(title: str) -> frozenset[str]:
+    """The numbers of a title but years, in one form (`1,100` = `1100`)."""
+    title = TITLE_DATE.sub(" ", title.replace(",", ""))    # "8月1日" is a date, not an act's number
+    found = {num(m.group(0)) for m in TITLE_NUMBER.finditer(title)}
+    return frozenset(n for n in found if not (n.isdigit() and 1900 <= int(n) <= 2100))
