@@ -18,8 +18,6 @@ from functools import cache, lru_cache, partial
 from itertools import chain
 from pathlib import Path
 
-import ahocorasick
-
 from policybot.model import Item, Match
 from policybot.stories.cues import lead, signature_cues
 from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
@@ -188,11 +186,23 @@ def _key_pairs(title: str) -> set[str]:
 
 
 def _gloss(text: str) -> frozenset[str]:
-    """The rare English words the Chinese words of `text` translate to (the glossary's; the
-    words of the lexicon are its own)."""
+    """The less common English words the Chinese words of `text` translate to (the glossary's;
+    the words of the lexicon are its own): in each run of Chinese characters, the longest
+    glossary word at each place, left to right (a word's first two characters say which lengths
+    to try: most places start none)."""
+    words, sizes = glossary()
     found: set[str] = set()
-    for _, words in glossary().iter_long(_ZH_RE.sub(" ", text)):
-        found.update(words)
+    for run in _CJK.findall(_ZH_RE.sub(" ", text)):
+        i, last = 0, len(run) - 1
+        while i < last:
+            for size in sizes.get(run[i:i + 2], ()):
+                got = words.get(run[i:i + size])
+                if got is not None:
+                    found.update(got)
+                    i += size
+                    break
+            else:
+                i += 1
     return frozenset(found) if found else _NONE
 
 
@@ -346,15 +356,18 @@ def _year(value: str) -> bool:
 
 
 @cache
-def glossary(path: Path = GLOSSARY_FILE) -> ahocorasick.Automaton:
+def glossary(path: Path = GLOSSARY_FILE) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[int, ...]]]:
     """Chinese word -> its less common English concept tokens (tools/build_glossary.py made the
-    file from CC-CEDICT). Loaded when a Chinese text is first signed (~0.2 s, ~15 MB)."""
-    automaton = ahocorasick.Automaton()
+    file from CC-CEDICT), and a word's first two characters -> the lengths of the words that
+    begin so, longest first. Loaded when a Chinese text is first signed (~0.15 s, ~12 MB)."""
+    words: dict[str, tuple[str, ...]] = {}
     same: dict[str, tuple[str, ...]] = {}    # one tuple per distinct gloss: many words share one
     with path.open(encoding="utf-8") as f:
         for line in f:
-            word, tab, words = line.rstrip("\n").partition("\t")
+            word, tab, gloss = line.rstrip("\n").partition("\t")
             if tab and not word.startswith("#"):
-                automaton.add_word(word, same.setdefault(words, tuple(words.split())))
-    automaton.make_automaton()
-    return automaton
+                words[word] = same.setdefault(gloss, tuple(gloss.split()))
+    starts: dict[str, set[int]] = {}
+    for word in words:
+        starts.setdefault(word[:2], set()).add(len(word))
+    return words, {pair: tuple(sorted(found, reverse=True)) for pair, found in starts.items()}
