@@ -125,3 +125,14 @@ def test_test_rules_groups_across_languages_and_parts_two_states_acts(tmp_path: 
     stories = [json.loads(line)["story"] for line in run("--json").splitlines()]
     assert stories == ["eu", "own", "eu", "own"]
     assert "blocked by acted by poland vs eu in the titles" in run("--explain")
+
+
+def test_a_glossary_word_remembers_the_newest_chinese_reports_only() -> None:
+    """MAX_GLOSS_POSTING: a glossary word shared by more recent Chinese reports says little; the
+    window keeps the newest of them under it (and all of them under their own keys)."""
+    from policybot.stories.window import MAX_GLOSS_POSTING
+    window = Window()
+    for n in range(MAX_GLOSS_POSTING + 4):
+        window.add(Candidate(f"s{n}", _sig(f"k{n}", f"挪威生物柴油第{n + 10}批", "挪威生物柴油。", hours=50 - n)))
+    kept = [window._items[i].story for i in window._glossed["biodiesel"]]
+    assert kept == [f"s{n}" for n in range(4, MAX_GLOSS_POSTING + 4)]

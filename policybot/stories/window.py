@@ -16,6 +16,7 @@ from policybot.stories.group import MIN_PAIRS, MIN_SPECIFIC, MIN_SPECIFIC_CROSS,
 MAX_POSTING = 64      # items remembered per key: the newest; a key in more items says little
 MAX_NEAR = 8          # candidates an item is compared with: those sharing the most keys
 MAX_KEYS = 16         # an item's rarest keys looked up in the index
+MAX_GLOSS_POSTING = 16   # Chinese items remembered per glossary word: a word in more says little
 MIN_SHARED = min(MIN_SPECIFIC, MIN_SPECIFIC_CROSS)   # fewer shared keys can never join
 
 
@@ -39,7 +40,7 @@ class Window:
         _post(self._postings, cand.sig.keys, new)
         if cand.sig.lang == "zh":
             self._zh.add(new)
-            _post(self._glossed, cand.sig.gloss, new)
+            _post(self._glossed, cand.sig.gloss, new, MAX_GLOSS_POSTING)
         heapq.heappush(self._by_time, (cand.sig.when, self._next))
         self._next += 1
 
@@ -88,23 +89,23 @@ class Window:
                     del postings[key]
 
 
-def _post(postings: dict[str, list[int]], keys: Iterable[str], new: int) -> None:
+def _post(postings: dict[str, list[int]], keys: Iterable[str], new: int, most: int = MAX_POSTING) -> None:
     """`new` under each of `keys`: a posting is a plain list (most hold an item or two: a deque
-    would be ten times its size), trimmed to the newest MAX_POSTING."""
+    would be ten times its size), trimmed to the newest `most`."""
     for key in keys:
         ids = postings.get(key)
         if ids is None:
             postings[key] = [new]
         else:
             ids.append(new)
-            if len(ids) > MAX_POSTING:
+            if len(ids) > most:
                 del ids[0]
 
 
-def _rarest(lists: list[list[int]], most: int = MAX_KEYS) -> list[list[int]]:
-    """The `most` shortest posting lists (the rarest keys say the most), in their order when as
+def _rarest(lists: list[list[int]]) -> list[list[int]]:
+    """The MAX_KEYS shortest posting lists (the rarest keys say the most), in their order when as
     many or fewer (the sort is stable: runs agree)."""
-    if len(lists) > most:
+    if len(lists) > MAX_KEYS:
         lists.sort(key=len)
-        del lists[most:]
+        del lists[MAX_KEYS:]
     return lists
