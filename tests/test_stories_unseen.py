@@ -136,3 +136,20 @@ def test_a_glossary_word_remembers_the_newest_chinese_reports_only() -> None:
         window.add(Candidate(f"s{n}", _sig(f"k{n}", f"挪威生物柴油第{n + 10}批", "挪威生物柴油。", hours=50 - n)))
     kept = [window._items[i].story for i in window._glossed["biodiesel"]]
     assert kept == [f"s{n}" for n in range(4, MAX_GLOSS_POSTING + 4)]
+
+
+def test_chinas_sanctions_are_its_countermeasures_and_a_response_suffered_is_background() -> None:
+    """An English "China sanctions ..." and a Chinese "... 采取反制措施的决定" are one act; "遭中方
+    反制后断供" (a supply cut after the countermeasures) leads with the cut, not a retaliation; a
+    share more than tripling is market news, a miner that stops selling to China halts."""
+    notice = _sig("a", "外交部关于对美国军工企业及高级管理人员采取反制措施的决定",
+                  "外交部决定对美国无人机企业Skydio等采取反制措施，冻结其在华财产，因其参与对台军售。", 2)
+    en = _sig("b", "China sanctions US drone maker Skydio over Taiwan arms sales",
+              "China froze the assets of US drone maker Skydio and others over arms sales to Taiwan.", 1)
+    assert decide(en, [Candidate("a", notice)]).story == "a"
+    assert decide(_sig("c", "US sanctions Chinese drone makers", "Drone makers.", 1),
+                  [Candidate("a", notice)]).story is None
+    assert "retaliation" not in cues(fold("遭中方反制后断供，美国最大无人机企业电池告急"))
+    assert "retaliation" in cues(fold("中方宣布反制美军工企业 冻结在华财产"))
+    assert "market" in cues(fold("Trilogy Metals more than triples after US takes 10% stake"))
+    assert "suspension" in cues(fold("Only US rare earths miner stops selling to China"))

@@ -17,9 +17,10 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                  ("生效", "起施行", "正式实施")),
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
                     "grace period", "truce", "non-enforcement", "u-turn", "backtrack", "reverses course",
-                    "cuts off", "cut off",
+                    "cuts off", "cut off", "stops selling", "stop selling", "stops shipping",
+                    "stops shipments",
                     "rolls back", "roll back"),
-                   ("暂停", "暂缓", "推迟", "宽限", "休战", "改口")),
+                   ("暂停", "暂缓", "推迟", "宽限", "休战", "改口", "停止发货")),
     # an exemption: a step when a title announces it; an act's own exemptions in its summary
     "exemption": (("exempt", "exclud", "spares", "spared", "carve-out", "carve out", "carves out"),
                   ("豁免", "排除")),
@@ -38,7 +39,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "prices rise", "shares fall", "shares drop", "shares rise", "shares gain", "shares slip",
                 "stocks fall", "stocks rise", "stocks drop", "futures fall", "futures drop", "futures rise",
                 "crash", "sell-off", "selloff", "sell off", "sells off", " stocks ", " shares ",
-                "prices double", "prices nearly double", "price doubles", "prices triple", "closes above",
+                "prices double", "prices nearly double", "price doubles", "prices triple",
+                "more than triples", "closes above",
                 "closes below", "closes at record", "closes at a record"),
                ("走强", "走高", "走低", "走弱", "大涨", "暴涨", "飙升", "大跌", "暴跌", "涨停", "跌停",
                 "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录", "领跌", "领涨", "重挫", "下挫",
@@ -74,8 +76,10 @@ _NO_EXEMPTION = re.compile(r"\b(?:not|no|without|denied|den(?:y|ies)|refus\w*|en
                            r"(?: \w+){0,2} exempt\w*|未获豁免|不予豁免|无豁免|不豁免|取消\S{0,4}豁免")
 # a rally one speaks at is no market move ("Trump vows to double steel tariffs at Pennsylvania rally")
 _NOT_MARKET = re.compile(r"\b(?:at|campaign|political|election|mass)(?: [\w'-]+){0,3} rally\b")
-NOT_CUES = (("retaliation", _VOW), ("preliminary", _NOT_REMEDY), ("exemption", _NO_EXEMPTION),
-            ("market", _NOT_MARKET))
+# a response suffered, told as the background of a report on its effect ("遭中方反制后断供 ...")
+_SUFFERED = re.compile(r"遭[^，,。：:]{0,8}(?:反制|报复|制裁)[^，,。：:]{0,3}后")
+NOT_CUES = (("retaliation", _VOW), ("retaliation", _SUFFERED), ("preliminary", _NOT_REMEDY),
+            ("exemption", _NO_EXEMPTION), ("market", _NOT_MARKET))
 # an English title's subordinate clause: its cues are context ("... as prices slump")
 # ("X in retaliation for Y": the title reports X; what it answers is context)
 _SUBCLAUSE = re.compile(r"\s(?:as|after|before|amid|while|ahead of|days after|hours before"

@@ -30,7 +30,7 @@ from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
 from policybot.stories.lexicon import ACTS, GENERIC, SUBJECTS
-from policybot.stories.titles import lead_tokens, parts
+from policybot.stories.titles import actors, lead_tokens, parts
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -300,12 +300,13 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
         goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
         if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
             carried |= TITLE_CARRIED
-        elif later:    # (an industry body's advice is its own act, whoever spoke first)
-            carried |= {"retaliation"}
+        elif later or any(_countermeasure(c.sig.title) for c in members):
+            carried |= {"retaliation"}    # (an industry body's advice is its own act, whoever spoke first)
         mine = mine - carried
     if "in force" in mine and _announced(sig):
         mine = mine - {"in force"}
-    theirs = (anchor.sig.cues - _implied(sig.text_cues)) - TITLE_ONLY_CUES
+    said = sig.text_cues | {"retaliation"} if _countermeasure(sig.title) else sig.text_cues
+    theirs = (anchor.sig.cues - _implied(said)) - TITLE_ONLY_CUES
     if abs(sig.when - anchor.sig.when) <= CLOSE:    # an act in force, or exempting, the day it is made
         mine, theirs = mine - SAME_DAY, theirs - SAME_DAY - {"result"}   # (a ruling, told by its effect)
     if abs(sig.when - anchor.sig.when) <= STEP_GAP:   # a step comes later than its act's first hours ...
@@ -323,6 +324,12 @@ def _carried(member: Signature, when: float) -> frozenset[str]:
     effect on Monday", said on Friday, announces the later step; Monday's report is that step)."""
     carried = (member.text_cues - TITLE_CARRIED) | member.cues
     return carried - SAID_AHEAD if abs(member.when - when) > CLOSE else carried
+
+
+def _countermeasure(title: str) -> bool:
+    """China's sanctions on foreign firms, which its own reports call countermeasures (反制):
+    an English title of China sanctioning is the same act as a Chinese one of 反制."""
+    return "china" in actors(title) and bool(lead_tokens(title) & {"sanction"})
 
 
 def _announced(sig: Signature) -> bool:
