@@ -17,8 +17,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                  ("生效", "起施行", "正式实施")),
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
                     "grace period", "truce", "non-enforcement", "u-turn", "backtrack", "reverses course",
-                    "cuts off", "cut off", "stops selling", "stop selling", "stops shipping",
-                    "stops shipments",
+                    "stops selling", "stop selling", "stops shipping", "stops shipments",
                     "rolls back", "roll back"),
                    ("暂停", "暂缓", "推迟", "宽限", "休战", "改口", "停止发货")),
     # an exemption: a step when a title announces it; an act's own exemptions in its summary
