@@ -42,6 +42,17 @@ REACTION_VERBS = (
 ).split()
 REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:" + "|".join(sorted(REACTION_VERBS, key=len, reverse=True))
                       + r")(?:s|es|d|ed|ing|ly)?\b")
+# how a Chinese title leads with the state acting: China and its organs, the US and its own
+# ("美光" is Micron; "美日", "中美": both)
+ZH_ACTORS = {**dict.fromkeys(("中方", "中国", "我国", "北京", "国务院", "税委会", "商务部", "海关总署",
+                               "外交部", "工信部", "发改委", "国家发展改革委"), "china"),
+             **dict.fromkeys(("美方", "美国", "美对", "美将", "美拟", "美商务部", "美财政部", "美贸易代表",
+                               "白宫", "特朗普", "华盛顿"), "us")}
+ZH_ACTOR_LEAD = re.compile(r"[【\[\s]*(" + "|".join(sorted(ZH_ACTORS, key=len, reverse=True))
+                           + ")(?![美中日韩欧英德法俄越印])")
+# ... but a reaction: a spokesperson's answer, a statement of opposition ("商务部新闻发言人就…答记者问")
+ZH_REACTION = re.compile(r"新闻发言人|答记者问|发表谈话|回应|表示|表态|坚决反对|敦促|谴责|驳斥|批评|抨击|不满"
+                         r"|[:：]")
 EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
@@ -89,10 +100,13 @@ def lead_measures(title: str) -> frozenset[str]:
 
 @lru_cache(maxsize=TITLE_CACHE)
 def actors(title: str) -> frozenset[str]:
-    """The states an English title leads with as acting ("Poland, Hungary and Slovakia impose ..."),
-    none for a Chinese title, one leading with no state, or a reaction ("China slams ...",
-    "Beijing vows ...": a reaction quoted is the act's own story)."""
+    """The states a title leads with as acting ("Poland, Hungary and Slovakia impose ...", "中方对美
+    …加征关税"), none for one leading with no state or with a reaction ("China slams ...",
+    "商务部新闻发言人就…答记者问": a reaction quoted is the act's own story)."""
     folded = fold(title)
+    zh = ZH_ACTOR_LEAD.match(folded)
+    if zh is not None:    # a Chinese title leading with a state or one of its organs, but a reaction
+        return frozenset() if ZH_REACTION.search(folded) else frozenset({ZH_ACTORS[zh.group(1)]})
     found = ACTOR_LEAD.match(folded)
     if found is None or found.group(1) not in ACTOR_NAMES or REACTION.match(folded, found.end()) is not None:
         return frozenset()
