@@ -43,24 +43,26 @@ from policybot.stories.window import Window
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "shared" / "eval" / "stories-dev.jsonl"
-EXTRA = ROOT / "tests" / "data" / "stories-extra.jsonl"
-EXTRA_LABEL = "extra (written after the dev tuning; general rules were then drawn from its errors)"
-BLIND = ROOT / "tests" / "data" / "stories-blind.jsonl"
-BLIND_LABEL = "blind (written without seeing the rules; a few general rules were then drawn from its errors)"
-FINAL = ROOT / "tests" / "data" / "stories-final.jsonl"
-FINAL_LABEL = "final (written without seeing the rules; general rules were then drawn from its errors)"
-FRESH1 = ROOT / "tests" / "data" / "stories-fresh1.jsonl"
-FRESH1_LABEL = "fresh1 (written without seeing the rules; general rules were then drawn from its errors)"
-FRESH2 = ROOT / "tests" / "data" / "stories-fresh2.jsonl"
-FRESH2_LABEL = "fresh2 (written without seeing the rules; general rules were then drawn from its errors)"
-FRESH3 = ROOT / "tests" / "data" / "stories-fresh3.jsonl"
-FRESH3_LABEL = "fresh3 (written without seeing the rules; general rules were then drawn from its errors)"
-FRESH4 = ROOT / "tests" / "data" / "stories-fresh4.jsonl"
-FRESH4_LABEL = "fresh4 (written without seeing the rules; general rules were then drawn from its errors)"
-FRESH5 = ROOT / "tests" / "data" / "stories-fresh5.jsonl"
-FRESH5_LABEL = "fresh5 (written without seeing the rules; general rules were then drawn from its errors)"
-FRESH6 = ROOT / "tests" / "data" / "stories-fresh6.jsonl"
-FRESH6_LABEL = "fresh6 (written last, without seeing the rules; never looked at: the honest figure)"
+DRAWN = "written without seeing the rules; general rules were then drawn from its errors"
+
+
+def _labelled(name: str, how: str = DRAWN) -> tuple[Path, str]:
+    """A set written after the dev set (tests/data/stories-NAME.jsonl) and how it was used."""
+    return ROOT / "tests" / "data" / f"stories-{name}.jsonl", f"{name} ({how})"
+
+
+EXTRA, EXTRA_LABEL = _labelled(
+    "extra", "written after the dev tuning; general rules were then drawn from its errors")
+BLIND, BLIND_LABEL = _labelled(
+    "blind", "written without seeing the rules; a few general rules were then drawn from its errors")
+FINAL, FINAL_LABEL = _labelled("final")
+FRESH1, FRESH1_LABEL = _labelled("fresh1")
+FRESH2, FRESH2_LABEL = _labelled("fresh2")
+FRESH3, FRESH3_LABEL = _labelled("fresh3")
+FRESH4, FRESH4_LABEL = _labelled("fresh4")
+FRESH5, FRESH5_LABEL = _labelled("fresh5")
+FRESH6, FRESH6_LABEL = _labelled(
+    "fresh6", "written last, without seeing the rules; never looked at: the honest figure")
 RULES = ROOT / "rules"
 HOLDOUT_BUCKETS = 4
 

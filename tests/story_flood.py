@@ -1,13 +1,24 @@
 """Three stories, three reports each, from five feeds (Reuters, 商务部, 新华社, 第一财经, a trade
 press feed), taken from the labelled stories (tests/data/shared/eval/stories-dev.jsonl)
 and dated within the last two days: a flood that a digest shows as three lines. Used by
-test_digest_stories.py (in process) and test_digest_stories_e2e.py (`bot.py once`)."""
+test_digest_stories.py (in process), test_digest_stories_e2e.py and test_digest_refs_e2e.py
+(`bot.py once`, through `flood_bot`)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
+
+from tests import botproc
+from tests.fakes import slack_api as sf
+from tests.fakes import telegram_api as tf
 
 RULES = """\
 rules:
@@ -86,3 +97,31 @@ def rss(feed: str, now: datetime | None = None, only: tuple[str, ...] = tuple(ST
         for name in only for f, g, h, t, s, link in STORIES[name] if f == feed)
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>{FEEDS[feed]}</title>{body}</channel></rss>")
+
+
+CHANNEL = "C0123ABCD"
+
+
+def flood_bot(tmp_path: Path, urls: Mapping[str, str], slack_api: Any,
+              telegram_api: Any) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The rules and a config of the feeds `urls` (feed -> URL) notifying the console, a Slack
+    bot, a Slack webhook and Telegram (the fakes), digesting from 2 alerts: `bot.py` on it, a
+    function of the command's arguments."""
+    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
+    feeds = "\n".join(f'  - {{id: {f}, url: "{u}"}}' for f, u in urls.items())
+    (tmp_path / "config.yaml").write_text(f"""\
+storage: {{path: state.db}}
+rules: [rules.yaml]
+defaults: {{backfill: 3d, notify: [console, bot, hook, me]}}
+delivery: {{digest_after: 2}}
+feeds:
+{feeds}
+destinations:
+  console: {{type: console}}
+  hook: {{type: slack, webhook_url: "${{HOOK_URL}}"}}
+  bot: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: {CHANNEL}, api_url: "{slack_api.api_url}"}}
+  me: {{type: telegram, token: "${{TG}}", chat_id: {tf.CHAT_ID}, api_url: "{telegram_api.url}"}}
+""", encoding="utf-8")
+    env = {**os.environ, "HOOK_URL": slack_api.webhook_url("alerts"), "SLACK_BOT_TOKEN": sf.TOKEN,
+           "TG": tf.TOKEN}
+    return partial(botproc.bot, tmp_path / "config.yaml", env=env)

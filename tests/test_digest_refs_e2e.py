@@ -6,17 +6,11 @@ console, and is folded on the Slack webhook (counted by `status`); the digest is
 
 from __future__ import annotations
 
-import os
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tests import botproc
-from tests.fakes import slack_api as sf
 from tests.fakes import telegram_api as tf
-from tests.story_flood import FEEDS, RULES, rss
-
-CHANNEL = "C0123ABCD"
+from tests.story_flood import CHANNEL, FEEDS, flood_bot, rss
 
 
 def status_rows(stdout: str) -> dict[str, list[str]]:
@@ -26,27 +20,10 @@ def status_rows(stdout: str) -> dict[str, list[str]]:
 
 def test_once_a_later_report_of_a_digest_story_replies_under_the_digest(
         tmp_path: Path, feed_server: Any, slack_api: Any, telegram_api: Any) -> None:
-    (tmp_path / "rules.yaml").write_text(RULES, encoding="utf-8")
     urls = {feed: feed_server.add(feed, rss(feed, only=() if feed == "press" else
                                             ("rusal", "gallium", "antimony")).encode())
             for feed in FEEDS}                       # the trade press has nothing yet
-    feeds = "\n".join(f'  - {{id: {f}, url: "{u}"}}' for f, u in urls.items())
-    (tmp_path / "config.yaml").write_text(f"""\
-storage: {{path: state.db}}
-rules: [rules.yaml]
-defaults: {{backfill: 3d, notify: [console, bot, hook, me]}}
-delivery: {{digest_after: 2}}
-feeds:
-{feeds}
-destinations:
-  console: {{type: console}}
-  hook: {{type: slack, webhook_url: "${{HOOK_URL}}"}}
-  bot: {{type: slack, token: "${{SLACK_BOT_TOKEN}}", channel: {CHANNEL}, api_url: "{slack_api.api_url}"}}
-  me: {{type: telegram, token: "${{TG}}", chat_id: {tf.CHAT_ID}, api_url: "{telegram_api.url}"}}
-""", encoding="utf-8")
-    env = {**os.environ, "HOOK_URL": slack_api.webhook_url("alerts"), "SLACK_BOT_TOKEN": sf.TOKEN,
-           "TG": tf.TOKEN}
-    bot = partial(botproc.bot, tmp_path / "config.yaml", env=env)
+    bot = flood_bot(tmp_path, urls, slack_api, telegram_api)
 
     flood = bot("once")
     assert flood.returncode == 0, flood.stderr

@@ -122,9 +122,6 @@ destinations:
 
 
 def test_test_rules_shows_stories(tmp_path: Path) -> None:
-    (tmp_path / "rules.yaml").write_text(RULES.replace("notify: [bot, hook, console, me]", ""),
-                                         encoding="utf-8")
-    (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
     rows = [
         {"id": "en1", "published": "2025-07-03T08:00:00Z",
          "title": "China imposes export controls on gallium and germanium from August 1 - Reuters",
@@ -135,7 +132,7 @@ def test_test_rules_shows_stories(tmp_path: Path) -> None:
          "summary": "决定自2025年8月1日起对镓、锗相关物项实施出口管制。"},
         {"id": "other", "published": "2025-07-03T10:00:00Z", "title": "Weather is fine", "summary": ""},
     ]
-    run = run_test_rules(tmp_path, rows)
+    run = run_test_rules(tmp_path, rows, RULES.replace("notify: [bot, hook, console, me]", ""))
 
     lines = [json.loads(line) for line in run("--json").splitlines()]
     assert [r["story"] for r in lines] == ["en1", "en1", "other"]
@@ -149,9 +146,6 @@ def test_test_rules_a_step_the_story_carries_joins_a_new_one_does_not(tmp_path: 
     """`test-rules` on a realistic sequence: the controls' first report says they take effect on
     August 1, so a report titled "take effect" the same evening is that story; a suspension the
     next day is a story of its own, and the explanation names the cue."""
-    (tmp_path / "rules.yaml").write_text(RULES.replace("notify: [bot, hook, console, me]", ""),
-                                         encoding="utf-8")
-    (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
     rows = [
         {"id": "first", "published": "2025-07-03T08:00:00Z",
          "title": "China imposes export controls on gallium and germanium - Reuters",
@@ -164,15 +158,18 @@ def test_test_rules_a_step_the_story_carries_joins_a_new_one_does_not(tmp_path: 
          "title": "China suspends gallium and germanium export controls",
          "summary": "The export controls on gallium and germanium under announcement No. 23 are suspended."},
     ]
-    run = run_test_rules(tmp_path, rows)
+    run = run_test_rules(tmp_path, rows, RULES.replace("notify: [bot, hook, console, me]", ""))
 
     assert [json.loads(line)["story"] for line in run("--json").splitlines()] == ["first", "first", "pause"]
     assert "blocked by 'suspension' in this title, not in the story" in run("--explain")
 
 
-def run_test_rules(tmp_path: Path, rows: list[dict[str, str]]) -> Callable[..., str]:
-    """`bot.py test-rules` on `rows` (JSON Lines items) with the config in tmp_path: a function
-    of the extra arguments (`--json`, `--explain`) that returns the output."""
+def run_test_rules(tmp_path: Path, rows: list[dict[str, str]], rules: str) -> Callable[..., str]:
+    """`bot.py test-rules` on `rows` (JSON Lines items) with `rules` (a rules file's text) and a
+    config of them in tmp_path: a function of the extra arguments (`--json`, `--explain`) that
+    returns the output."""
+    (tmp_path / "rules.yaml").write_text(rules, encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
     data = tmp_path / "items.jsonl"
     data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 

@@ -107,10 +107,6 @@ def test_test_rules_keeps_an_act_its_answer_and_an_advice_apart(tmp_path: Path) 
     """`test-rules` on a realistic day: the US tariff in two languages is one story; China's
     same-rate tariff on US goods, new chip curbs and an industry body's advice on them are
     stories of their own, and `--explain` names why."""
-    (tmp_path / "rules.yaml").write_text(
-        "rules:\n  - id: tariffs\n    title: Tariffs\n    match: {any: [tariff, 关税, chips, 芯片]}\n",
-        encoding="utf-8")
-    (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
     rows = [json.loads(line) for line in (
         '{"id": "act", "published": "2025-04-02T21:30:00Z", "title": "Trump unveils sweeping reciprocal '
         'tariffs, 34% on China, 20% on EU - Reuters", "summary": "President Trump announced a 34% reciprocal '
@@ -126,7 +122,7 @@ def test_test_rules_keeps_an_act_its_answer_and_an_advice_apart(tmp_path: Path) 
         'to be cautious buying US chips", "summary": "Industry associations said US chips were no longer safe '
         'after the curbs on memory chips and chipmaking tools for 140 Chinese companies, and advised members '
         'to buy with care."}')]
-    run = run_test_rules(tmp_path, rows)
+    run = run_test_rules(tmp_path, rows, "rules:\n  - id: tariffs\n    title: Tariffs\n    match: {any: [tariff, 关税, chips, 芯片]}\n")
 
     stories = [json.loads(line)["story"] for line in run("--json").splitlines()]
     assert stories == ["act", "act", "answer", "curbs", "advice"]

@@ -106,9 +106,6 @@ def test_cues_drawn_from_unseen_sets() -> None:
 def test_test_rules_groups_across_languages_and_parts_two_states_acts(tmp_path: Path) -> None:
     """`bot.py test-rules` on one evening: the Commission's decision in English and Chinese is
     one story; three states' own bans, in both languages, are another, and `--explain` says why."""
-    (tmp_path / "rules.yaml").write_text(
-        "rules:\n  - id: grain\n    title: Grain\n    match: {any: [grain, 粮食, 农产品]}\n", encoding="utf-8")
-    (tmp_path / "config.yaml").write_text("rules: [rules.yaml]\nstorage: {path: s.db}\n", encoding="utf-8")
     rows = [json.loads(line) for line in (
         '{"id": "eu", "published": "2023-09-15T18:55:00Z", "title": "EU lets ban on Ukrainian grain imports into '
         'five neighbours expire", "summary": "The European Commission decided not to extend the ban on imports of '
@@ -120,7 +117,7 @@ def test_test_rules_groups_across_languages_and_parts_two_states_acts(tmp_path: 
         '"summary": "欧盟委员会15日决定，不再延长对乌克兰小麦、玉米、油菜籽和葵花籽进口到波兰、匈牙利、斯洛伐克、罗马尼亚和保加利亚的禁令。"}',
         '{"id": "own-zh", "published": "2023-09-16T05:00:00Z", "title": "波兰匈牙利斯洛伐克不顾欧委会决定 自行禁止乌克兰粮食进口", '
         '"summary": "波兰、匈牙利和斯洛伐克宣布对乌克兰粮食实施本国进口禁令。"}')]
-    run = run_test_rules(tmp_path, rows)
+    run = run_test_rules(tmp_path, rows, "rules:\n  - id: grain\n    title: Grain\n    match: {any: [grain, 粮食, 农产品]}\n")
 
     stories = [json.loads(line)["story"] for line in run("--json").splitlines()]
     assert stories == ["eu", "own", "eu", "own"]

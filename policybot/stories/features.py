@@ -213,11 +213,6 @@ def en_tokens(text: str) -> set[str]:
     return out
 
 
-def _cjk_share(text: str) -> float:
-    cjk = sum(len(run) for run in _CJK.findall(text))
-    return cjk / max(1, len(text.replace(" ", "")))
-
-
 def tokens(text: str) -> set[str]:
     words, pairs = _tokens(text)
     return words | pairs

@@ -102,12 +102,6 @@ class StoryPoll:
         return out
 
 
-
-def story_label(story: str) -> str:
-    """A story id as people see it: its first item's id (without the feed)."""
-    return story.split("\x1f", 1)[-1]
-
-
 def group_items(items: Sequence[Item], matches: Sequence[Sequence[Match]],
                 window: float | None = WINDOW) -> list[tuple[str, str]]:
     """Pure, for dry runs: each item's (story label, one-line why), grouped in time order
