@@ -57,13 +57,18 @@ def ref_cues(text: str) -> set[str]:
     return found
 
 
+ZH_LONGEST = max(map(len, f._ZH_WORDS))
+
+
 def ref_tokens(text: str) -> tuple[set[str], set[str]]:
     out = {f._concept(word) for word in set(f._WORD.findall(text))}
     out.discard("")
     if f._CJK.search(text) is None:
         return out, set()
-    for word in f._ZH_RE.findall(text):
-        out.update(f._ZH_WORDS[word])
+    for i in range(len(text)):    # the longest lexicon word at each place, overlapping ones too
+        word = next((text[i:i + n] for n in range(ZH_LONGEST, 0, -1) if text[i:i + n] in f._ZH_WORDS), None)
+        if word is not None:
+            out.update(f._ZH_WORDS[word])
     return out, {f"zh:{run[i:i + 2]}" for run in f._CJK.findall(text) for i in range(len(run) - 1)}
 
 
@@ -100,6 +105,19 @@ def ref_key_pairs(title: str) -> set[str]:
     kept = [c if i not in gaps and c not in f.KEY_STOP and "\u4e00" <= c <= "\u9fff" else " "
             for i, c in enumerate(text)]
     return {f"zh:{a}{b}" for a, b in zip(kept, kept[1:], strict=False) if a != " " and b != " "}
+
+
+def ref_quoted(title: str) -> list[str]:
+    """The names in quotes of a Chinese title: 3 to 12 Chinese characters between a pair."""
+    pairs = {"“": "”", "「": "」", "《": "》", '"': '"'}
+    found = []
+    for i, ch in enumerate(title):
+        if ch in pairs:
+            end = title.find(pairs[ch], i + 1)
+            name = title[i + 1:end] if end > 0 else ""
+            if 3 <= len(name) <= 12 and all("\u4e00" <= x <= "\u9fff" for x in name):
+                found.append(name)
+    return found
 
 
 def ref_glossary() -> dict[str, tuple[str, ...]]:
@@ -145,12 +163,14 @@ def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str
     text_cues = frozenset(ref_cues(whole))
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found,
-                     keys=f.join_keys(plain, nums, ref_key_pairs(folded_title) if lang == "zh" else ()),
+                     keys=f.join_keys(plain, nums, ref_key_pairs(folded_title) if lang == "zh" else ())
+                     | {f"q:{name}" for name in ref_quoted(folded_title) if lang == "zh"},
                      weight=f.weight(found), title_weight=f.weight(in_title), plain=plain,
                      concepts=found & f.CONCEPTS, title_concepts=in_title & f.CONCEPTS,
                      title_tokens=in_title, numbers=nums, terms=frozenset(terms),
                      cues=frozenset(ref_cues(c.lead(folded_title)) if text_cues else ()), text_cues=text_cues,
-                     gloss=ref_gloss(whole[:len(folded_title) + f.GLOSS_TEXT]) - plain if cjk else frozenset())
+                     gloss=ref_gloss(whole[:len(folded_title) + f.GLOSS_TEXT]) - plain - f.GLOSS_STOP if cjk
+                     else frozenset())
 
 
 def ref_specific(a: Signature, b: Signature, glossed: bool = True) -> int:
@@ -347,9 +367,11 @@ class ScanningWindow(Window):
         old = [i for i, c in self._items.items() if c.sig.when < before]
         for i in old:
             del self._items[i]
+        self._zh.difference_update(old)
         if old:
-            for key in [k for k, ids in self._postings.items() if all(i not in self._items for i in ids)]:
-                del self._postings[key]
+            for postings in (self._postings, self._glossed):
+                for key in [k for k, ids in postings.items() if all(i not in self._items for i in ids)]:
+                    del postings[key]
 
 
 def test_prune_forgets_what_the_scanning_prune_forgets() -> None:
@@ -368,6 +390,7 @@ def test_prune_forgets_what_the_scanning_prune_forgets() -> None:
             scanning.prune(before)
             assert fast._items == scanning._items
             assert fast._postings == scanning._postings
+            assert fast._glossed == scanning._glossed and fast._zh == scanning._zh
             pruned = max(pruned, n + 1 - len(fast))
             assert fast.near(sig) == scanning.near(sig)
     assert pruned > 100 and len(fast) > 0

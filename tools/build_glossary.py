@@ -29,7 +29,7 @@ from policybot.stories.features import en_tokens  # noqa: E402
 from policybot.stories.lexicon import ZH_CONCEPTS  # noqa: E402
 
 MAX_SENSES = 4       # senses of a word looked at: the first are the common ones
-MAX_ZIPF = 5.0       # an English word more common than this (per wordfreq's Zipf scale) tells nothing
+MAX_ZIPF = 5.6       # an English word more common than this (per wordfreq's Zipf scale) tells nothing
 LINE = re.compile(r"^(\S+) (\S+) \[[^\]]*\] /(.*)/$")
 WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 SKIP = re.compile(r"^(?:CL:|variant of|old variant|see |also written|surname |abbr\. for|used in|erhua)",

@@ -18,11 +18,15 @@ from functools import cache, lru_cache, partial
 from itertools import chain
 from pathlib import Path
 
+import ahocorasick
+
 from policybot.model import Item, Match
 from policybot.stories.cues import lead, signature_cues
-from policybot.stories.lexicon import EN_ALIASES, GENERIC, ZH_CONCEPTS
+from policybot.stories.lexicon import EN_ALIASES, GENERIC, NAMED, ZH_CONCEPTS
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary.tsv")
+# the glossary's words of form, not content: a notice's heading (公告), a currency's name (美元)
+GLOSS_STOP = frozenset("announc announcement notice dollar yuan euro yen".split())
 GLOSS_TEXT = 80          # characters of a summary looked up in the glossary, after the title (~1 µs each)
 MAX_TEXT = 4000          # characters of title + summary looked at
 WORD_CACHE = 1 << 16     # English words whose concept token is remembered
@@ -35,7 +39,8 @@ _STOP = frozenset(
     "this that after over into than more new says said say will would could may might has have "
     "had not no but about against up down out under amid while who which what when where how "
     "first last also other some all two three per cent percent week day year years month "
-    "monday tuesday wednesday thursday friday saturday sunday s".split())
+    "monday tuesday wednesday thursday friday saturday sunday s because since however though although "
+    "despite still just only even such then there these those they them we our you your".split())
 _MONTHS = {m: i for i, names in enumerate(
     ["jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
      "aug august", "sep sept september", "oct october", "nov november", "dec december"], start=1)
@@ -60,10 +65,23 @@ for _concept, _words in ZH_CONCEPTS.items():
     for _word in _words:
         _ZH_WORDS[_word] = (*_ZH_WORDS.get(_word, ()), _concept)
 _ZH_RE = re.compile("|".join(sorted(_ZH_WORDS, key=len, reverse=True)))   # longest first
+
+
+def _zh_automaton() -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for word, concepts in _ZH_WORDS.items():
+        automaton.add_word(word, (len(word), concepts))
+    automaton.make_automaton()
+    return automaton
+
+
+_ZH_AT = _zh_automaton()    # every lexicon word of a text, overlapping: one pass
 _MONTH_SIZES = frozenset(map(len, _MONTHS))
 # what splits the runs of a Chinese title whose bigrams are keys: function characters, formulaic words
 KEY_STOP = "的了在是和与及对于将就为把被从向等其之也已再又并或而称至起后前"
 KEY_FORMULAIC = ("关于", "公告", "新闻", "发言人", "记者")
+# a name a Chinese title quotes ("“中国军事企业”清单", "《芯片与科学法案》"): one key, as a bigram run is
+_QUOTED = re.compile(r"[“「《\"]([\u4e00-\u9fff]{3,12})[”」》\"]")
 _KEY_GAP = re.compile("|".join((*KEY_FORMULAIC, f"[{KEY_STOP}]")))
 
 
@@ -167,8 +185,10 @@ def signature(item: Item, matches: Sequence[Match], when: float, source: str = "
     found = plain.union(title_pairs, pairs) if pairs or title_pairs else plain
     nums = frozenset(_numbers(whole, cjk > 0)) or _NONE
     keys = join_keys(plain, nums, _key_pairs(folded_title) if lang == "zh" else ())
+    if lang == "zh" and (quoted := _QUOTED.findall(folded_title)):
+        keys = keys.union(f"q:{name}" for name in quoted)
     text_cues, title_cues = signature_cues(whole, lead(folded_title))
-    gloss = _gloss(whole[:len(folded_title) + GLOSS_TEXT]) - plain if cjk else _NONE
+    gloss = _gloss(whole[:len(folded_title) + GLOSS_TEXT]) - plain - GLOSS_STOP if cjk else _NONE
     return Signature(key=item.key, when=when, lang=lang, source=source or item.feed_id,
                      title=title, tokens=found, keys=keys,
                      weight=weight(found), title_weight=weight(in_title),
@@ -229,8 +249,13 @@ def _tokens_of(text: str, runs: list[str]) -> tuple[set[str], set[str]]:
     out.discard("")
     if not runs:     # English only: the Chinese passes would find nothing
         return out, set()
-    for word in _ZH_RE.findall(text):
-        out.update(_ZH_WORDS[word])
+    longest: dict[int, tuple[int, tuple[str, ...]]] = {}   # the longest word at each place:
+    for end, (size, concepts) in _ZH_AT.iter(text):      # "对华为" is 对华 (to China) and 华为 (Huawei)
+        start = end - size
+        if start not in longest or longest[start][0] < size:
+            longest[start] = (size, concepts)
+    for _, concepts in longest.values():
+        out.update(concepts)
     return out, {f"zh:{run[i:i + 2]}" for run in runs for i in range(len(run) - 1)}
 
 
@@ -240,14 +265,19 @@ def _concept(word: str) -> str:
     word = word.removesuffix("'s").rstrip("'")   # "japan's" = "japan"
     if word in _STOP or word.isdigit():
         return ""
-    return EN_ALIASES.get(word) or _stem(word)
+    return EN_ALIASES.get(word) or (word if word in NAMED else _stem(word))
 
 
 def _stem(word: str) -> str:
+    """A light stemmer that gives a word's forms one token: "revoke", "revokes", "revoked" ->
+    "revok"; "company", "companies" -> "company"."""
+    if len(word) > 5 and word.endswith("ies"):
+        return word[:-3] + "y"
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
 
 
 def numbers(text: str) -> set[str]:

@@ -91,8 +91,8 @@ def specific(a: Signature, b: Signature, glossed: bool = True) -> int:
     """How many keys the two share: the bigrams of Chinese titles count as one key, when
     MIN_PAIRS or more are shared (two Chinese reports of one event that no lexicon word joins);
     across languages, an English report's keys that a Chinese one's glossary words translate
-    ("生物柴油" -> biodiesel) count too (unless not `glossed`). They open the comparison; the
-    score is the lexicon's, and so is the evidence that joins whatever the score (`_strong`)."""
+    ("生物柴油" -> biodiesel) count too (unless not `glossed`). They open the comparison and
+    count in the score, but the evidence that joins whatever the score (`_strong`) is the lexicon's."""
     found = a.keys & b.keys
     if a.lang != b.lang:    # across languages the words a Chinese report's glossary gives count too
         if not glossed:
@@ -121,7 +121,12 @@ def _similarity(a: Signature, b: Signature, specific: int) -> float:
     else:    # what `_overlap` compares, from the smaller sets: the Chinese side's plain tokens
         en, zh = (b, a) if a.lang == "zh" else (a, b)
         found = en.plain & zh.plain      # = the English side's plain tokens in the Chinese tokens
-        wa, wb = weight(found | en.concepts), zh.plain_weight
+        glossed = en.keys & zh.gloss     # ... and its keys the glossary's words translate (no lexicon word)
+        if glossed:
+            found = found | glossed
+            wa, wb = weight(found | en.concepts), zh.plain_weight + len(glossed)
+        else:
+            wa, wb = weight(found | en.concepts), zh.plain_weight
         token_sim = weight(found) / math.sqrt((wa if wa > 1.0 else 1.0) * (wb if wb > 1.0 else 1.0))
         smaller = a.concepts_weight if a.concepts_weight < b.concepts_weight else b.concepts_weight
         title_sim = weight(a.title_concepts & b.title_concepts) / (smaller if smaller > 1.0 else 1.0)
@@ -135,19 +140,22 @@ def _similarity(a: Signature, b: Signature, specific: int) -> float:
 
 def _overlap(a: Signature, b: Signature) -> tuple[frozenset[str], float, float, frozenset[str], float, float]:
     """Shared tokens with the weights of both sides, then the same for the titles. Across
-    languages only what both could say counts: concepts of the lexicon and names."""
+    languages only what both could say counts: concepts of the lexicon, names, and the English
+    keys the Chinese side's glossary words translate."""
     if a.lang == b.lang:
         return (a.tokens & b.tokens, a.weight, b.weight,
                 a.title_tokens & b.title_tokens, a.title_weight, b.title_weight)
+    en, zh = (b, a) if a.lang == "zh" else (a, b)
+    glossed = en.keys & zh.gloss    # the English keys a Chinese word of the glossary translates
     if a.lang == "zh":
-        ta, wa = a.plain, a.plain_weight
+        ta, wa = a.plain | glossed, a.plain_weight + len(glossed)
     else:
-        ta = (a.plain & b.tokens) | a.concepts
+        ta = (a.plain & b.tokens) | a.concepts | glossed
         wa = weight(ta)
     if b.lang == "zh":
-        tb, wb = b.plain, b.plain_weight
+        tb, wb = b.plain | glossed, b.plain_weight + len(glossed)
     else:
-        tb = (b.plain & a.tokens) | b.concepts
+        tb = (b.plain & a.tokens) | b.concepts | glossed
         wb = weight(tb)
     return ta & tb, wa, wb, a.title_concepts & b.title_concepts, a.concepts_weight, b.concepts_weight
 

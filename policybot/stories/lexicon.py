@@ -160,3 +160,5 @@ ACTOR_ALIASES = {"commission": "eu"}   # an organ acting for its state or bloc
 ACTOR_NAMES = frozenset(ACTORS | frozenset(
     "u.s. u.s usa america prc beijing washington tokyo seoul brussels moscow london berlin paris delhi "
     "ottawa canberra jakarta hanoi tehran taipei hague brasilia kinshasa commission".split()))
+# the words the lexicon names its tokens by: an English word spelt so is its own token (unstemmed)
+NAMED = frozenset(ZH_CONCEPTS) | GENERIC | SUBJECTS | ACTS | ACTOR_NAMES | frozenset(EN_ALIASES.values())

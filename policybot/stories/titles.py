@@ -19,15 +19,16 @@ from policybot.stories.lexicon import (
     ZH_TARGETS,
 )
 
-# a title's number, but an ordinal ("2nd"), an amount (compared as one) or a chip node ("2-nano")
+# a title's number, but an ordinal ("2nd"), an amount (compared as one), a chip node ("2-nano") or
+# the rest of a list ("YMTC and 35 others" lists 36)
 TITLE_NUMBER = re.compile(r"\d+(?:\.\d+)?(?!\d|\.\d|(?:st|nd|rd|th)\b"
-                          r"|\s*(?:bil|bn|billion|mn|million|tn|trillion|亿|万|nm\b|-?nano|纳米))")
+                          r"|\s*(?:bil|bn|billion|mn|million|tn|trillion|亿|万|nm\b|-?nano|纳米|others?\b|more\b))")
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
 # a state a title's measure is aimed at: "34% on China", "exports to US" (not "to protect American
 # workers"), "对美", "对原产于加拿大的"
 EN_TARGET = re.compile(r"\b(?:on|against|at|into|targets?|targeting"
-                       r"|(?:exports?|sales?|shipments?|supplies|sell\w*|ship\w*)(?:\s+[\w.+'-]+){0,2}?\s+to)"
+                       r"|(?:exports?|sales?|shipments?|supplies|sell\w*|ship\w*)(?:\s+[\w.+'-]+){0,4}?\s+to)"
                        r"\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
 # ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
 ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
@@ -41,7 +42,7 @@ REACTION_VERBS = (
     "firmly strongly"
 ).split()
 REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:" + "|".join(sorted(REACTION_VERBS, key=len, reverse=True))
-                      + r")(?:s|es|d|ed|ing|ly)?\b")
+                      + r")(?:s|es|d|ed|ing|ly)?\b(?! of\b)")   # "firms accused of": no reaction
 # how a Chinese title leads with the state acting: China and its organs, the US and its own
 # ("美光" is Micron; "美日", "中美": both)
 ZH_ACTORS = {**dict.fromkeys(("中方", "中国", "我国", "北京", "国务院", "税委会", "商务部", "海关总署",
@@ -52,7 +53,7 @@ ZH_ACTOR_LEAD = re.compile(r"[【\[\s]*(" + "|".join(sorted(ZH_ACTORS, key=len, 
                            + ")(?![美中日韩欧英德法俄越印])")
 # ... but a reaction: a spokesperson's answer, a statement of opposition ("商务部新闻发言人就…答记者问")
 ZH_REACTION = re.compile(r"新闻发言人|答记者问|发表谈话|回应|表示|表态|坚决反对|敦促|谴责|驳斥|批评|抨击|不满"
-                         r"|[:：]")
+                         r"|[:：](?![对将自决])")    # "商务部：对美…发起调查" is the ministry's act
 EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)

@@ -1,0 +1,112 @@
+"""Stories: the word forms, names and cues drawn from the fresh5 and fresh6 sets' errors: one
+token for a word's forms, overlapping Chinese words, a quoted name, the glossary in the
+cross-language score (but not a notice's heading or a currency), a list's rest, a company's
+results and deals, a ministry's act after a colon."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from policybot.model import Item
+from policybot.stories import group, titles
+from policybot.stories.cues import cues
+from policybot.stories.features import GLOSS_STOP, en_tokens, fold, signature, tokens
+from policybot.stories.group import Candidate, decide, similarity, specific
+
+NOW = datetime(2024, 5, 8, 12, tzinfo=UTC)
+
+
+def _sig(key: str, title: str, summary: str = "", hours: float = 0.0) -> group.Signature:
+    it = Item("f", key, title, f"https://news.example/{key}", summary, "", NOW - timedelta(hours=hours))
+    return signature(it, [], it.published.timestamp() if it.published else 0.0)
+
+
+def test_a_word_s_forms_are_one_token_but_the_lexicon_s_names() -> None:
+    """"revoke", "revokes", "revoked" and "revoking" are one token (the glossary's "revoke" meets
+    the English "revokes"); "companies" is "company"; a concept's own name stays as it is."""
+    assert len(en_tokens("revoke revokes revoked revoking")) == 1
+    assert en_tokens("companies") == en_tokens("company") == {"company"}
+    assert en_tokens("measure measures") == {"measur"}
+    assert en_tokens("licence crude manganese") == {"licence", "crude", "manganese"}
+    assert en_tokens("because they still") == set()     # function words say nothing
+
+
+def test_overlapping_chinese_words_are_all_found() -> None:
+    """"撤销对华为出口许可": 对华 (to China) does not hide 华为 (Huawei); "美国防部" is the US and
+    the Pentagon."""
+    assert {"huawei", "china"} <= tokens(fold("美撤销对华为出口许可"))
+    assert {"us", "pentagon"} <= tokens(fold("美国防部将腾讯列入清单"))
+
+
+def test_a_name_two_chinese_titles_quote_is_a_key() -> None:
+    """Two Chinese reports quoting one list's name ("中国军事企业") share a key beyond their bigrams."""
+    a = _sig("a", "【美国防部将腾讯、宁德时代列入“中国军事企业”清单 腾讯称系错误之举】", "", 2)
+    b = _sig("b", "外交部：坚决反对美方将中国企业列入所谓“中国军事企业”清单")
+    assert "q:中国军事企业" in a.keys & b.keys
+    assert specific(b, a) >= group.MIN_SPECIFIC
+    assert not any(k.startswith("q:") for k in _sig("c", 'US adds "military companies"').keys)
+
+
+def test_glossary_words_count_in_the_cross_language_score() -> None:
+    """An English and a Chinese report sharing little of the lexicon but much the glossary
+    translates score on it (revok, processor, notebook ...); without those words they would not."""
+    en = _sig("a", "US revokes Intel and Qualcomm licences to sell chips to Huawei",
+              "The move revokes licences used to supply processors for Huawei laptops.", 2)
+    zh = _sig("b", "美商务部撤销部分对华为出口许可 涉及高通、英特尔",
+              "美国撤销了英特尔、高通向华为供应笔记本电脑处理器的部分出口许可。")
+    glossed = en.keys & zh.gloss
+    assert glossed, "the glossary translates some of the English keys"
+    bare = group.Signature(**{f.name: getattr(zh, f.name) for f in group.Signature.__dataclass_fields__.values()
+                              if f.init and f.name != "gloss"})
+    assert similarity(zh, en) > similarity(bare, en)
+    assert decide(zh, [Candidate("a", en)]).story == "a"
+
+
+def test_a_notice_s_heading_and_a_currency_are_no_glossary_evidence() -> None:
+    """公告 (announcement) and 美元 (dollar) are in every notice and every amount: not evidence."""
+    zh = _sig("a", "国务院关税税则委员会关于对原产于美国约600亿美元进口商品实施加征关税的公告")
+    assert not zh.gloss & GLOSS_STOP
+    assert {"announcement", "dollar"} <= GLOSS_STOP
+
+
+def test_the_rest_of_a_list_is_no_title_number() -> None:
+    """"YMTC, 35 others" lists 36: "35" is not the act's number to compare with "36 entities"."""
+    assert "35" not in titles.title_numbers("U.S. adds China's YMTC, 35 others to trade blacklist")
+    a = _sig("a", "Commerce Adds 36 Chinese Entities to Entity List, Including YMTC", "36 entities.", 1)
+    b = _sig("b", "U.S. adds China's YMTC, 35 others to trade blacklist", "YMTC and 35 other entities.")
+    assert group._apart(b, a) is None
+
+
+def test_a_company_s_results_deals_and_investments_are_its_own_news() -> None:
+    """A company's results or outlook is market news; completing a deal or pledging to invest is a
+    company's milestone: neither is the act it follows (a licence revoked, a deal approved, a law
+    signed)."""
+    assert "market" in cues(fold("Intel says Huawei licence revocation will drag second-quarter revenue"))
+    assert "market" in cues(fold("阿斯麦三季度财报：订单不及预期"))
+    assert "market" in cues(fold("Apple sheds nearly $200 billion in two days on China iPhone curbs"))
+    assert "company" in cues(fold("Broadcom completes acquisition of VMware"))
+    assert "company" in cues(fold("Micron to invest $40 billion in U.S. chip manufacturing"))
+    approval = _sig("a", "China approves Broadcom's $69 billion VMware deal with conditions",
+                    "China's regulator approved Broadcom's acquisition of VMware.", 3)
+    done = _sig("b", "Broadcom Completes Acquisition of VMware", "Broadcom completed its acquisition of VMware.")
+    assert decide(done, [Candidate("a", approval)]).story is None
+    assert "market" not in cues(fold("China Warns Firms That Follow US Huawei Chip Guidance"))
+
+
+def test_a_ministry_s_act_after_a_colon_is_its_own_and_accused_firms_are_no_reaction() -> None:
+    """"商务部：对美国…发起调查" is the ministry's act (a colon before a reaction's words is its
+    statement); "US Blacklists Chinese Firms Accused of ..." leads with the US acting."""
+    assert titles.actors("商务部：对美国相关芯片措施发起反歧视调查") == {"china"}
+    assert titles.actors("商务部：美方做法严重违反世贸规则") == frozenset()
+    assert titles.actors("US Blacklists Chinese Firms Accused of Buying Chip Tools for Huawei") == {"us"}
+    assert titles.actors("US accuses China of dumping steel") == frozenset()
+
+
+def test_exports_of_several_goods_to_a_state_aim_at_it() -> None:
+    """"bans exports of gallium, germanium, antimony to US": the US is the target, as in
+    "exports to US"; an answer to "美对华…管制" the same day is another story."""
+    assert titles.targets("China bans exports of gallium, germanium, antimony to US") == {"us"}
+    statement = _sig("a", "商务部新闻发言人就美对华半导体出口管制措施发表谈话", "美方对华半导体出口管制。", 3)
+    ban = _sig("b", "China bans exports of gallium, germanium, antimony to US",
+               "China banned exports of gallium and germanium to the US, a day after US chip curbs.")
+    assert decide(ban, [Candidate("a", statement)]).story is None
