@@ -280,7 +280,8 @@ def ref_near(window: Window, sig: Signature) -> list[Candidate]:
     lists = [ids for k in sorted(sig.keys if sig.lang == "en" else sig.gloss) if (ids := postings.get(k))]
     for ids in sorted(lists, key=len)[:MAX_KEYS]:
         counts.update(i for i in ids if i in window._items and window._items[i].sig.lang != sig.lang)
-    found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in window._items]
+    found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in window._items
+             and abs(window._items[i].sig.when - sig.when) <= g.WINDOW]
     return [window._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
 
 

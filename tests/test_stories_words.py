@@ -110,3 +110,18 @@ def test_exports_of_several_goods_to_a_state_aim_at_it() -> None:
     ban = _sig("b", "China bans exports of gallium, germanium, antimony to US",
                "China banned exports of gallium and germanium to the US, a day after US chip curbs.")
     assert decide(ban, [Candidate("a", statement)]).story is None
+
+
+def test_items_out_of_the_window_do_not_crowd_out_those_within() -> None:
+    """The window keeps items older than the grouping window (reports come late); MAX_NEAR items
+    of a sibling event days before, sharing more keys, must not hide the one report of this
+    event that shares fewer."""
+    from policybot.stories.window import MAX_NEAR, Window
+    old = [_sig(f"o{n}", "US raises tariffs on $200 billion of Chinese goods to 25%",
+                "Tariffs on $200 billion of Chinese goods rise to 25% from 10%, USTR says; exclusions later.",
+                hours=24 * 5) for n in range(MAX_NEAR + 2)]
+    notice = _sig("n", "Notice of Modification of Section 301 Action on $200 billion", "25% from 10%.", 1)
+    window = Window([Candidate(s.key, s) for s in (*old, notice)])
+    item = _sig("b", "U.S. hikes tariffs on $200 billion of Chinese goods to 25%", "From 10% to 25%.")
+    assert [c.story for c in window.near(item)] == [notice.key]
+    assert len(window.near(item, window=24 * 3600 * 7)) == MAX_NEAR

@@ -75,8 +75,9 @@ class StoryPoll:
             return ""
         when = min(item.published.timestamp(), self.now) if item.published else self.now
         sig = signature(item, matches, when, source)
-        near = self.index.recent.near(sig) if self.index.recent is not None else []
-        decision = decide(sig, [*near, *self._batch.near(sig)], self.index.window)
+        window = self.index.window if self.index.window is not None else WINDOW
+        near = self.index.recent.near(sig, window) if self.index.recent is not None else []
+        decision = decide(sig, [*near, *self._batch.near(sig, window)], window)
         story = decision.story or item.key
         self.decisions[item.key] = decision
         self._batch.add(Candidate(story, sig))
@@ -127,7 +128,7 @@ def group_items(items: Sequence[Item], matches: Sequence[Sequence[Match]],
             out[i] = (item.item_id, "new (grouping off)")
             continue
         sig = signature(item, matches[i], item.published.timestamp() if item.published else 0.0)
-        decision = decide(sig, recent.near(sig), window)
+        decision = decide(sig, recent.near(sig, window), window)
         story = decision.story or item.item_id
         recent.add(Candidate(story, sig))
         seen.update(dict.fromkeys(idents, story))

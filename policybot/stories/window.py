@@ -11,7 +11,7 @@ from itertools import chain
 from operator import itemgetter
 
 from policybot.stories.features import Signature
-from policybot.stories.group import MIN_PAIRS, MIN_SPECIFIC, MIN_SPECIFIC_CROSS, Candidate
+from policybot.stories.group import MIN_PAIRS, MIN_SPECIFIC, MIN_SPECIFIC_CROSS, WINDOW, Candidate
 
 MAX_POSTING = 64      # items remembered per key: the newest; a key in more items says little
 MAX_NEAR = 8          # candidates an item is compared with: those sharing the most keys
@@ -44,9 +44,10 @@ class Window:
         heapq.heappush(self._by_time, (cand.sig.when, self._next))
         self._next += 1
 
-    def near(self, sig: Signature) -> list[Candidate]:
-        """The items sharing at least MIN_SHARED keys with `sig` (the MAX_NEAR sharing most,
-        newest first among equals), oldest first."""
+    def near(self, sig: Signature, window: float = WINDOW) -> list[Candidate]:
+        """The items within `window` of `sig` sharing at least MIN_SHARED keys with it (the
+        MAX_NEAR sharing most, newest first among equals), oldest first. (The window holds
+        items older than that, for reports published late: they must not crowd out the others.)"""
         postings, items = self._postings, self._items
         lists = [ids for ids in map(postings.get, sig.plain_keys) if ids]   # keys sorted: runs agree
         counts = Counter(chain.from_iterable(_rarest(lists)))
@@ -62,7 +63,9 @@ class Window:
         if sig.pair_keys:     # a Chinese title's bigrams: MIN_PAIRS shared count as one key
             pairs = Counter(chain.from_iterable(ids for ids in map(postings.get, sig.pair_keys) if ids))
             counts.update([i for i, n in pairs.items() if n >= MIN_PAIRS])
-        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in items]
+        when = sig.when
+        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED
+                 and (cand := items.get(i)) is not None and abs(cand.sig.when - when) <= window]
         if len(found) > MAX_NEAR:
             found = heapq.nlargest(MAX_NEAR, found)
         found.sort(key=itemgetter(1))
