@@ -124,6 +124,7 @@ def cluster(rows: Sequence[dict[str, str]], engine: Engine) -> tuple[dict[str, s
     recent = Window()
     for row in rows:
         sig = _signature(row, engine)
+        recent.prune(sig.when - 2 * WINDOW)    # as the bot's index does each poll
         decision = decide(sig, recent.near(sig))
         story = decision.story or sig.key
         stories[row["id"]] = story
