@@ -34,7 +34,7 @@ from policybot.stories.titles import actors, lead_tokens, parts
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
-JOIN_SCORE_CROSS = 0.8  # the same across languages (fewer, coarser words compared: scores run higher)
+JOIN_SCORE_CROSS = 0.9  # the same across languages (fewer, coarser words compared: scores run higher)
 MAX_CANDIDATES = 5000    # the newest stories of the window looked at, at most
 RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
