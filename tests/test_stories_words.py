@@ -86,6 +86,7 @@ def test_a_company_s_results_deals_and_investments_are_its_own_news() -> None:
     assert "market" in cues(fold("Apple sheds nearly $200 billion in two days on China iPhone curbs"))
     assert "company" in cues(fold("Broadcom completes acquisition of VMware"))
     assert "company" in cues(fold("Micron to invest $40 billion in U.S. chip manufacturing"))
+    assert "company" in cues(fold("Micron Announces Historic Investment of $40 Billion in Memory Manufacturing"))
     approval = _sig("a", "China approves Broadcom's $69 billion VMware deal with conditions",
                     "China's regulator approved Broadcom's acquisition of VMware.", 3)
     done = _sig("b", "Broadcom Completes Acquisition of VMware", "Broadcom completed its acquisition of VMware.")

@@ -56,7 +56,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                  "begins operations", "starts construction", "begins construction", "construction begins",
                  "opening ceremony", "completes acquisition", "completes its acquisition",
                  "completes takeover", "completes purchase", "completes merger", "completes deal",
-                 "closes acquisition", "to invest", "will invest", "invests", "plans to invest"),
+                 "closes acquisition", "to invest", "will invest", "invests", "plans to invest", "investment of"),
                 ("开业", "投产", "开工", "动工", "奠基", "量产", "揭幕", "落成", "开幕", "完成收购",
                  "完成并购", "宣布投资", "拟投资", "将投资")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
