@@ -69,9 +69,12 @@ def test_a_notice_s_heading_and_a_currency_are_no_glossary_evidence() -> None:
     assert {"announcement", "dollar"} <= GLOSS_STOP
 
 
-def test_the_rest_of_a_list_is_no_title_number() -> None:
-    """"YMTC, 35 others" lists 36: "35" is not the act's number to compare with "36 entities"."""
+def test_the_rest_of_a_list_and_a_statute_s_section_are_no_title_numbers() -> None:
+    """"YMTC, 35 others" lists 36: "35" is not the act's number to compare with "36 entities";
+    "Section 301" and "301调查" name a law, not a count of the act."""
     assert "35" not in titles.title_numbers("U.S. adds China's YMTC, 35 others to trade blacklist")
+    assert titles.title_numbers("商务部对韩华海洋在美子公司实施反制 称其协助美301调查") == frozenset()
+    assert titles.title_numbers("USTR opens Section 301 probe of 5 firms") == {"5"}
     a = _sig("a", "Commerce Adds 36 Chinese Entities to Entity List, Including YMTC", "36 entities.", 1)
     b = _sig("b", "U.S. adds China's YMTC, 35 others to trade blacklist", "YMTC and 35 other entities.")
     assert group._apart(b, a) is None
