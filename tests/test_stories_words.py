@@ -129,3 +129,29 @@ def test_items_out_of_the_window_do_not_crowd_out_those_within() -> None:
     item = _sig("b", "U.S. hikes tariffs on $200 billion of Chinese goods to 25%", "From 10% to 25%.")
     assert [c.story for c in window.near(item)] == [notice.key]
     assert len(window.near(item, window=24 * 3600 * 7)) == MAX_NEAR
+
+
+def test_a_higher_court_s_decision_is_a_step_a_story_carries_only_by_a_title() -> None:
+    """The appeals court staying a trade court's ruling the next day is a story of its own, though
+    the ruling's reports say the government will go to the appeals court; the Supreme Court's
+    justices upholding a law are one story."""
+    ruling = _sig("a", "US trade court blocks Trump's 'Liberation Day' tariffs, says he overstepped",
+                  "The Court of International Trade ruled the emergency tariffs illegal; the administration "
+                  "filed an appeal with the Federal Circuit appeals court.", 20)
+    stay = _sig("b", "Appeals court temporarily reinstates Trump's tariffs after trade court ruling",
+                "The Federal Circuit granted an administrative stay of the trade court's ruling.")
+    assert "appeal" in cues(fold(stay.title)) and "appeal" in ruling.text_cues
+    assert decide(stay, [Candidate("a", ruling)]).story is None
+    scotus = _sig("c", "Supreme Court upholds TikTok divest-or-ban law", "The justices upheld the law.", 2)
+    justices = _sig("d", "Justices uphold TikTok divest-or-ban law as Biden team punts",
+                    "The Supreme Court upheld the TikTok law unanimously.")
+    assert group._step(justices, [Candidate("c", scotus)]) is None
+
+
+def test_markets_moving_are_market_news_but_a_price_expected_is_not() -> None:
+    """"Asia-Pacific markets mostly rise" is a market move; "车价或上涨" (car prices may rise) and
+    "prices could jump" are what a report expects of an act, not a move."""
+    assert "market" in cues(fold("Asia-Pacific markets mostly rise as traders cheer US court ruling"))
+    assert "market" not in cues(fold("25%汽车关税来袭：日韩德车企首当其冲，美国车价或上涨数千美元"))
+    assert "market" not in cues(fold("Car prices could jump by thousands under Trump's auto tariffs"))
+    assert "market" in cues(fold("汽车股普跌 车价上涨"))

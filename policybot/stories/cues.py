@@ -1,8 +1,9 @@
 """Pure: the step cues of a report (a final vs a preliminary determination, entry into force,
-suspension, exemption, retaliation, an industry body's advice, a lawsuit, a ruling, a price move,
-a company's own milestone), what is no such cue (a retaliation vowed, preliminary terms of a
-deal, an exemption denied, a rally one speaks at), and a title's main clause, whose cues alone
-count as the title's."""
+suspension, exemption, retaliation, an industry body's advice, a higher court's decision, a
+lawsuit, a ruling, a price move or a company's results, a company's own milestone), what is no
+such cue (a retaliation vowed, preliminary terms of a deal, an exemption denied, a rally one
+speaks at, a price a report expects), and a title's main clause, whose cues alone count as the
+title's."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "prices double", "prices nearly double", "price doubles", "prices triple",
                 "more than triples", "closes above",
                 "closes below", "closes at record", "closes at a record", "sheds", "wipes", "wiping",
+                "markets rise", "markets rose", "markets fall", "markets fell", "markets mostly",
+                "markets rally", "markets drop", "markets slide",
                 "market value", "market cap",
                 # a company's results and outlook are market news too (a measure's cost it reports)
                 "outlook", "forecast", "revenue", "earnings", "quarterly", "-quarter"),
@@ -61,6 +64,10 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 ("开业", "投产", "开工", "动工", "奠基", "量产", "揭幕", "落成", "开幕", "完成收购",
                  "完成并购", "宣布投资", "拟投资", "将投资")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
+    # a higher court's decision on a ruling (a stay, a reversal): a step of its own
+    "appeal": (("appeals court", "appeal court", "court of appeals", "appellate", "federal circuit",
+                "supreme court", "justices"),
+               ("上诉法院", "巡回法院", "最高法院")),
     "lawsuit": (("lawsuit", " sue ", " sues ", " sued ", "files suit", "file suit", "legal challenge",
                  "challenge in court", "court challenge"), ("起诉", "提告", "提起诉讼")),
     # an industry body's advice to its members (to stop or limit buying): a response of its own
@@ -82,7 +89,11 @@ _NOT_REMEDY = re.compile(r"preliminary (?:terms|agreement|deal|memorandum|accord
 _NO_EXEMPTION = re.compile(r"\b(?:not|no|without|denied|den(?:y|ies)|refus\w*|end of|ends?|ending|scrap\w*)"
                            r"(?: \w+){0,2} exempt\w*|未获豁免|不予豁免|无豁免|不豁免|取消\S{0,4}豁免")
 # a rally one speaks at is no market move ("Trump vows to double steel tariffs at Pennsylvania rally")
-_NOT_MARKET = re.compile(r"\b(?:at|campaign|political|election|mass)(?: [\w'-]+){0,3} rally\b")
+_NOT_MARKET = re.compile(r"\b(?:at|campaign|political|election|mass)(?: [\w'-]+){0,3} rally\b"
+                         # ... nor is a price a report expects ("车价或上涨", "prices could rise")
+                         r"|(?:或|或将|可能|将)(?:上涨|下跌|涨价)"
+                         r"|\b(?:could|may|might|would|set to|likely to)"
+                         r" (?:rise|jump|surge|soar|fall|drop|climb|double)")
 # a response suffered, told as the background of a report on its effect ("遭中方反制后断供 ...")
 _SUFFERED = re.compile(r"遭[^，,。：:]{0,8}(?:反制|报复|制裁)[^，,。：:]{0,3}后")
 NOT_CUES = (("retaliation", _VOW), ("retaliation", _SUFFERED), ("preliminary", _NOT_REMEDY),

@@ -47,7 +47,7 @@ STEP_GAP = 3 * 3600.0    # within this of a story's first report a step cue part
 # a price move or a company's milestone in a summary is background: titles only
 TITLE_ONLY_CUES = frozenset({"market", "company"})
 # a response a story carries only by a title ("vowed to retaliate" is none)
-TITLE_CARRIED = frozenset({"retaliation", "advice"})
+TITLE_CARRIED = frozenset({"retaliation", "advice", "appeal"})
 ANNOUNCED_AHEAD = 7   # days: an 'in force' date this far ahead is said at the announcement
 IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a result too
 DUTIES = frozenset({"tariff", "antidumping", "countervailing"})
