@@ -155,3 +155,6 @@ def test_markets_moving_are_market_news_but_a_price_expected_is_not() -> None:
     assert "market" not in cues(fold("25%汽车关税来袭：日韩德车企首当其冲，美国车价或上涨数千美元"))
     assert "market" not in cues(fold("Car prices could jump by thousands under Trump's auto tariffs"))
     assert "market" in cues(fold("汽车股普跌 车价上涨"))
+    # trade data: the customs release and the reports of it are one story, no policy act
+    assert "market" in cues(fold("【海关总署：5月出口同比增长6.3%（人民币计）】"))
+    assert "market" in cues(fold("China's exports rose 8.1% in April, beating forecasts"))

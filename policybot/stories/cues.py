@@ -30,7 +30,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
                      "in response", "responds with", " defy ", " defies ", "in defiance"),
                     ("反制", "报复", "回击", "对等回应", "反击", "不顾")),
-    # a move or a level, not a price named; a company's results
+    # a move or a level, not a price named; a company's results; trade data
     "market": (("surge", "soar", "plunge", "rally", "rallies", "rallied", "tumble", "slump", "jump",
                 "climb", "skyrocket", "nosedive", "sink", "sank", "slide", "slid", "year high",
                 "year low", "year peak", "month high", "month low", "record high", "record low",
@@ -44,6 +44,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "closes below", "closes at record", "closes at a record", "sheds", "wipes", "wiping",
                 "markets rise", "markets rose", "markets fall", "markets fell", "markets mostly",
                 "markets rally", "markets drop", "markets slide",
+                # trade data: a release and its reports say how much, or how it moved
+                "trade surplus", "trade deficit", "year-on-year", "year on year", "exports rise",
+                "exports rose", "exports fall", "exports fell", "exports beat", "exports miss",
                 "market value", "market cap",
                 # a company's results and outlook are market news too (a measure's cost it reports)
                 "outlook", "forecast", "revenue", "earnings", "quarterly", "-quarter"),
@@ -51,7 +54,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "跳水", "新高", "新低", "上涨", "下跌", "涨价", "创纪录", "领跌", "领涨", "重挫", "下挫",
                 "高开", "低开", "跌破", "升破", "涨幅", "跌幅", "跌至", "贬值", "升值", "拉升", "涨超",
                 "跌超", "涨逾", "跌逾", "涨近", "跌近", "市值",
-                "财报", "营收", "业绩", "季报", "季度")),
+                "财报", "营收", "业绩", "季报", "季度",
+                "同比增长", "同比下降", "同比下滑", "进出口情况", "出口增速", "贸易顺差", "贸易逆差",
+                "降幅", "增幅")),
     # a company's own milestone (a plant opened, production started, a deal closed): company news, not the act
     "company": (("inaugurat", "breaks ground", "broke ground", "groundbreaking", "ground-breaking",
                  "opens plant", "opens factory", "opens fab", "starts production",
