@@ -158,3 +158,13 @@ def test_markets_moving_are_market_news_but_a_price_expected_is_not() -> None:
     # trade data: the customs release and the reports of it are one story, no policy act
     assert "market" in cues(fold("【海关总署：5月出口同比增长6.3%（人民币计）】"))
     assert "market" in cues(fold("China's exports rose 8.1% in April, beating forecasts"))
+
+
+def test_two_reports_of_a_move_the_same_day_differ_in_figures() -> None:
+    """A share move's figures change by the hour ("跌超6%" at the open, "跌逾7%" at the close):
+    two market reports within a day are not parted by their numbers; days apart they are."""
+    opening = _sig("a", "【腾讯控股港股开盘跌超6% 宁德时代A股低开】", "腾讯控股开盘跌超6%。", 6)
+    closing = _sig("b", "腾讯控股收跌逾7% 市值一日蒸发超2700亿港元", "腾讯控股收跌逾7%。")
+    assert group._apart(closing, opening) is None
+    later = _sig("c", "腾讯控股收跌逾7% 市值一日蒸发超2700亿港元", "腾讯控股收跌逾7%。", -30)
+    assert group._apart(later, opening) is not None

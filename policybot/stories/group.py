@@ -195,6 +195,8 @@ def _apart(a: Signature, b: Signature) -> str | None:
     # a tariff and a listing the same day: two stories; an anti-dumping duty and a tariff: one
     if ma and mb and not ma & mb and not (ma | mb) <= DUTIES:
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
+    if "market" in a.cues and "market" in b.cues and abs(a.when - b.when) <= CLOSE:
+        return None    # a move's figures change by the hour ("开盘跌超6%", "收跌逾7%"): no act's numbers
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
             and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
