@@ -65,10 +65,12 @@ def ref_tokens(text: str) -> tuple[set[str], set[str]]:
     out.discard("")
     if f._CJK.search(text) is None:
         return out, set()
-    for i in range(len(text)):    # the longest lexicon word at each place, overlapping ones too
+    reach = 0
+    for i in range(len(text)):    # the longest lexicon word at each place, overlapping ones too, none inside another
         word = next((text[i:i + n] for n in range(ZH_LONGEST, 0, -1) if text[i:i + n] in f._ZH_WORDS), None)
-        if word is not None:
+        if word is not None and i + len(word) > reach:
             out.update(f._ZH_WORDS[word])
+            reach = i + len(word)
     return out, {f"zh:{run[i:i + 2]}" for run in f._CJK.findall(text) for i in range(len(run) - 1)}
 
 

@@ -1,4 +1,4 @@
-"""Stories: the word forms, names and cues drawn from the fresh5 and fresh6 sets' errors: one
+"""Stories: the word forms, names and cues drawn from the fresh5-7 sets' errors: one
 token for a word's forms, overlapping Chinese words, a quoted name, the glossary in the
 cross-language score (but not a notice's heading or a currency), a list's rest, a company's
 results and deals, a ministry's act after a colon."""
@@ -36,6 +36,8 @@ def test_overlapping_chinese_words_are_all_found() -> None:
     the Pentagon."""
     assert {"huawei", "china"} <= tokens(fold("美撤销对华为出口许可"))
     assert {"us", "pentagon"} <= tokens(fold("美国防部将腾讯列入清单"))
+    assert {"gallium", "germanium"} <= tokens(fold("镓锗相关物项8月1日起实施出口管制"))
+    assert "lng" in tokens(fold("对美液化天然气加征关税")) and "gas" not in tokens(fold("对美液化天然气加征关税"))
 
 
 def test_a_name_two_chinese_titles_quote_is_a_key() -> None:
@@ -168,3 +170,14 @@ def test_two_reports_of_a_move_the_same_day_differ_in_figures() -> None:
     assert group._apart(closing, opening) is None
     later = _sig("c", "腾讯控股收跌逾7% 市值一日蒸发超2700亿港元", "腾讯控股收跌逾7%。", -30)
     assert group._apart(later, opening) is not None
+
+
+def test_more_goods_part_two_acts_of_one_kind() -> None:
+    """Oil, gas, drugs, furniture, aircraft and ships are goods a title is about: a 25% tariff on
+    buyers of Venezuelan oil and a 25% tariff on cars two days later are two acts (trucks are cars)."""
+    oil = _sig("a", "Trump orders 25% tariff on countries that buy Venezuelan oil",
+               "Countries importing Venezuelan oil face a 25% tariff on goods sold to the US.", 48)
+    cars = _sig("b", "Trump announces 25% tariffs on imported cars and light trucks",
+                "A 25% tariff on imported cars and trucks from April 3.")
+    assert group._apart(cars, oil) == "subjects car vs oil"
+    assert "car" in tokens(fold("Section 232 tariffs on heavy trucks")) and "oil" in tokens(fold("原油出口"))

@@ -249,13 +249,17 @@ def _tokens_of(text: str, runs: list[str]) -> tuple[set[str], set[str]]:
     out.discard("")
     if not runs:     # English only: the Chinese passes would find nothing
         return out, set()
-    longest: dict[int, tuple[int, tuple[str, ...]]] = {}   # the longest word at each place:
-    for end, (size, concepts) in _ZH_AT.iter(text):      # "对华为" is 对华 (to China) and 华为 (Huawei)
-        start = end - size
+    longest: dict[int, tuple[int, tuple[str, ...]]] = {}   # the longest word at each place,
+    for last, (size, concepts) in _ZH_AT.iter(text):     # overlapping ones too: "对华为" is 对华
+        start = last - size + 1                          # (to China) and 华为 (Huawei) ...
         if start not in longest or longest[start][0] < size:
             longest[start] = (size, concepts)
-    for _, concepts in longest.values():
-        out.update(concepts)
+    reach = 0    # ... but not one inside another: "液化天然气" is LNG, not also 天然气 (gas)
+    for start in sorted(longest):
+        size, concepts = longest[start]
+        if start + size > reach:
+            out.update(concepts)
+            reach = start + size
     return out, {f"zh:{run[i:i + 2]}" for run in runs for i in range(len(run) - 1)}
 
 

@@ -16,8 +16,8 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "congo": ("刚果",), "australia": ("澳大利亚",), "taiwan": ("台湾",), "france": ("法国",),
     "indonesia": ("印尼", "印度尼西亚"), "vietnam": ("越南",), "iran": ("伊朗",),
     # institutions and people
-    "treasury": ("财政部",), "commerce": ("商务部",), "customs": ("海关",),
-    "pentagon": ("五角大楼", "国防部"), "court": ("法院",), "cabinet": ("内阁", "国务院"),
+    "treasury": ("财政部", "美财政部"), "commerce": ("商务部", "美商务部"), "customs": ("海关",),
+    "pentagon": ("五角大楼", "国防部", "美国防部"), "court": ("法院",), "cabinet": ("内阁", "国务院"),
     "trump": ("特朗普",), "biden": ("拜登",), "senate": ("参议院",), "congress": ("国会",),
     "regulator": ("监管",), "president": ("总统",), "ministry": ("部长", "外交部"),
     # measures
@@ -40,7 +40,7 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "gallium": ("镓",), "germanium": ("锗",), "antimony": ("锑",), "tungsten": ("钨",),
     "copper": ("铜",), "aluminium": ("铝",), "cobalt": ("钴",), "steel": ("钢",),
     "lithium": ("锂",), "graphite": ("石墨",), "coal": ("煤炭",), "lng": ("液化天然气",),
-    "soybean": ("大豆",), "car": ("汽车", "车企", "电动车", "电动汽车"), "solar": ("光伏", "太阳能"),
+    "soybean": ("大豆",), "car": ("汽车", "车企", "电动车", "电动汽车", "卡车"), "solar": ("光伏", "太阳能"),
     "lithography": ("光刻",), "photoresist": ("光刻胶",), "ai": ("人工智能",),
     "quantum": ("量子",), "price": ("价格", "报价", "价"), "shares": ("股价", "个股", "板块"),
     "tellurium": ("碲",), "bismuth": ("铋",), "molybdenum": ("钼",), "indium": ("铟",),
@@ -58,6 +58,8 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "samarium": ("钐",), "gadolinium": ("钆",), "lutetium": ("镥",), "scandium": ("钪",),
     "yttrium": ("钇",), "holmium": ("钬",), "erbium": ("铒",), "thulium": ("铥",),
     "europium": ("铕",), "ytterbium": ("镱",), "memory": ("存储",),
+    "oil": ("石油", "油品", "原油"), "gas": ("天然气", "燃气"), "pharmaceutical": ("药品", "医药", "制药"),
+    "furniture": ("家具",), "aircraft": ("飞机", "客机", "航空器"), "vessel": ("船舶", "造船", "船只"),
     # companies every trade-policy desk writes about
     "nvidia": ("英伟达",), "huawei": ("华为",), "ascend": ("昇腾",), "rusal": ("俄铝",),
     "asml": ("阿斯麦",), "bytedance": ("字节跳动",), "smic": ("中芯国际", "中芯"),
@@ -100,7 +102,7 @@ EN_ALIASES: dict[str, str] = {
     "postpone": "delay", "postpones": "delay", "exempt": "exemption", "exempts": "exemption",
     "chips": "chip", "semiconductor": "chip", "semiconductors": "chip", "wafer": "chip",
     "rare": "rareearth", "magnets": "magnet", "aluminum": "aluminium", "cars": "car",
-    "automakers": "car", "carmakers": "car", "vehicles": "car", "ev": "car", "evs": "car",
+    "automakers": "car", "carmakers": "car", "vehicles": "car", "trucks": "car", "ev": "car", "evs": "car",
     "stock": "shares", "prices": "price", "executive": "order", "pentagon": "pentagon",
     "defense": "pentagon", "retaliatory": "retaliation", "countermeasures": "retaliation",
     "dumping": "antidumping", "anti-monopoly": "antitrust", "monopoly": "antitrust",
@@ -121,6 +123,11 @@ EN_ALIASES: dict[str, str] = {
     "supplies": "supply", "supplier": "supply", "suppliers": "supply", "compliant": "compliance",
     "manufacture": "manufacturing", "manufacturer": "manufacturing", "manufacturers": "manufacturing",
     "technologies": "technology", "tech": "technology",
+    "oils": "oil", "petroleum": "oil", "pharmaceuticals": "pharmaceutical", "drugs": "pharmaceutical",
+    "drug": "pharmaceutical", "medicines": "pharmaceutical", "jets": "aircraft",
+    "jet": "aircraft", "planes": "aircraft", "plane": "aircraft", "airplanes": "aircraft",
+    "shipbuilding": "vessel", "shipbuilders": "vessel", "shipyard": "vessel", "shipyards": "vessel",
+    "vessels": "vessel",
 }
 
 # concepts every other report carries: they count little in a similarity
@@ -135,7 +142,7 @@ SUBJECTS = frozenset(
     "copper aluminium cobalt steel lithium graphite coal lng soybean car solar lithography "
     "photoresist quantum rice wheat corn barley sorghum pork beef poultry dairy wine brandy canola "
     "sugar cotton seafood timber fertilizer gold zinc platinum palladium titanium manganese vanadium "
-    "magnesium silicon polysilicon iron nickel".split())
+    "magnesium silicon polysilicon iron nickel oil gas pharmaceutical furniture aircraft vessel".split())
 # the kind of measure a title names: two titles naming only different kinds are two acts
 MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
 # what a step acts on: a cue in a title is carried by a report that names the same of these
