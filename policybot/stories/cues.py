@@ -101,7 +101,11 @@ _NOT_MARKET = re.compile(r"\b(?:at|campaign|political|election|mass)(?: [\w'-]+)
                          r" (?:rise|jump|surge|soar|fall|drop|climb|double)")
 # a response suffered, told as the background of a report on its effect ("遭中方反制后断供 ...")
 _SUFFERED = re.compile(r"遭[^，,。：:]{0,8}(?:反制|报复|制裁)[^，,。：:]{0,3}后")
-NOT_CUES = (("retaliation", _VOW), ("retaliation", _SUFFERED), ("preliminary", _NOT_REMEDY),
+# figures that "defy" a measure are data, not a state's defiance ("China's exports defy tariffs")
+_DATA_DEFY = re.compile(r"\b(?:exports?|imports?|shipments|sales|trade|stocks|shares|markets?|prices|demand)"
+                        r" (?:defy|defies|defied)\b")
+NOT_CUES = (("retaliation", _VOW), ("retaliation", _SUFFERED), ("retaliation", _DATA_DEFY),
+            ("preliminary", _NOT_REMEDY),
             ("exemption", _NO_EXEMPTION), ("market", _NOT_MARKET))
 # an English title's subordinate clause: its cues are context ("... as prices slump")
 # ("X in retaliation for Y": the title reports X; what it answers is context)
