@@ -2,10 +2,11 @@
 
 An item joins the story of its most similar earlier item within the window when the two share
 enough (concept tokens of title and summary, numbers, the engine's rules and entities; two
-Chinese titles' bigrams outside the lexicon, MIN_PAIRS or more, count as one shared key; less is
-needed within 24 h, but only with specific evidence: a good, a name, a state as subject in both
-titles' main clauses, or a shared rate, amount or notice number) and nothing forbids it. Two
-kinds of veto:
+Chinese titles' bigrams outside the lexicon, MIN_PAIRS or more, count as one shared key, and so
+does a name both quote; across languages, the English keys a Chinese report's glossary words
+translate; less is needed within 24 h, but only with specific evidence: a good, a name, a state
+as subject in both titles' main clauses, or a shared rate, amount or notice number) and nothing
+forbids it. Two kinds of veto:
 - a step cue (final, in force, suspension, retaliation, an industry body's advice ...) of the
   item's title that the story does not carry (no report of it that names the same measure
   mentions it; a retaliation or an advice only in a title), or a cue of the story's first title
@@ -16,7 +17,8 @@ kinds of veto:
 - per related item: a price move in one title only, different subjects or kinds of measure in
   the titles (not those of a clause about other goods), measures aimed at different states
   ("34% on China" vs "对所有美国商品": an act and the answer to it), different act numbers of one
-  kind or percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%").
+  kind or percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%"; two
+  reports of a market move within a day differ in figures by the hour).
 Otherwise the item starts a story of its own. Each decision is explained in one line.
 """
 
