@@ -13,22 +13,30 @@ Items are grouped in `published` order, each against the earlier ones within the
 the matches of the repository's starter rules (as the bot would). `--part holdout` keeps one
 sibling group in four (by a hash of its key), `tune` the others.
 
+`--crowd K` groups each set again among K reports of other events around each item (real items
+of the relevance sets, of events two years or more away, dated within a day of it): a feed is
+denser than a labelled set, and an item that joins another event's report hides its alert. It
+prints the scores then and how many items joined another event's report.
+
 `--margin` compares every two items of different stories within the window alone (no story
 around them): how many would join, and the closest pair with nothing to part it (its score
 against the join score) - how far precision stands from the threshold, not only whether it holds.
 
     python -m bench.eval_stories [--data FILE] [--rules PATH] [--part tune|holdout] [--verbose] [--margin]
+                                 [--crowd K]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
+import re
 import sys
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
@@ -106,6 +114,51 @@ def margin(rows: Sequence[dict[str, str]], engine: Engine) -> Margin:
     return Margin(joined, closest, pair)
 
 
+CROWD = ("relevance-dev.jsonl", "relevance-real-dev.jsonl")   # the other events' reports
+CROWD_YEARS = 2       # ... of events this many years or more from the item's
+
+
+@dataclass(frozen=True, slots=True)
+class Crowded:
+    scores: Scores            # of the labelled items, grouped among the others
+    items: int                # labelled items
+    joined_other: int         # labelled items that joined another event's report
+
+
+def crowded(rows: Sequence[dict[str, str]], engine: Engine, k: int, seed: int = 1) -> Crowded:
+    """The set grouped among `k` reports of other events around each item (`--crowd`)."""
+    pool = [json.loads(line) for name in CROWD
+            for line in (DATA.parent / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rng = random.Random(seed)
+    others: list[dict[str, str]] = []
+    for row in rows:
+        when = datetime.fromisoformat(row["published"].replace("Z", "+00:00"))
+        far = [p for p in pool if _far(p["event"], when.year)]
+        for other in rng.sample(far, k):
+            at = when + timedelta(seconds=rng.uniform(-86400, 86400))
+            others.append({**other, "id": f"crowd-{len(others)}", "story": f"crowd-{len(others)}",
+                           "group": f"crowd-{len(others)}", "source": "crowd", "link": f"https://crowd/{len(others)}",
+                           "published": at.isoformat().replace("+00:00", "Z")})
+    mine = {row["id"] for row in rows}
+    joined_other = 0
+    recent, story_of, first = Window(), {}, {}
+    for row in sorted([*rows, *others], key=lambda r: r["published"]):
+        sig = _signature(row, engine)
+        recent.prune(sig.when - 2 * WINDOW)
+        decision = decide(sig, recent.near(sig))
+        story_of[row["id"]] = decision.story or sig.key
+        first.setdefault(story_of[row["id"]], row["id"])
+        if row["id"] in mine and decision.pair is not None:
+            joined_other += decision.pair[1].key.rpartition("\x1f")[2] not in mine
+        recent.add(Candidate(story_of[row["id"]], sig))
+    return Crowded(score(rows, story_of), len(rows), joined_other)
+
+
+def _far(event: str, year: int) -> bool:
+    years = [int(y) for y in re.findall(r"(?<!\d)(20[0-3]\d)(?!\d)", event)]
+    return bool(years) and all(abs(y - year) >= CROWD_YEARS for y in years)
+
+
 def _signature(row: dict[str, str], engine: Engine) -> Signature:
     when = datetime.fromisoformat(row["published"].replace("Z", "+00:00"))
     item = Item(feed_id=row["source"], item_id=row["id"], title=row["title"], link=row["link"],
@@ -176,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rules", type=Path, default=RULES)
     parser.add_argument("--part", choices=("tune", "holdout"))
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--crowd", type=int, metavar="K",
+                        help="also group each set among K reports of other events around each item")
     parser.add_argument("--margin", action="store_true",
                         help="also compare the items of different stories two by two")
     args = parser.parse_args(argv)
@@ -193,6 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(report(part or "all", score(rows, bot)))
             if args.verbose and part is None:
                 _details(rows, bot, why)
+            if args.crowd and part is None:
+                c = crowded(rows, engine, args.crowd)
+                print(f"  crowded ({args.crowd} reports of other events around each item): "
+                      f"{report('all', c.scores)}; {c.joined_other} of {c.items} items joined another "
+                      f"event's report")
             if args.margin and part is None:
                 m = margin(rows, engine)
                 print(f"  margin: {m.joined} pairs of different stories would join alone; closest unparted "

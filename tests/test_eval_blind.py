@@ -21,10 +21,10 @@ DRAWN = {name: path for name, (path, _) in eval_stories.DRAWN_SETS.items()}
 SETS = [eval_stories.DATA, eval_stories.EXTRA, eval_stories.BLIND, *DRAWN.values(),
         *(path for path, _ in eval_stories.HONEST_SETS.values())]
 # (set, recall floor: the reached figure less 0.03); precision floor 0.95 on each but those below
-DRAWN_FROM = {eval_stories.BLIND: 0.93, DRAWN["final"]: 0.79, DRAWN["fresh1"]: 0.89, DRAWN["fresh2"]: 0.81,
-              DRAWN["fresh3"]: 0.81, DRAWN["fresh4"]: 0.87, DRAWN["fresh5"]: 0.77, DRAWN["fresh6"]: 0.86,
-              DRAWN["fresh7"]: 0.78}
-PRECISION_FLOOR = {DRAWN["fresh5"]: 0.86, DRAWN["fresh6"]: 0.91, DRAWN["fresh7"]: 0.93}
+DRAWN_FROM = {eval_stories.BLIND: 0.93, DRAWN["final"]: 0.77, DRAWN["fresh1"]: 0.87, DRAWN["fresh2"]: 0.79,
+              DRAWN["fresh3"]: 0.81, DRAWN["fresh4"]: 0.86, DRAWN["fresh5"]: 0.74, DRAWN["fresh6"]: 0.81,
+              DRAWN["fresh7"]: 0.75}
+PRECISION_FLOOR = {DRAWN["fresh5"]: 0.86}
 
 
 def _validate(first: Path, second: Path) -> subprocess.CompletedProcess[str]:

@@ -58,10 +58,10 @@ def test_an_industry_bodys_advice_is_a_response_of_its_own() -> None:
     assert "advice" in cues(fold("四大行业协会建议企业谨慎采购美国芯片"))
     assert "advice" not in cues(fold("China urges US to correct its wrong practice on chips"))
     act = _sig("a", "US unveils new curbs on China's chip industry, targeting memory chips",
-               "New US curbs on chip equipment and memory chips for Chinese companies in the industry.", 20)
+               "New US curbs on chip equipment and HBM memory chips for Chinese chipmakers.", 20)
     advice = _sig("b", "Chinese industry groups urge firms to be cautious buying US chips",
-                  "Industry groups said US chips were no longer safe and advised companies in the industry "
-                  "to buy chips with care.")
+                  "Industry groups said US chips, HBM memory among them, were no longer safe and advised "
+                  "chipmakers to buy chips with care.")
     decision = decide(advice, [Candidate("a", act)])
     assert decision.story is None and "'advice'" in decision.why
 

@@ -183,3 +183,33 @@ def test_more_goods_part_two_acts_of_one_kind() -> None:
                 "A 25% tariff on imported cars and trucks from April 3.")
     assert group._apart(cars, oil) == "subjects car vs oil"
     assert "car" in tokens(fold("Section 232 tariffs on heavy trucks")) and "oil" in tokens(fold("原油出口"))
+
+
+def test_the_common_words_are_those_a_twentieth_of_trade_reports_say() -> None:
+    """COMMON (no specific evidence) is measured, not chosen: each of its words is in at least 5%
+    of the English reports of the relevance sets and the dev set."""
+    import json
+
+    from bench import eval_stories
+    from policybot.stories.lexicon import COMMON
+    rows = [json.loads(line) for name in (*eval_stories.CROWD, "stories-dev.jsonl")
+            for line in (eval_stories.DATA.parent / name).read_text(encoding="utf-8").splitlines() if line]
+    english = [t for r in rows if (t := tokens(fold(f"{r['title']}\n{r.get('summary', '')}"))) and r["lang"] == "en"]
+    for word in COMMON:
+        assert sum(word in t for t in english) >= 0.05 * len(english), word
+    a = _sig("a", "Government announces review of foreign investment in the industry", "Officials said.", 3)
+    b = _sig("b", "Department to review foreign investment rules for industry", "Officials said.")
+    assert specific(b, a) < group.MIN_SPECIFIC     # only common words shared
+
+
+def test_in_a_crowd_of_other_events_few_reports_join_them() -> None:
+    """A feed is denser than a labelled set: among 5 reports of other events (two years or more
+    away) around each item, the items of a studied set seldom join another event's report."""
+    from bench import eval_stories
+    from policybot.matching.engine import Engine
+    from policybot.matching.rules import load_rules
+    path, _ = eval_stories.DRAWN_SETS["fresh6"]
+    crowd = eval_stories.crowded(eval_stories.load(path), Engine(load_rules([eval_stories.RULES]).rules), 5)
+    assert crowd.items == 118 and crowd.joined_other <= 8, crowd
+    assert crowd.scores.precision >= 0.95, crowd
+    assert eval_stories._far("china-tariffs-2019-05", 2025) and not eval_stories._far("x-2024-01", 2025)

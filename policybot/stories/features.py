@@ -22,7 +22,7 @@ import ahocorasick
 
 from policybot.model import Item, Match
 from policybot.stories.cues import lead, signature_cues
-from policybot.stories.lexicon import EN_ALIASES, GENERIC, NAMED, ZH_CONCEPTS
+from policybot.stories.lexicon import COMMON, EN_ALIASES, GENERIC, NAMED, ZH_CONCEPTS
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary.tsv")
 # the glossary's words of form, not content: a notice's heading (公告), a currency's name (美元)
@@ -150,7 +150,7 @@ def join_keys(plain: frozenset[str], nums: frozenset[str], pairs: Iterable[str] 
     """Specific concept tokens (of `plain`, the tokens without Chinese bigrams: not a state,
     an institution or a measure word), the numbers ("23 entities" = "23家实体") and a Chinese
     title's bigrams (`pairs`: together they count as one key, see `group.specific`)."""
-    return (plain - GENERIC).union(nums, pairs)
+    return (plain - GENERIC - COMMON).union(nums, pairs)
 
 
 def fold(text: str) -> str:

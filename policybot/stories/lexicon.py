@@ -135,6 +135,12 @@ GENERIC = frozenset(
     "us china japan korea eu uk russia commerce treasury customs cabinet ministry president "
     "regulator tariff sanction export import control licence list entity investigation "
     "agreement talks rule order security trump biden price shares".split())
+# the words a twentieth of trade reports or more say (document frequency over the relevance sets):
+# no specific evidence of one event, though they count in a score
+COMMON = frozenset(
+    "trad company unit good supply stat product take national days includ impos need effect department "
+    "country announc billion requir firm section government investment minister measur review exporter "
+    "industry apply cover item approv foreign follow administration report official market law".split())
 # what a report is about (a state, a good): two titles about different ones are two events
 SUBJECTS = frozenset(
     "japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
