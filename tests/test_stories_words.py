@@ -29,6 +29,7 @@ def test_a_word_s_forms_are_one_token_but_the_lexicon_s_names() -> None:
     assert en_tokens("measure measures") == {"measur"}
     assert en_tokens("licence crude manganese") == {"licence", "crude", "manganese"}
     assert en_tokens("because they still") == set()     # function words say nothing
+    assert en_tokens("rare earth rare-earth earths") == {"rareearth"}    # one concept, one token
 
 
 def test_overlapping_chinese_words_are_all_found() -> None:
@@ -92,6 +93,7 @@ def test_a_company_s_results_deals_and_investments_are_its_own_news() -> None:
     assert "company" in cues(fold("Broadcom completes acquisition of VMware"))
     assert "company" in cues(fold("Micron to invest $40 billion in U.S. chip manufacturing"))
     assert "company" in cues(fold("Micron Announces Historic Investment of $40 Billion in Memory Manufacturing"))
+    assert "company" in cues(fold("Ford Idled Chicago Explorer Plant for a Week on Rare-Earth Magnet Shortage"))
     approval = _sig("a", "China approves Broadcom's $69 billion VMware deal with conditions",
                     "China's regulator approved Broadcom's acquisition of VMware.", 3)
     done = _sig("b", "Broadcom Completes Acquisition of VMware", "Broadcom completed its acquisition of VMware.")
