@@ -215,3 +215,14 @@ def test_in_a_crowd_of_other_events_few_reports_join_them() -> None:
     assert crowd.items == 118 and crowd.joined_other <= 8, crowd
     assert crowd.scores.precision >= 0.95, crowd
     assert eval_stories._far("china-tariffs-2019-05", 2025) and not eval_stories._far("x-2024-01", 2025)
+
+
+def test_a_common_word_shared_by_two_titles_does_not_lower_the_join_score() -> None:
+    """Close reports need half the score only when their titles share something specific: a
+    word a twentieth of trade reports say ("government", "review") is not."""
+    a = _sig("a", "Government reviews foreign investment screening rules", "Screening rules.", 2)
+    b = _sig("b", "Lawmakers urge government review of port deals", "Port deals.")
+    assert group._threshold(b, a) == group.JOIN_SCORE
+    c = _sig("c", "Antimony prices jump after export curbs", "Antimony.", 2)
+    d = _sig("d", "Smelters scramble for antimony after curbs", "Antimony.")
+    assert group._threshold(d, c) == group.JOIN_SCORE * group.CLOSE_FACTOR

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
-from policybot.stories.lexicon import ACTS, GENERIC, SUBJECTS
+from policybot.stories.lexicon import ACTS, COMMON, GENERIC, SUBJECTS
 from policybot.stories.titles import actors, lead_tokens, parts
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
@@ -42,6 +42,7 @@ RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 24 * 3600.0      # reports this close in time ...
+LEAD_SHARED = 2
 CLOSE_FACTOR = 0.5       # ... need this share of the join score
 STRONG_SHARED = 7        # shared specific tokens + strong numbers that join whatever the score
 STRONG_SHARED_CROSS = 4  # ... across languages
@@ -380,13 +381,13 @@ def _threshold(a: Signature, b: Signature, score: float = 0.0) -> float:
 
 def _lead_shared(a: Signature, b: Signature) -> bool:
     """Something specific beyond the actors and the measure word: the titles' main clauses share
-    a good, a state as subject or a name, or the reports share a rate, an amount or a notice's
-    number (a plain count or a date is too common)."""
+    a good, a state as subject or a name (not a word a twentieth of trade reports say), or the
+    reports share a rate, an amount or a notice's number (a plain count or a date is too common)."""
     if a.lang != b.lang:
         return True
     if any(n.startswith(STRONG_KINDS) for n in a.numbers & b.numbers):
         return True
-    return bool((lead_tokens(a.title) & lead_tokens(b.title)) - (GENERIC - SUBJECTS))
+    return bool((lead_tokens(a.title) & lead_tokens(b.title)) - (GENERIC - SUBJECTS) - COMMON)
 
 
 def _values(sig: Signature) -> frozenset[str]:
