@@ -63,11 +63,13 @@ class Window:
         if sig.pair_keys:     # a Chinese title's bigrams: MIN_PAIRS shared count as one key
             pairs = Counter(chain.from_iterable(ids for ids in map(postings.get, sig.pair_keys) if ids))
             counts.update([i for i, n in pairs.items() if n >= MIN_PAIRS])
-        when = sig.when
-        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED
-                 and (cand := items.get(i)) is not None and abs(cand.sig.when - when) <= window]
+        found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in items]
         if len(found) > MAX_NEAR:
             found = heapq.nlargest(MAX_NEAR, found)
+        when = sig.when
+        if any(abs(items[i].sig.when - when) > window for _, i in found):    # (seldom: all then)
+            found = heapq.nlargest(MAX_NEAR, [(n, i) for i, n in counts.items() if n >= MIN_SHARED
+                                              and i in items and abs(items[i].sig.when - when) <= window])
         found.sort(key=itemgetter(1))
         return [items[i] for _, i in found]
 
