@@ -68,6 +68,7 @@ _ZH_RE = re.compile("|".join(sorted(_ZH_WORDS, key=len, reverse=True)))   # long
 
 
 def _zh_automaton() -> ahocorasick.Automaton:
+    """Every Chinese word of the lexicon, with its length and concepts: one pass finds them all."""
     automaton = ahocorasick.Automaton()
     for word, concepts in _ZH_WORDS.items():
         automaton.add_word(word, (len(word), concepts))
