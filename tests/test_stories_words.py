@@ -162,6 +162,9 @@ def test_markets_moving_are_market_news_but_a_price_expected_is_not() -> None:
     # trade data: the customs release and the reports of it are one story, no policy act
     assert "market" in cues(fold("【海关总署：5月出口同比增长6.3%（人民币计）】"))
     assert "market" in cues(fold("China's exports rose 8.1% in April, beating forecasts"))
+    assert "market" in cues(fold("Treasury Wine halts shares after China blow"))
+    assert "suspension" in cues(fold("NYSE flips again, will delist Chinese telecom companies"))
+    assert "suspension" in cues(fold("关税禁令一日反转：上诉法院行政暂停意味着什么"))
     assert "retaliation" not in cues(fold("China's exports defy tariffs as ASEAN trade surges"))
     assert "retaliation" in cues(fold("Lithuania defies China with Taiwan office"))
 

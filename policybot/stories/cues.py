@@ -19,8 +19,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
                     "grace period", "truce", "non-enforcement", "u-turn", "backtrack", "reverses course",
                     "stops selling", "stop selling", "stops shipping", "stops shipments",
-                    "rolls back", "roll back"),
-                   ("暂停", "暂缓", "推迟", "宽限", "休战", "改口", "停止发货")),
+                    "rolls back", "roll back", "flips", "flip-flop", "reverses", "reversal"),
+                   ("暂停", "暂缓", "推迟", "宽限", "休战", "改口", "停止发货", "反转")),
     # an exemption: a step when a title announces it; an act's own exemptions in its summary
     "exemption": (("exempt", "exclud", "spares", "spared", "carve-out", "carve out", "carves out"),
                   ("豁免", "排除")),
@@ -43,7 +43,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "more than triples", "closes above",
                 "closes below", "closes at record", "closes at a record", "sheds", "wipes", "wiping",
                 "markets rise", "markets rose", "markets fall", "markets fell", "markets mostly",
-                "markets rally", "markets drop", "markets slide",
+                "markets rally", "markets drop", "markets slide", "halts shares", "trading halt",
+                "halts trading", "halted trading",
                 # trade data: a release and its reports say how much, or how it moved
                 "trade surplus", "trade deficit", "year-on-year", "year on year", "exports rise",
                 "exports rose", "exports fall", "exports fell", "exports beat", "exports miss",
@@ -56,7 +57,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "跌超", "涨逾", "跌逾", "涨近", "跌近", "市值",
                 "财报", "营收", "业绩", "季报", "季度",
                 "同比增长", "同比下降", "同比下滑", "进出口情况", "出口增速", "贸易顺差", "贸易逆差",
-                "降幅", "增幅")),
+                "降幅", "增幅", "停牌")),
     # a company's own milestone (a plant opened or halted, a deal closed): company news, not the act
     "company": (("inaugurat", "breaks ground", "broke ground", "groundbreaking", "ground-breaking",
                  "opens plant", "opens factory", "opens fab", "starts production",

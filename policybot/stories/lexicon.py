@@ -123,7 +123,7 @@ EN_ALIASES: dict[str, str] = {
     "partners": "partner",
     "supplies": "supply", "supplier": "supply", "suppliers": "supply", "compliant": "compliance",
     "manufacture": "manufacturing", "manufacturer": "manufacturing", "manufacturers": "manufacturing",
-    "technologies": "technology", "tech": "technology",
+    "technologies": "technology", "tech": "technology", "adds": "add", "added": "add", "adding": "add",
     "oils": "oil", "petroleum": "oil", "pharmaceuticals": "pharmaceutical", "drugs": "pharmaceutical",
     "drug": "pharmaceutical", "medicines": "pharmaceutical", "jets": "aircraft",
     "jet": "aircraft", "planes": "aircraft", "plane": "aircraft", "airplanes": "aircraft",
@@ -141,7 +141,7 @@ GENERIC = frozenset(
 COMMON = frozenset(
     "trad company unit good supply stat product take national days includ impos need effect department "
     "country announc billion requir firm section government investment minister measur review exporter "
-    "industry apply cover item approv foreign follow administration report official market law".split())
+    "industry apply cover item approv foreign follow administration report official market law add".split())
 # what a report is about (a state, a good): two titles about different ones are two events
 SUBJECTS = frozenset(
     "japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
