@@ -78,6 +78,8 @@ def test_the_rest_of_a_list_and_a_statute_s_section_are_no_title_numbers() -> No
     assert "35" not in titles.title_numbers("U.S. adds China's YMTC, 35 others to trade blacklist")
     assert titles.title_numbers("商务部对韩华海洋在美子公司实施反制 称其协助美301调查") == frozenset()
     assert titles.title_numbers("USTR opens Section 301 probe of 5 firms") == {"5"}
+    assert titles.title_numbers("China to Levy 80% Tariff on Barley") == frozenset()   # a percentage: rounded
+    assert "market" in cues(fold("Lithium carbonate futures hit limit-up on supply disruption"))
     a = _sig("a", "Commerce Adds 36 Chinese Entities to Entity List, Including YMTC", "36 entities.", 1)
     b = _sig("b", "U.S. adds China's YMTC, 35 others to trade blacklist", "YMTC and 35 other entities.")
     assert group._apart(b, a) is None

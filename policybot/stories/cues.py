@@ -44,6 +44,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "closes below", "closes at record", "closes at a record", "sheds", "wipes", "wiping",
                 "markets rise", "markets rose", "markets fall", "markets fell", "markets mostly",
                 "markets rally", "markets drop", "markets slide", "halts shares", "trading halt",
+                "limit-up", "limit up", "limit-down", "limit down",
                 "halts trading", "halted trading",
                 # trade data: a release and its reports say how much, or how it moved
                 "trade surplus", "trade deficit", "year-on-year", "year on year", "exports rise",
@@ -58,7 +59,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "财报", "营收", "业绩", "季报", "季度",
                 "同比增长", "同比下降", "同比下滑", "进出口情况", "出口增速", "贸易顺差", "贸易逆差",
                 "降幅", "增幅", "停牌")),
-    # a company's own milestone (a plant opened or halted, a deal closed): company news, not the act
+    # a company's own milestone (a plant opened or idled, a deal closed): company news, not the act
     "company": (("inaugurat", "breaks ground", "broke ground", "groundbreaking", "ground-breaking",
                  "opens plant", "opens factory", "opens fab", "starts production",
                  "begins production", "starts mass production", "begins mass production", "starts operations",
@@ -67,11 +68,10 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                  "completes takeover", "completes purchase", "completes merger", "completes deal",
                  "closes acquisition", "to invest", "will invest", "invests", "plans to invest",
                  "investment of",
-                 # ... or a plant halted (for want of parts, a measure's effect: its own news)
-                 "idled", "idles", "idling", "halts production", "halted production", "halt production",
-                 "suspends production", "shuts plant", "stops production"),
+                 # ... or a plant idled (for want of parts, a measure's effect: its own news)
+                 "idled", "idles", "idling"),
                 ("开业", "投产", "开工", "动工", "奠基", "量产", "揭幕", "落成", "开幕", "完成收购",
-                 "完成并购", "宣布投资", "拟投资", "将投资", "停产", "减产", "停工")),
+                 "完成并购", "宣布投资", "拟投资", "将投资")),
     "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
     # a higher court's decision on a ruling (a stay, a reversal): a step of its own
     "appeal": (("appeals court", "appeal court", "court of appeals", "appellate", "federal circuit",

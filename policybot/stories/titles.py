@@ -20,10 +20,11 @@ from policybot.stories.lexicon import (
 )
 
 # a title's number, but an ordinal ("2nd"), an amount (compared as one), a chip node ("2-nano") or
-# the rest of a list ("YMTC and 35 others" lists 36), or a statute's section ("Section 301", "301调查")
+# the rest of a list ("YMTC and 35 others" lists 36), a statute's section ("Section 301", "301调查"),
+# or a percentage (compared as one, rounded: "80%" = "80.5%")
 TITLE_NUMBER = re.compile(r"(?<!section )(?<!sec\. )(?<![\d.])\d+(?:\.\d+)?(?!\d|\.\d|(?:st|nd|rd|th)\b"
                           r"|\s*(?:bil|bn|billion|mn|million|tn|trillion|亿|万|nm\b|-?nano|纳米|others?\b|more\b)"
-                          r"|调查|条款|措施|清单)", re.I)
+                          r"|调查|条款|措施|清单|\s*(?:%|％|percent|per cent|个百分点))", re.I)
 TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
                         r"\.? \d{1,2}\b|\b\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.I)
 # a state a title's measure is aimed at: "34% on China", "exports to US" (not "to protect American
