@@ -22,7 +22,7 @@ def _sig(key: str, title: str, summary: str = "", hours: float = 0.0) -> group.S
 
 def test_a_rounded_percentage_is_the_same_number() -> None:
     """"up to 38%" and "最高38.1%" name one rate; 45.1% is another."""
-    en = _sig("a", "EU to impose duties of up to 38% on Chinese EVs from July", "Duties on Chinese EVs.", 3)
+    en = _sig("a", "EU to impose duties of up to 38% on Chinese EVs from July", "Provisional duties on Chinese EVs.", 3)
     zh = _sig("b", "欧盟拟对中国电动汽车加征最高38.1%临时反补贴税", "欧盟拟对中国电动汽车加征临时反补贴税。")
     other = _sig("c", "欧盟拟对中国电动汽车加征最高45.1%临时反补贴税", "欧盟拟对中国电动汽车加征临时反补贴税。")
     assert blocked(en, zh) is None

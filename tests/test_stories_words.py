@@ -231,3 +231,20 @@ def test_a_common_word_shared_by_two_titles_does_not_lower_the_join_score() -> N
     c = _sig("c", "Antimony prices jump after export curbs", "Antimony.", 2)
     d = _sig("d", "Smelters scramble for antimony after curbs", "Antimony.")
     assert group._threshold(d, c) == group.JOIN_SCORE * group.CLOSE_FACTOR
+
+
+def test_more_step_words_and_a_word_quoted_is_no_step() -> None:
+    """"provisional" (the EU's word) and 临时反倾销 are preliminary; "confirms tariffs" is final;
+    a panel that "rules against" a measure gives a result; "澳媒炒作“报复”" (the media call it
+    retaliation) is no retaliation. A step is carried for the measure of the title's main
+    clause: "... with provisional tariffs after probe" needs no report naming the probe."""
+    assert "preliminary" in cues(fold("EU imposes provisional anti-dumping duties on Chinese TiO2"))
+    assert "preliminary" in cues(fold("欧盟对华生物柴油临时反倾销税落地"))
+    assert "final" in cues(fold("China confirms tariffs of up to 218% on Australian wine for five years"))
+    assert "result" in cues(fold("WTO panel rules against Indonesia's nickel ore export ban"))
+    assert "retaliation" not in cues(fold("四家澳企牛肉被暂停输华 澳媒炒作“报复”"))
+    disclosure = _sig("a", "Commission provisionally concludes that EV value chain in China benefits from subsidies",
+                      "Provisional countervailing duties of 17.4% for BYD, 20% for Geely and 38.1% for SAIC.", 50)
+    report = _sig("b", "Brussels hits Chinese carmakers with provisional tariffs after probe",
+                  "Provisional duties of 17.4% for BYD and 38.1% for SAIC on electric cars from China.")
+    assert group._step(report, [Candidate("a", disclosure)]) is None

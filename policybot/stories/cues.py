@@ -24,9 +24,10 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # an exemption: a step when a title announces it; an act's own exemptions in its summary
     "exemption": (("exempt", "exclud", "spares", "spared", "carve-out", "carve out", "carves out"),
                   ("豁免", "排除")),
-    "final": (("final determination", "final ruling", "final duties", "final anti", "definitive"),
+    "final": (("final determination", "final ruling", "final duties", "final anti", "definitive",
+               "confirms tariffs", "confirms duties", "confirms anti-dumping"),
               ("终裁",)),
-    "preliminary": (("preliminary",), ("初裁", "初步")),
+    "preliminary": (("preliminary", "provisional"), ("初裁", "初步", "临时反")),
     "retaliation": (("retaliat", "countermeasure", "counter-measure", "hits back", "strikes back",
                      "in response", "responds with", " defy ", " defies ", "in defiance"),
                     ("反制", "报复", "回击", "对等回应", "反击", "不顾")),
@@ -72,7 +73,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                  "idled", "idles", "idling"),
                 ("开业", "投产", "开工", "动工", "奠基", "量产", "揭幕", "落成", "开幕", "完成收购",
                  "完成并购", "宣布投资", "拟投资", "将投资")),
-    "result": (("ruling", "determination", "concludes", "upholds"), ("裁定", "认定", "维持")),
+    "result": (("ruling", "determination", "concludes", "upholds", "rules against", "ruled against",
+                "rules in favor", "ruled in favor", "rules in favour", "ruled in favour"),
+               ("裁定", "认定", "维持")),
     # a higher court's decision on a ruling (a stay, a reversal): a step of its own
     "appeal": (("appeals court", "appeal court", "court of appeals", "appellate", "federal circuit",
                 "supreme court", "justices"),
@@ -87,8 +90,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                ("谨慎采购", "审慎采购", "停止采购", "抵制", "行业协会")),
 }
 
-# a response vowed or threatened is a reaction quoted, not a retaliation taken
-_VOW = re.compile(r"\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b"
+# a response vowed or threatened, or a word others use in quotes, is a reaction, not a retaliation taken
+_VOW = re.compile(r"[“\"'](?:报复|反制|retaliation)[”\"']"    # a word quoted: "澳媒炒作“报复”"
+                  r"|\b(?:vow|threaten|warn|pledge|promise)[a-z]*\b[^.;:]{0,30}?\b(?:to|would|will)\b"
                   r"[^.;:]{0,12}?(?:retaliat|respon|countermeasure|hit back|strike back)[a-z]*"
                   r"|(?:称|扬言|誓言|表示)?将[^，。,]{0,4}?(?:对等回应|反制|报复|回击|反击)")
 # "preliminary terms" of an award or a deal: no trade remedy's first finding

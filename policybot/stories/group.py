@@ -305,7 +305,7 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     another related one carries a retaliation: its notice need not call itself one."""
     anchor = next((c for c in members if c.sig.key == c.story), None) \
         or min(members, key=lambda c: c.sig.when)
-    acts = sig.title_tokens & ACTS     # a cue is carried for the measure the title names
+    acts = lead_tokens(sig.title) & ACTS     # a cue is carried for the measure the title's main clause names
     mine = sig.cues - TITLE_ONLY_CUES
     if mine:     # (most titles have no cue: what the story carries is not looked for)
         carried = _implied(frozenset().union(*(_carried(c.sig, sig.when) for c in members
