@@ -67,6 +67,18 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "intel": ("英特尔",), "qualcomm": ("高通",), "apple": ("苹果",), "google": ("谷歌",),
     "tesla": ("特斯拉",), "ford": ("福特",), "boeing": ("波音",), "nexperia": ("安世",),
     "wingtech": ("闻泰",), "illumina": ("因美纳",), "deripaska": ("德里帕斯卡",),
+    "hikvision": ("海康威视", "海康"), "dahua": ("大华股份", "大华技术"), "sensetime": ("商汤",),
+    "megvii": ("旷视",), "iflytek": ("科大讯飞",), "zte": ("中兴通讯", "中兴"), "xiaomi": ("小米",),
+    "tencent": ("腾讯",), "alibaba": ("阿里巴巴", "阿里"), "baidu": ("百度",), "catl": ("宁德时代",),
+    "byd": ("比亚迪",), "ymtc": ("长江存储",), "cxmt": ("长鑫",), "cambricon": ("寒武纪",),
+    "inspur": ("浪潮",), "dji": ("大疆",), "wechat": ("微信",), "alipay": ("支付宝",),
+    "cnooc": ("中海油", "中国海洋石油"), "comac": ("中国商飞", "商飞"), "sinopec": ("中石化",),
+    "petrochina": ("中石油",), "cosco": ("中远海运", "中远"), "rio": ("力拓",), "bhp": ("必和必拓",),
+    "vale": ("淡水河谷",), "glencore": ("嘉能可",), "zijin": ("紫金矿业",), "ganfeng": ("赣锋",),
+    "tianqi": ("天齐",), "lynas": ("莱纳斯",), "mediatek": ("联发科",), "broadcom": ("博通",),
+    "microsoft": ("微软",), "lockheed": ("洛克希德", "洛马"), "raytheon": ("雷神",),
+    "longi": ("隆基",), "jinko": ("晶科",), "tongwei": ("通威",), "toyota": ("丰田",), "bmw": ("宝马",),
+    "pinduoduo": ("拼多多",),
     # common words of trade reporting and of official statements: a ministry's statement on a
     # foreign act shares few names with the act's reports ("所有贸易伙伴" = "all trading partners").
     # Not 企业/公司 = company: every other report names companies (two sibling acts became candidates)
