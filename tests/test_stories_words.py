@@ -248,3 +248,14 @@ def test_more_step_words_and_a_word_quoted_is_no_step() -> None:
     report = _sig("b", "Brussels hits Chinese carmakers with provisional tariffs after probe",
                   "Provisional duties of 17.4% for BYD and 38.1% for SAIC on electric cars from China.")
     assert group._step(report, [Candidate("a", disclosure)]) is None
+
+
+def test_company_names_across_languages_and_a_count_both_titles_give() -> None:
+    """海康威视 is Hikvision, 宁德时代 CATL, 力拓 Rio Tinto (a trade desk's companies are in the
+    lexicon); two titles within a day that give the same count ("Adds 28 Organizations", "28
+    Chinese entities") share something specific: the lower join score holds."""
+    assert {"hikvision", "catl", "rio"} <= tokens(fold("海康威视 宁德时代 力拓"))
+    assert {"hikvision", "rio"} <= tokens(fold("Hikvision and Rio Tinto"))
+    a = _sig("a", "U.S. Department of Commerce Adds 28 Organizations to its Entity List", "Xinjiang.", 1)
+    b = _sig("b", "U.S. blacklists 28 Chinese entities over abuses in Xinjiang", "Xinjiang.")
+    assert group._threshold(b, a) == group.JOIN_SCORE * group.CLOSE_FACTOR

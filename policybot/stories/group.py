@@ -32,7 +32,7 @@ from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
 from policybot.stories.lexicon import ACTS, COMMON, GENERIC, SUBJECTS
-from policybot.stories.titles import actors, lead_tokens, parts
+from policybot.stories.titles import actors, lead_tokens, parts, title_numbers
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -386,6 +386,8 @@ def _lead_shared(a: Signature, b: Signature) -> bool:
     if a.lang != b.lang:
         return True
     if any(n.startswith(STRONG_KINDS) for n in a.numbers & b.numbers):
+        return True
+    if title_numbers(a.title) & title_numbers(b.title):    # "Adds 28 Organizations", "28 Chinese entities"
         return True
     return bool((lead_tokens(a.title) & lead_tokens(b.title)) - (GENERIC - SUBJECTS) - COMMON)
 
