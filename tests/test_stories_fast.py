@@ -217,8 +217,12 @@ def ref_apart(a: Signature, b: Signature) -> str | None:
     ma, mb = titles.lead_measures(a.title), titles.lead_measures(b.title)
     if ma and mb and not ma & mb and not (ma | mb) <= g.DUTIES:
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
-    if "market" in a.cues & b.cues and abs(a.when - b.when) <= g.CLOSE:
-        return None
+    if "market" in a.cues & b.cues:
+        ma_, mb_ = titles.moves(a.title), titles.moves(b.title)
+        if len(ma_) == len(mb_) == 1 and ma_ != mb_:
+            return "moves up vs down in the titles"
+        if abs(a.when - b.when) <= g.CLOSE:
+            return None
     na, nb = titles.title_numbers(a.title), titles.title_numbers(b.title)
     if (a.lang == b.lang and na and nb and not na & nb and na - g._values(b) and nb - g._values(a)
             and g._kinds(a, na) == g._kinds(b, nb)):

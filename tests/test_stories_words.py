@@ -259,3 +259,16 @@ def test_company_names_across_languages_and_a_count_both_titles_give() -> None:
     a = _sig("a", "U.S. Department of Commerce Adds 28 Organizations to its Entity List", "Xinjiang.", 1)
     b = _sig("b", "U.S. blacklists 28 Chinese entities over abuses in Xinjiang", "Xinjiang.")
     assert group._threshold(b, a) == group.JOIN_SCORE * group.CLOSE_FACTOR
+
+
+def test_two_market_reports_moving_opposite_ways_are_two_stories() -> None:
+    """"Chinese EDA stocks soar" and "Synopsys, Cadence shares fall" the same day, after the same
+    act, are two market stories; a share move before the open is market news too."""
+    assert titles.moves("Chinese chip design software stocks soar as US cuts off EDA") == {"up"}
+    assert titles.moves("【EDA概念股盘初拉升 概伦电子涨超15%】") == {"up"}
+    assert titles.moves("Synopsys, Cadence shares fall on US curbs") == {"down"}
+    up = _sig("a", "Chinese chip design software stocks soar as US cuts off EDA", "EDA stocks.", 2)
+    down = _sig("b", "Synopsys, Cadence shares fall after US orders EDA sales halt", "EDA stocks.")
+    assert group._apart(down, up) == "moves up vs down in the titles"
+    assert "market" in cues(fold("Qualcomm stock drops premarket after China opens antitrust probe"))
+    assert "market" in cues(fold("英伟达盘后涨约2% 特朗普放行H200对华销售"))

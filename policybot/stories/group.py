@@ -32,7 +32,7 @@ from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
 from policybot.stories.lexicon import ACTS, COMMON, GENERIC, SUBJECTS
-from policybot.stories.titles import actors, lead_tokens, parts, title_numbers
+from policybot.stories.titles import actors, lead_tokens, moves, parts, title_numbers
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -198,8 +198,12 @@ def _apart(a: Signature, b: Signature) -> str | None:
     # a tariff and a listing the same day: two stories; an anti-dumping duty and a tariff: one
     if ma and mb and not ma & mb and not (ma | mb) <= DUTIES:
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"
-    if "market" in a.cues and "market" in b.cues and abs(a.when - b.when) <= CLOSE:
-        return None    # a move's figures change by the hour ("开盘跌超6%", "收跌逾7%"): no act's numbers
+    if "market" in a.cues and "market" in b.cues:
+        up_down = moves(a.title) ^ moves(b.title)
+        if len(moves(a.title)) == len(moves(b.title)) == 1 and up_down:   # EDA stocks soar, Synopsys falls
+            return "moves up vs down in the titles"
+        if abs(a.when - b.when) <= CLOSE:
+            return None    # a move's figures change by the hour ("开盘跌超6%", "收跌逾7%"): no act's numbers
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
             and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"

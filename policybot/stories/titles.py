@@ -56,6 +56,15 @@ ZH_ACTOR_LEAD = re.compile(r"[【\[\s]*(" + "|".join(sorted(ZH_ACTORS, key=len, 
 # ... but a reaction: a spokesperson's answer, a statement of opposition ("商务部新闻发言人就…答记者问")
 ZH_REACTION = re.compile(r"新闻发言人|答记者问|发表谈话|回应|表示|表态|坚决反对|敦促|谴责|驳斥|批评|抨击|不满"
                          r"|[:：](?![对将自决])")    # "商务部：对美…发起调查" is the ministry's act
+# which way a market title says prices or shares moved: two reports of one move say the same
+MOVES = (("up", re.compile(r"\b(?:surge[sd]?|surging|soar(?:s|ed|ing)?|rall(?:y|ies|ied|ying)"
+                          r"|jump(?:s|ed|ing)?|climb(?:s|ed|ing)?|skyrocket(?:s|ed|ing)?|spike[sd]?|rise[sn]?|rising|rose"
+                          r"|gain(?:s|ed)?|rebound(?:s|ed)?)\b|大涨|暴涨|飙升|涨停|上涨|走高|走强|拉升|涨超|涨逾|涨近|涨约"
+                          r"|高开|领涨|新高")),
+         ("down", re.compile(r"\b(?:plunge[sd]?|plunging|tumble[sd]?|tumbling|slump(?:s|ed)?|sinks?|sank"
+                            r"|slides?|sliding|slid|fall(?:s|en|ing)?|fell|drop(?:s|ped|ping)?|plummet(?:s|ed)?"
+                            r"|nosedive[sd]?|crash(?:es|ed)?|sell-?off|slip(?:s|ped)?)\b|大跌|暴跌|跌停|下跌|走低"
+                            r"|走弱|重挫|下挫|跌超|跌逾|跌近|跌约|低开|领跌|新低|跳水|跌破")))
 EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
@@ -129,6 +138,13 @@ def targets(title: str) -> frozenset[str]:
             states = {ZH_TARGETS[span[0]]}
         found |= states
     return frozenset(found | {"eu"}) if found & EU_MEMBERS else frozenset(found)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def moves(title: str) -> frozenset[str]:
+    """Which way the main clause of a title says a price or share moved: "up", "down", both or none."""
+    main = lead(fold(title))
+    return frozenset(way for way, words in MOVES if words.search(main))
 
 
 @lru_cache(maxsize=TITLE_CACHE)
