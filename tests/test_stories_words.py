@@ -272,3 +272,11 @@ def test_two_market_reports_moving_opposite_ways_are_two_stories() -> None:
     assert group._apart(down, up) == "moves up vs down in the titles"
     assert "market" in cues(fold("Qualcomm stock drops premarket after China opens antitrust probe"))
     assert "market" in cues(fold("英伟达盘后涨约2% 特朗普放行H200对华销售"))
+
+
+def test_firms_ordered_to_halt_sales_is_a_restriction_not_a_suspension() -> None:
+    """"US orders chip design software makers to halt sales to China" restricts; "US suspends
+    tariff increase" suspends a measure."""
+    assert "suspension" not in cues(fold("US orders chip design software makers to halt sales to China"))
+    assert "suspension" not in cues(fold("路透：美商务部要求台积电停止向中国大陆供应先进AI芯片"))
+    assert "suspension" in cues(fold("US suspends tariff increase on Chinese goods"))

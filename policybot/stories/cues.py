@@ -113,7 +113,12 @@ _SUFFERED = re.compile(r"遭[^，,。：:]{0,8}(?:反制|报复|制裁)[^，,。
 # figures that "defy" a measure are data, not a state's defiance ("China's exports defy tariffs")
 _DATA_DEFY = re.compile(r"\b(?:exports?|imports?|shipments|sales|trade|stocks|shares|markets?|prices|demand)"
                         r" (?:defy|defies|defied)\b")
+# firms ordered to halt sales ("US orders EDA makers to halt sales", "要求台积电停止…供应"): a new
+# restriction, not a measure suspended
+_ORDERED_HALT = re.compile(r"\border(?:s|ed)?\b[^.;:]{0,40}? to (?:halt|stop|suspend|pause)\b"
+                           r"|要求[^，,。：:\s]{0,12}?停止")
 NOT_CUES = (("retaliation", _VOW), ("retaliation", _SUFFERED), ("retaliation", _DATA_DEFY),
+            ("suspension", _ORDERED_HALT),
             ("preliminary", _NOT_REMEDY),
             ("exemption", _NO_EXEMPTION), ("market", _NOT_MARKET))
 # an English title's subordinate clause: its cues are context ("... as prices slump")
