@@ -116,6 +116,7 @@ def test_exports_of_several_goods_to_a_state_aim_at_it() -> None:
     """"bans exports of gallium, germanium, antimony to US": the US is the target, as in
     "exports to US"; an answer to "美对华…管制" the same day is another story."""
     assert titles.targets("China bans exports of gallium, germanium, antimony to US") == {"us"}
+    assert titles.targets("中国驻加拿大使馆：中方恢复加拿大牛肉、猪肉输华") == frozenset()   # 输华: where goods go
     statement = _sig("a", "商务部新闻发言人就美对华半导体出口管制措施发表谈话", "美方对华半导体出口管制。", 3)
     ban = _sig("b", "China bans exports of gallium, germanium, antimony to US",
                "China banned exports of gallium and germanium to the US, a day after US chip curbs.")

@@ -33,7 +33,7 @@ EN_TARGET = re.compile(r"\b(?:on|against|at|into|targets?|targeting"
                        r"|(?:exports?|sales?|shipments?|supplies|sell\w*|ship\w*)(?:\s+[\w.+'-]+){0,4}?\s+to)"
                        r"\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
 # ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
-ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})|输(.)")
+ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})")
 # a title's first word, and after the actor (and its partners: "Poland, Hungary and Slovakia"),
 # a verb of reaction: what a reaction report leads with
 ACTOR_LEAD = re.compile(r"\W*(?:the\s+)?([a-z][\w.'-]*)(?:(?:\s+and|\s*&)\s+[a-z][\w.'-]*)*\s+")
@@ -128,11 +128,12 @@ def actors(title: str) -> frozenset[str]:
 @lru_cache(maxsize=TITLE_CACHE)
 def targets(title: str) -> frozenset[str]:
     """The states a title's measure is aimed at: those named just after "on", "against", "to",
-    "into" ("34% on China, 20% on EU"; "exports to US") or after 对 / 输 ("对美", "输美")."""
+    "into" ("34% on China, 20% on EU"; "exports to US") or after 对 ("对美", "对原产于加拿大的"), not
+    after 输, which names where goods go ("中国输美商品" are the goods a US measure aims at China by)."""
     folded = fold(title)
     found = {s for m in EN_TARGET.finditer(folded) for s in tokens(m.group(1)) & STATES}
     for m in ZH_TARGET.finditer(folded):
-        span = m.group(1) or m.group(2)
+        span = m.group(1)
         states = tokens(span) & STATES
         if not states and span[0] in ZH_TARGETS:
             states = {ZH_TARGETS[span[0]]}
