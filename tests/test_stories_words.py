@@ -244,6 +244,7 @@ def test_more_step_words_and_a_word_quoted_is_no_step() -> None:
     assert "final" in cues(fold("China confirms tariffs of up to 218% on Australian wine for five years"))
     assert "result" in cues(fold("WTO panel rules against Indonesia's nickel ore export ban"))
     assert "retaliation" not in cues(fold("四家澳企牛肉被暂停输华 澳媒炒作“报复”"))
+    assert "retaliation" not in cues(fold("USDA Assists Farmers Impacted by Unjustified Retaliation"))
     disclosure = _sig("a", "Commission provisionally concludes that EV value chain in China benefits from subsidies",
                       "Provisional countervailing duties of 17.4% for BYD, 20% for Geely and 38.1% for SAIC.", 50)
     report = _sig("b", "Brussels hits Chinese carmakers with provisional tariffs after probe",

@@ -108,8 +108,10 @@ _NOT_MARKET = re.compile(r"\b(?:at|campaign|political|election|mass)(?: [\w'-]+)
                          r"|(?:或|或将|可能|将)(?:上涨|下跌|涨价)"
                          r"|\b(?:could|may|might|would|set to|likely to)"
                          r" (?:rise|jump|surge|soar|fall|drop|climb|double)")
-# a response suffered, told as the background of a report on its effect ("遭中方反制后断供 ...")
-_SUFFERED = re.compile(r"遭[^，,。：:]{0,8}(?:反制|报复|制裁)[^，,。：:]{0,3}后")
+# a response suffered, told as the background of a report on its effect ("遭中方反制后断供 ...",
+# "USDA assists farmers impacted by unjustified retaliation")
+_SUFFERED = re.compile(r"遭[^，,。：:]{0,8}(?:反制|报复|制裁)[^，,。：:]{0,3}后"
+                       r"|\b(?:impacted|affected|hit|hurt|harmed) by (?:[\w'-]+ ){0,2}retaliat")
 # figures that "defy" a measure are data, not a state's defiance ("China's exports defy tariffs")
 _DATA_DEFY = re.compile(r"\b(?:exports?|imports?|shipments|sales|trade|stocks|shares|markets?|prices|demand)"
                         r" (?:defy|defies|defied)\b")
