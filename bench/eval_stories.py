@@ -34,7 +34,7 @@ import random
 import re
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import combinations
@@ -44,7 +44,7 @@ from policybot.matching.engine import Engine
 from policybot.matching.rules import load_rules
 from policybot.model import Item
 from policybot.stories.features import Signature, signature
-from policybot.stories.group import WINDOW, Candidate, _threshold, decide, similarity
+from policybot.stories.group import WINDOW, Candidate, Decision, _threshold, decide, similarity
 from policybot.stories.window import Window
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,26 +131,22 @@ def crowded(rows: Sequence[dict[str, str]], engine: Engine, k: int, seed: int = 
             for line in (DATA.parent / name).read_text(encoding="utf-8").splitlines() if line.strip()]
     rng = random.Random(seed)
     others: list[dict[str, str]] = []
+    far: dict[int, list[dict[str, str]]] = {}    # year -> the pool's reports of events far from it
     for row in rows:
         when = datetime.fromisoformat(row["published"].replace("Z", "+00:00"))
-        far = [p for p in pool if _far(p["event"], when.year)]
-        for other in rng.sample(far, k):
+        if when.year not in far:
+            far[when.year] = [p for p in pool if _far(p["event"], when.year)]
+        for other in rng.sample(far[when.year], k):
             at = when + timedelta(seconds=rng.uniform(-86400, 86400))
             others.append({**other, "id": f"crowd-{len(others)}", "story": f"crowd-{len(others)}",
                            "group": f"crowd-{len(others)}", "source": "crowd", "link": f"https://crowd/{len(others)}",
                            "published": at.isoformat().replace("+00:00", "Z")})
     mine = {row["id"] for row in rows}
-    joined_other = 0
-    recent, story_of, first = Window(), {}, {}
-    for row in sorted([*rows, *others], key=lambda r: r["published"]):
-        sig = _signature(row, engine)
-        recent.prune(sig.when - 2 * WINDOW)
-        decision = decide(sig, recent.near(sig))
+    joined_other, story_of = 0, {}
+    for row, sig, decision in _grouped(sorted([*rows, *others], key=lambda r: r["published"]), engine):
         story_of[row["id"]] = decision.story or sig.key
-        first.setdefault(story_of[row["id"]], row["id"])
         if row["id"] in mine and decision.pair is not None:
             joined_other += decision.pair[1].key.rpartition("\x1f")[2] not in mine
-        recent.add(Candidate(story_of[row["id"]], sig))
     return Crowded(score(rows, story_of), len(rows), joined_other)
 
 
@@ -170,16 +166,25 @@ def cluster(rows: Sequence[dict[str, str]], engine: Engine) -> tuple[dict[str, s
     """Item id -> story id (its first item's id), item id -> the one-line decision."""
     stories: dict[str, str] = {}
     why: dict[str, str] = {}
+    for row, sig, decision in _grouped(rows, engine):
+        stories[row["id"]] = decision.story or sig.key
+        why[row["id"]] = decision.why
+    return stories, why
+
+
+Grouped = tuple[dict[str, str], Signature, Decision]
+
+
+def _grouped(rows: Iterable[dict[str, str]], engine: Engine) -> Iterator[Grouped]:
+    """Each row (in published order) with its signature and decision, as the bot groups them:
+    against the window, pruned as the bot's index prunes it each poll (2x the grouping window)."""
     recent = Window()
     for row in rows:
         sig = _signature(row, engine)
-        recent.prune(sig.when - 2 * WINDOW)    # as the bot's index does each poll
+        recent.prune(sig.when - 2 * WINDOW)
         decision = decide(sig, recent.near(sig))
-        story = decision.story or sig.key
-        stories[row["id"]] = story
-        why[row["id"]] = decision.why
-        recent.add(Candidate(story, sig))
-    return stories, why
+        yield row, sig, decision
+        recent.add(Candidate(decision.story or sig.key, sig))
 
 
 def score(rows: Sequence[dict[str, str]], bot: dict[str, str]) -> Scores:

@@ -9,6 +9,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from policybot.model import Item
 from policybot.stories import group, titles
 from policybot.stories.cues import cues
@@ -66,21 +68,34 @@ def test_an_industry_bodys_advice_is_a_response_of_its_own() -> None:
     assert decision.story is None and "'advice'" in decision.why
 
 
-def test_close_reports_need_specific_shared_evidence_for_the_lower_score() -> None:
+# (title, summary, hours before the other; the other's title, summary; whether the score is halved)
+CLOSE_PAIRS = [
+    ("US unveils new curbs on China over technology", "Curbs.", 2,
+     "China says US curbs hurt trade ties", "Curbs.", False),                 # actor and measure words
+    ("US unveils new curbs on China's gallium trade", "Curbs.", 2,
+     "China says US gallium curbs hurt trade ties", "Curbs.", True),          # a good
+    ("US unveils new curbs on China over technology", "And a 34% tariff.", 2,
+     "China says US curbs hurt trade ties", "A 34% tariff.", True),           # a rate
+    ("US unveils new curbs on China's gallium trade", "Curbs.", group.CLOSE / 3600 + 2,
+     "China says US gallium curbs hurt trade ties", "Curbs.", False),         # not close
+    ("Government reviews foreign investment screening rules", "Screening rules.", 2,
+     "Lawmakers urge government review of port deals", "Port deals.", False),  # common words
+    ("Antimony prices jump after export curbs", "Antimony.", 2,
+     "Smelters scramble for antimony after curbs", "Antimony.", True),
+    ("U.S. Department of Commerce Adds 28 Organizations to its Entity List", "Xinjiang.", 1,
+     "U.S. blacklists 28 Chinese entities over abuses in Xinjiang", "Xinjiang.", True),  # one count
+]
+
+
+@pytest.mark.parametrize(("title_a", "summary_a", "hours", "title_b", "summary_b", "halved"), CLOSE_PAIRS)
+def test_close_reports_need_specific_shared_evidence_for_the_lower_score(
+        title_a: str, summary_a: str, hours: float, title_b: str, summary_b: str, halved: bool) -> None:
     """Within CLOSE, the lower join score holds only when the titles' main clauses share a good,
-    a state as subject or a name, or the reports a rate, amount or notice number; generic actor
-    and measure words ("US", "China", "tariff", "curbs") alone need the full score."""
-    generic_a = _sig("a", "US unveils new curbs on China over technology", "Curbs.", 2)
-    generic_b = _sig("b", "China says US curbs hurt trade ties", "Curbs.")
-    assert group._threshold(generic_a, generic_b) == group.JOIN_SCORE
-    good_a = _sig("c", "US unveils new curbs on China's gallium trade", "Curbs.", 2)
-    good_b = _sig("d", "China says US gallium curbs hurt trade ties", "Curbs.")
-    assert group._threshold(good_a, good_b) == group.JOIN_SCORE * group.CLOSE_FACTOR
-    rate_b = _sig("e", "China says US curbs hurt trade ties", "A 34% tariff.")
-    rate_a = _sig("f", "US unveils new curbs on China over technology", "And a 34% tariff.", 2)
-    assert group._threshold(rate_a, rate_b) == group.JOIN_SCORE * group.CLOSE_FACTOR
-    far = _sig("g", "China says US gallium curbs hurt trade ties", "Curbs.", group.CLOSE / 3600 + 4)
-    assert group._threshold(good_a, far) == group.JOIN_SCORE
+    a state as subject or a name (not a word a twentieth of trade reports say), the titles a
+    count, or the reports a rate, amount or notice number; generic actor and measure words ("US",
+    "China", "tariff", "curbs") alone need the full score."""
+    a, b = _sig("a", title_a, summary_a, hours), _sig("b", title_b, summary_b)
+    assert group._threshold(a, b) == group.JOIN_SCORE * (group.CLOSE_FACTOR if halved else 1.0)
 
 
 def test_states_adjectives_capitals_and_us_spellings() -> None:

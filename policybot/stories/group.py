@@ -127,9 +127,7 @@ def _similarity(a: Signature, b: Signature, specific: int) -> float:
         glossed = en.keys & zh.gloss     # ... and its keys the glossary's words translate (no lexicon word)
         if glossed:
             found = found | glossed
-            wa, wb = weight(found | en.concepts), zh.plain_weight + len(glossed)
-        else:
-            wa, wb = weight(found | en.concepts), zh.plain_weight
+        wa, wb = weight(found | en.concepts), zh.plain_weight + len(glossed)
         token_sim = weight(found) / math.sqrt((wa if wa > 1.0 else 1.0) * (wb if wb > 1.0 else 1.0))
         smaller = a.concepts_weight if a.concepts_weight < b.concepts_weight else b.concepts_weight
         title_sim = weight(a.title_concepts & b.title_concepts) / (smaller if smaller > 1.0 else 1.0)
