@@ -87,7 +87,11 @@ def ref_numbers(text: str) -> set[str]:
     out |= {f"amt:{f._amount(m.group(1), f._EN_SCALE[m.group(2)])}" for m in f._EN_AMOUNT.finditer(text)}
     out |= {f"no:{int(m.group(1))}" for m in f._EN_NOTICE.finditer(text)}
     if f._CJK.search(text) is not None:
-        out |= {f"amt:{f._amount(m.group(1), f._ZH_SCALE[m.group(2)])}" for m in f._ZH_AMOUNT.finditer(text)}
+        for m in f._ZH_AMOUNT.finditer(text):
+            value = float(m.group(1)) * f._ZH_SCALE[m.group(2)]
+            out.add(f"amt:{f._amount(m.group(1), f._ZH_SCALE[m.group(2)])}")
+            if value < 1e8 and value == int(value):
+                out.add(f"n:{int(value)}")
         out |= {f"no:{int(m.group(2))}" for m in f._ZH_NOTICE.finditer(text)}
         out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in f._ZH_DATE.finditer(text)}
     out |= set(ref_en_dates(text))

@@ -307,8 +307,11 @@ def _numbers(text: str, cjk: bool) -> set[str]:
         out |= {f"no:{int(m.group(1))}" for m in _EN_NOTICE.finditer(text)}
     if cjk:    # the Chinese forms need Chinese text
         if "万" in text or "亿" in text:
-            out |= {f"amt:{_amount(m.group(1), _ZH_SCALE[m.group(2)])}"
-                    for m in _anchored(_ZH_AMOUNT, text, starts)}
+            for m in _anchored(_ZH_AMOUNT, text, starts):
+                value = float(m.group(1)) * _ZH_SCALE[m.group(2)]
+                out.add(f"amt:{value:.2g}")
+                if value < 1e8 and value.is_integer():    # "8.4万吨" is "84,000 tonnes" too
+                    out.add(f"n:{int(value)}")
         if "年第" in text:    # (\d{4})年: four digits that end a run
             years = [end - 4 for start, end in runs if end - start >= 4]
             out |= {f"no:{int(m.group(2))}" for m in _anchored(_ZH_NOTICE, text, years)}

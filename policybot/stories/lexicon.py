@@ -58,6 +58,7 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "samarium": ("钐",), "gadolinium": ("钆",), "lutetium": ("镥",), "scandium": ("钪",),
     "yttrium": ("钇",), "holmium": ("钬",), "erbium": ("铒",), "thulium": ("铥",),
     "europium": ("铕",), "ytterbium": ("镱",), "memory": ("存储",),
+    "ndpr": ("镨钕", "钕镨", "氧化镨钕"),    # the magnet metals' oxide, priced as one
     "oil": ("石油", "油品", "原油"), "gas": ("天然气", "燃气"), "pharmaceutical": ("药品", "医药", "制药"),
     "furniture": ("家具",), "aircraft": ("飞机", "客机", "航空器"), "vessel": ("船舶", "造船", "船只"),
     # companies every trade-policy desk writes about
@@ -120,7 +121,8 @@ EN_ALIASES: dict[str, str] = {
     "defense": "pentagon", "retaliatory": "retaliation", "countermeasures": "retaliation",
     "dumping": "antidumping", "anti-monopoly": "antitrust", "monopoly": "antitrust",
     "anti-discrimination": "discrimination", "discriminatory": "discrimination",
-    "drones": "drone", "batteries": "battery",
+    "drones": "drone", "batteries": "battery", "neodymium-praseodymium": "ndpr",
+    "praseodymium-neodymium": "ndpr", "nd-pr": "ndpr", "pr-nd": "ndpr",
     # the same act in other words
     "halt": "suspend", "halts": "suspend", "halted": "suspend", "shipments": "export",
     "labels": "designate", "brands": "designate", "designates": "designate", "designated": "designate",
