@@ -76,7 +76,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                  "完成并购", "宣布投资", "拟投资", "将投资")),
     "result": (("ruling", "determination", "concludes", "upholds", "rules against", "ruled against",
                 "rules in favor", "ruled in favor", "rules in favour", "ruled in favour"),
-               ("裁定", "认定", "维持")),
+               ("裁定", "认定", "维持原判", "维持原裁", "维持裁决", "维持裁定")),
     # a higher court's decision on a ruling (a stay, a reversal): a step of its own
     "appeal": (("appeals court", "appeal court", "court of appeals", "appellate", "federal circuit",
                 "supreme court", "justices"),
@@ -177,7 +177,13 @@ def signature_cues(whole: str, main: str) -> tuple[frozenset[str], frozenset[str
         return _NONE, _NONE
     if _reworded(first, main):
         first = frozenset(cues(main)) or _NONE
-    return found, first
+    return found, _final(first)
+
+
+def _final(found: frozenset[str]) -> frozenset[str]:
+    """A final determination's report names the preliminary one it confirms ("终裁 维持初裁税率",
+    "confirms provisional duties"): that is no preliminary step."""
+    return found - {"preliminary"} if "final" in found and "preliminary" in found else found
 
 
 def _reworded(found: frozenset[str], text: str) -> bool:

@@ -311,7 +311,7 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     mine = sig.cues - TITLE_ONLY_CUES
     if mine:     # (most titles have no cue: what the story carries is not looked for)
         carried = _implied(frozenset().union(*(_carried(c.sig, sig.when) for c in members
-                                               if acts <= c.sig.tokens)))
+                                               if not acts or acts & c.sig.tokens)))
         goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
         if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
             carried |= TITLE_CARRIED

@@ -183,10 +183,13 @@ ACTORS = STATES | frozenset(
     "saudi uae qatar egypt nigeria kenya argentina chile peru colombia malaysia thailand "
     "philippines singapore cambodia bangladesh pakistan kazakhstan zimbabwe zambia g7 g-7 g20 nato "
     "asean opec".split())
-ACTOR_ALIASES = {"commission": "eu"}   # an organ acting for its state or bloc
+# an organ acting for its state or bloc
+ACTOR_ALIASES = {"commission": "eu",
+                 **dict.fromkeys(("ustr", "bis", "ofac", "cfius", "usda", "fcc"), "us"),
+                 **dict.fromkeys(("mofcom", "miit", "samr", "gacc", "ndrc"), "china")}
 # how a title names a state acting: its name or its seat, not an adjective ("Japanese chipmakers")
 ACTOR_NAMES = frozenset(ACTORS | frozenset(
     "u.s. u.s usa america prc beijing washington tokyo seoul brussels moscow london berlin paris delhi "
-    "ottawa canberra jakarta hanoi tehran taipei hague brasilia kinshasa commission".split()))
+    "ottawa canberra jakarta hanoi tehran taipei hague brasilia kinshasa".split()) | frozenset(ACTOR_ALIASES))
 # the words the lexicon names its tokens by: an English word spelt so is its own token (unstemmed)
 NAMED = frozenset(ZH_CONCEPTS) | GENERIC | SUBJECTS | ACTS | ACTOR_NAMES | frozenset(EN_ALIASES.values())
