@@ -57,6 +57,12 @@ def ref_cues(text: str) -> set[str]:
     return found
 
 
+def ref_title_cues(main: str) -> frozenset[str]:
+    """A title's cues, but a preliminary named by a final ("终裁 维持初裁税率")."""
+    found = ref_cues(main)
+    return frozenset(found - {"preliminary"} if "final" in found else found)
+
+
 ZH_LONGEST = max(map(len, f._ZH_WORDS))
 
 
@@ -174,7 +180,7 @@ def ref_signature(item: Item, matches: Sequence[Match], when: float, source: str
                      weight=f.weight(found), title_weight=f.weight(in_title), plain=plain,
                      concepts=found & f.CONCEPTS, title_concepts=in_title & f.CONCEPTS,
                      title_tokens=in_title, numbers=nums, terms=frozenset(terms),
-                     cues=frozenset(ref_cues(c.lead(folded_title)) if text_cues else ()), text_cues=text_cues,
+                     cues=ref_title_cues(c.lead(folded_title)) if text_cues else frozenset(), text_cues=text_cues,
                      gloss=ref_gloss(whole[:len(folded_title) + f.GLOSS_TEXT]) - plain - f.GLOSS_STOP if cjk
                      else frozenset())
 
