@@ -28,11 +28,11 @@ def _sig(key: str, title: str, summary: str = "", hours: float = 0.0) -> group.S
 
 
 def test_the_glossary_gives_a_chinese_text_the_english_words_the_lexicon_lacks() -> None:
-    """生物柴油 -> biodiesel, 挪威 -> norway; a lexicon word (关税) is the lexicon's; an English
-    report has no glossary words."""
-    zh = _sig("a", "欧盟对挪威生物柴油征收关税", "欧盟对挪威生物柴油征收关税。")
-    assert {"biodiesel", "norway"} <= zh.gloss
-    assert "tariff" in zh.plain and "tariff" not in zh.gloss
+    """生物柴油 -> biodiesel, 冰岛 -> iceland; a lexicon word (关税, 挪威) is the lexicon's; an
+    English report has no glossary words."""
+    zh = _sig("a", "欧盟对冰岛、挪威生物柴油征收关税", "欧盟对冰岛、挪威生物柴油征收关税。")
+    assert {"biodiesel", "iceland"} <= zh.gloss
+    assert {"tariff", "norway"} <= zh.plain and not {"tariff", "norway"} & zh.gloss
     assert _sig("b", "EU puts tariffs on Norwegian biodiesel").gloss == frozenset()
     assert glossary()[0]["黑名单"] == ("entity",)    # an alias of the lexicon: its concept
 
