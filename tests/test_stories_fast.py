@@ -34,7 +34,7 @@ from policybot.stories.cues import cues
 from policybot.stories.features import Signature, clean_title, numbers, signature
 from policybot.stories.group import Candidate, Decision, decide
 from policybot.stories.storage import sig_from_json, sig_to_json
-from policybot.stories.window import MAX_KEYS, MAX_NEAR, MIN_SHARED, Window
+from policybot.stories.window import MAX_ANSWERED, MAX_KEYS, MAX_NEAR, MIN_SHARED, Window
 
 EVAL = bench_stories.EVAL
 ROOT = bench_stories.ROOT
@@ -260,16 +260,22 @@ def ref_veto(sig: Signature, scored: list[tuple[float, Candidate]], members: lis
 def ref_decide(sig: Signature, candidates: Sequence[Candidate]) -> Decision:
     related: dict[str, list[tuple[float, Candidate]]] = {}
     members: dict[str, list[Candidate]] = {}
+    answered: set[str] = set()    # the keys of the acts a spokesperson's answer names
+    about = titles.topic(sig.title) if sig.lang == "zh" else frozenset()
     for cand in candidates[-g.MAX_CANDIDATES:]:
         if abs(sig.when - cand.sig.when) > g.WINDOW or cand.sig.key == sig.key:
             continue
         members.setdefault(cand.story, []).append(cand)
         score = ref_similarity(sig, cand.sig)
-        if score >= min(g.RELATED_SCORE, g._threshold(sig, cand.sig, score)) or ref_strong(sig, cand.sig):
+        if about and cand.sig.when <= sig.when and g._answered(about, cand.sig):
+            score = max(score, g._answered(about, cand.sig))
+            answered.add(cand.sig.key)
+        if (score >= min(g.RELATED_SCORE, g._threshold(sig, cand.sig, score)) or ref_strong(sig, cand.sig)
+                or cand.sig.key in answered):
             related.setdefault(cand.story, []).append((score, cand))
     ranked = sorted(((score, cand) for scored in related.values() for score, cand in scored
-                     if score >= g._threshold(sig, cand.sig, score) or ref_strong(sig, cand.sig)),
-                    key=lambda b: -b[0])
+                     if score >= g._threshold(sig, cand.sig, score) or ref_strong(sig, cand.sig)
+                     or cand.sig.key in answered), key=lambda b: -b[0])
     later = g._later(related, members)
     tried: set[str] = set()
     for score, cand in ranked:
@@ -300,7 +306,14 @@ def ref_near(window: Window, sig: Signature) -> list[Candidate]:
         counts.update(i for i in ids if i in window._items and window._items[i].sig.lang != sig.lang)
     found = [(n, i) for i, n in counts.items() if n >= MIN_SHARED and i in window._items
              and abs(window._items[i].sig.when - sig.when) <= g.WINDOW]
-    return [window._items[i] for _, i in sorted(heapq.nlargest(MAX_NEAR, found), key=lambda x: x[1])]
+    found = heapq.nlargest(MAX_NEAR, found)
+    about = titles.topic(sig.title) if sig.lang == "zh" else frozenset()
+    if about:    # a spokesperson's answer: the items whose titles name two or more of its topic
+        named = Counter(i for k in about for i in window._titled.get(k, ()))
+        found += heapq.nlargest(MAX_ANSWERED, [
+            (n, i) for i, n in named.items() if n >= 2 and i not in {j for _, j in found}
+            and i in window._items and abs(window._items[i].sig.when - sig.when) <= g.WINDOW])
+    return [window._items[i] for _, i in sorted(found, key=lambda x: x[1])]
 
 
 # --- generated text full of edge cases ---------------------------------------------------------
@@ -388,7 +401,7 @@ class ScanningWindow(Window):
             del self._items[i]
         self._zh.difference_update(old)
         if old:
-            for postings in (self._postings, self._glossed):
+            for postings in (self._postings, self._glossed, self._titled):
                 for key in [k for k, ids in postings.items() if all(i not in self._items for i in ids)]:
                     del postings[key]
 
@@ -410,6 +423,7 @@ def test_prune_forgets_what_the_scanning_prune_forgets() -> None:
             assert fast._items == scanning._items
             assert fast._postings == scanning._postings
             assert fast._glossed == scanning._glossed and fast._zh == scanning._zh
+            assert fast._titled == scanning._titled
             pruned = max(pruned, n + 1 - len(fast))
             assert fast.near(sig) == scanning.near(sig)
     assert pruned > 100 and len(fast) > 0

@@ -31,8 +31,8 @@ from datetime import UTC, datetime
 from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
-from policybot.stories.lexicon import ACTS, COMMON, GENERIC, SUBJECTS
-from policybot.stories.titles import actors, lead_tokens, moves, parts, title_numbers
+from policybot.stories.lexicon import ACTORS, ACTS, COMMON, GENERIC, SUBJECTS
+from policybot.stories.titles import actors, lead_tokens, moves, parts, reaction, title_numbers, topic
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -56,10 +56,12 @@ IMPLY_RESULT = frozenset({"preliminary", "final"})   # a determination is a resu
 DUTIES = frozenset({"tariff", "antidumping", "countervailing"})
 SAID_AHEAD = frozenset({"in force"})    # a step a summary names ahead: carried only by close reports
 SAME_DAY = SAID_AHEAD | {"exemption"}   # what an act states the day it is made (in force, its exemptions)
+TOPIC_SHARE = 0.6        # of a spokesperson's topic an earlier act's title must name (and two concepts)
 MIN_PAIRS = 3            # shared bigrams of two Chinese titles that count as one key
 STRONG_KINDS = ("pct:", "amt:", "no:")     # numbers specific enough to stand for an act
 MAX_SHOWN = 3            # shared terms named in an explanation, per kind
 _SCORE = itemgetter(0)   # of a (score, ...) tuple
+_NO_TOPIC: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +238,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     members: dict[str, list[Candidate]] = {}
     joinable: set[int] = set()   # id() of the candidates similar enough, or sharing enough, to be joined
     when, key, lang = sig.when, sig.key, sig.lang
+    about = topic(sig.title) if lang == "zh" else _NO_TOPIC
     for cand in candidates[-MAX_CANDIDATES:]:
         other = cand.sig
         if abs(when - other.when) > window or other.key == key:
@@ -251,6 +254,8 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
             joins = shared >= STRONG_SHARED or score >= JOIN_SCORE
         else:    # (the glossary's words open the comparison, but never make the evidence strong)
             joins = score >= JOIN_SCORE_CROSS or specific(sig, other, glossed=False) >= STRONG_SHARED_CROSS
+        if about and other.when <= when and (named := _answered(about, other)):
+            joins, score = True, max(score, named)
         if joins or score >= _threshold(sig, other, score):
             joinable.add(id(cand))
         elif score < RELATED_SCORE:    # (and < threshold): not even related
@@ -275,6 +280,21 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         score, cand, reason = max(vetoes, key=_SCORE)
         return Decision(None, 0.0, f"new (closest {cand.story}: blocked by {reason}; score {score:.2f})")
     return Decision(None, 0.0, "new (nothing similar in the window)")
+
+
+def _answered(about: frozenset[str], act: Signature) -> float:
+    """How much of a spokesperson's topic (`about`) an earlier report's title names: the share,
+    when it names two concepts or more, one of them no state, and every specific one (a good, a
+    name: "对等关税" is no safeguard tariff), of a report of the act (no answer or reaction
+    itself, no market news); else 0."""
+    named = about & act.title_tokens
+    if len(named) < 2 or not named - ACTORS or about - GENERIC - named:
+        return 0.0
+    if len(named) < TOPIC_SHARE * len(about):
+        return 0.0
+    if "market" in act.cues or reaction(act.title):
+        return 0.0
+    return len(named) / len(about)
 
 
 def _later(related: dict[str, list[tuple[float, Candidate]]],

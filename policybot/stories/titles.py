@@ -65,6 +65,8 @@ MOVES = (("up", re.compile(r"\b(?:surge[sd]?|surging|soar(?:s|ed|ing)?|rall(?:y|
                             r"|slides?|sliding|slid|fall(?:s|en|ing)?|fell|drop(?:s|ped|ping)?|plummet(?:s|ed)?"
                             r"|nosedive[sd]?|crash(?:es|ed)?|sell-?off|slip(?:s|ped)?)\b|大跌|暴跌|跌停|下跌|走低"
                             r"|走弱|重挫|下挫|跌超|跌逾|跌近|跌约|低开|领跌|新低|跳水|跌破")))
+# a spokesperson's answer on an act ("商务部新闻发言人就美方将23家中国实体列入实体清单答记者问"): its topic
+ZH_TOPIC = re.compile(r"发言人[^就，,。]{0,6}就(.{2,40}?)(?:答记者问|答问|发表谈话|回答记者|答记者)")
 EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
@@ -139,6 +141,27 @@ def targets(title: str) -> frozenset[str]:
             states = {ZH_TARGETS[span[0]]}
         found |= states
     return frozenset(found | {"eu"}) if found & EU_MEMBERS else frozenset(found)
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def topic(title: str) -> frozenset[str]:
+    """The concepts of another state's act a spokesperson answers on, but China (the answer's
+    own side: "就美方将23家中国实体列入实体清单答记者问" -> us, entity, list); none for another
+    title, or for an answer on China's own measures (news of its own: "就稀土出口管制答记者问")."""
+    found = ZH_TOPIC.search(fold(title)) if "发言人" in title else None
+    if found is None:
+        return frozenset()
+    about = frozenset(t for t in tokens(found.group(1)) if not t.startswith("zh:")) - {"china"}
+    if "entity" in about:     # 实体清单: the entity list ("trade blacklist")
+        about -= {"list"}
+    return about if about & ACTORS else frozenset()
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def reaction(title: str) -> bool:
+    """A Chinese title of a reaction: an answer, a statement, an opposition voiced."""
+    folded = fold(title)
+    return not folded.isascii() and ZH_REACTION.search(folded) is not None
 
 
 @lru_cache(maxsize=TITLE_CACHE)

@@ -12,11 +12,14 @@ from operator import itemgetter
 
 from policybot.stories.features import Signature
 from policybot.stories.group import MIN_PAIRS, MIN_SPECIFIC, MIN_SPECIFIC_CROSS, WINDOW, Candidate
+from policybot.stories.titles import topic
 
 MAX_POSTING = 64      # items remembered per key: the newest; a key in more items says little
 MAX_NEAR = 8          # candidates an item is compared with: those sharing the most keys
 MAX_KEYS = 16         # an item's rarest keys looked up in the index
 MAX_GLOSS_POSTING = 16   # Chinese items remembered per glossary word: a word in more says little
+MAX_TITLED = 16      # items remembered per concept of their titles: for a spokesperson's answer
+MAX_ANSWERED = 4     # candidates an answer is compared with besides: those naming most of its topic
 MIN_SHARED = min(MIN_SPECIFIC, MIN_SPECIFIC_CROSS)   # fewer shared keys can never join
 
 
@@ -26,6 +29,7 @@ class Window:
         self._postings: dict[str, list[int]] = {}
         self._glossed: dict[str, list[int]] = {}   # a Chinese item's glossary words -> its id
         self._zh: set[int] = set()                 # the ids of the Chinese items
+        self._titled: dict[str, list[int]] = {}    # a concept of a title -> the ids of its items
         self._by_time: list[tuple[float, int]] = []    # (when, id): a heap, the oldest first
         self._next = 0     # the next item's id: ids grow, so each posting is oldest first
         for cand in candidates:
@@ -38,6 +42,7 @@ class Window:
         new = self._next
         self._items[new] = cand
         _post(self._postings, cand.sig.keys, new)
+        _post(self._titled, cand.sig.title_concepts, new, MAX_TITLED)
         if cand.sig.lang == "zh":
             self._zh.add(new)
             _post(self._glossed, cand.sig.gloss, new, MAX_GLOSS_POSTING)
@@ -70,8 +75,19 @@ class Window:
         if any(abs(items[i].sig.when - when) > window for _, i in found):    # (seldom: all then)
             found = heapq.nlargest(MAX_NEAR, [(n, i) for i, n in counts.items() if n >= MIN_SHARED
                                               and i in items and abs(items[i].sig.when - when) <= window])
+        if sig.lang == "zh" and (about := topic(sig.title)):    # a spokesperson's answer: the acts named
+            found += self._answered(about, {i for _, i in found}, when, window)
         found.sort(key=itemgetter(1))
         return [items[i] for _, i in found]
+
+    def _answered(self, about: frozenset[str], found: set[int], when: float,
+                  window: float) -> list[tuple[int, int]]:
+        """The MAX_ANSWERED items within `window` of `when` (not in `found`) whose titles name
+        most (two or more) of the concepts of a spokesperson's topic, newest first among equals."""
+        items = self._items
+        titled = Counter(chain.from_iterable(ids for ids in map(self._titled.get, sorted(about)) if ids))
+        return heapq.nlargest(MAX_ANSWERED, [(n, i) for i, n in titled.items() if n >= 2 and i not in found
+                                             and i in items and abs(items[i].sig.when - when) <= window])
 
     def prune(self, before: float) -> None:
         """Forget the items older than `before`, and the postings left with forgotten items only.
@@ -80,14 +96,16 @@ class Window:
         the postings of the window are scanned."""
         keys: set[str] = set()
         glossed: set[str] = set()
+        titled: set[str] = set()
         while self._by_time and self._by_time[0][0] < before:
             old = heapq.heappop(self._by_time)[1]
             sig = self._items.pop(old).sig
             keys.update(sig.keys)
+            titled.update(sig.title_concepts)
             if old in self._zh:
                 self._zh.discard(old)
                 glossed.update(sig.gloss)
-        for postings, forgotten in ((self._postings, keys), (self._glossed, glossed)):
+        for postings, forgotten in ((self._postings, keys), (self._glossed, glossed), (self._titled, titled)):
             for key in forgotten:
                 ids = postings.get(key)
                 if ids is not None and all(i not in self._items for i in ids):

@@ -1,0 +1,101 @@
+"""Stories: the rules drawn from the fresh13-14 sets' errors: a spokesperson's answer joins the
+act it names, agencies act for their state, the other states' adjectives and Chinese names,
+a count in 万, NdPr as one concept, share prices as market news, a final naming its preliminary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from policybot.model import Item
+from policybot.stories import group, titles
+from policybot.stories.cues import signature_cues
+from policybot.stories.features import en_tokens, fold, lead, numbers, signature, tokens
+from policybot.stories.group import Candidate, decide
+from policybot.stories.window import Window
+
+NOW = datetime(2025, 9, 13, 3, tzinfo=UTC)
+ACT = ("US adds 23 Chinese entities to trade blacklist, including firms supplying SMIC",
+       "The Commerce Department added 23 Chinese firms to its Entity List on Friday.")
+ANSWER = ("商务部新闻发言人就美方将23家中国实体列入实体清单答记者问",
+          "商务部新闻发言人表示，中方对此坚决反对，将采取必要措施，坚决维护中国企业正当权益。")
+
+
+def _sig(key: str, title: str, summary: str = "", hours: float = 0.0) -> group.Signature:
+    it = Item("f", key, title, f"https://news.example/{key}", summary, "", NOW - timedelta(hours=hours))
+    return signature(it, [], it.published.timestamp() if it.published else 0.0)
+
+
+def test_a_spokesperson_s_answer_joins_the_act_it_names() -> None:
+    """The answer shares no specific key with the act (a count, generic words), but its topic
+    (us, entity; 实体清单 is the entity list, a "trade blacklist") is the act's title: the window
+    finds the act by its title's concepts, and the answer joins it."""
+    act, answer = _sig("act", *ACT, hours=5), _sig("answer", *ANSWER)
+    assert titles.topic(answer.title) == {"us", "entity"}
+    assert group.specific(answer, act) < group.MIN_SPECIFIC_CROSS     # no key would join them
+    window = Window([Candidate(act.key, act)])
+    decision = decide(answer, window.near(answer))
+    assert decision.story == act.key, decision.why
+
+
+@pytest.mark.parametrize(("title", "act_title"), [
+    # China's own controls answered on: news of their own, not an earlier report's act
+    ("商务部新闻发言人就稀土相关物项出口管制答记者问", "China issues temporary rare earth export licences"),
+    # a specific word of the topic the act does not name: "reciprocal" is no safeguard tariff
+    ("商务部新闻发言人就美国宣布所谓“对等关税”发表谈话", "US imposes safeguard tariffs on imported solar panels"),
+    # an earlier reaction is no act
+    ("商务部新闻发言人就美方将多家中国实体列入出口管制实体清单答记者问", "赵立坚回应美方新增实体清单：坚决反对"),
+    # a market report is no act
+    ("商务部新闻发言人就美对华半导体出口管制措施发表谈话", "US chip export controls on China send Nvidia shares tumbling"),
+])
+def test_an_answer_joins_no_report_that_is_not_the_act(title: str, act_title: str) -> None:
+    answer, other = _sig("answer", title, "发言人表示，中方坚决反对。"), _sig("other", act_title, "", 5)
+    assert decide(answer, [Candidate(other.key, other)]).story is None
+
+
+def test_a_later_act_is_never_what_an_answer_answers() -> None:
+    answer, act = _sig("answer", *ANSWER, hours=5), _sig("act", *ACT)
+    assert decide(act, [Candidate(answer.key, answer)]).story is None
+
+
+@pytest.mark.parametrize(("title", "state"), [
+    ("USTR Formally Delays List 3 Tariff Increase", "us"), ("BIS adds 11 entities", "us"),
+    ("OFAC sanctions refinery", "us"), ("MOFCOM announces export controls on graphite", "china"),
+    ("MIIT sets first batch of rare earth quotas", "china"),
+])
+def test_an_agency_acts_for_its_state(title: str, state: str) -> None:
+    assert titles.actors(title) == {state}
+
+
+def test_the_other_states_adjectives_capitals_and_chinese_names_are_the_state() -> None:
+    assert en_tokens("malaysian malaysia kuala") >= {"malaysia"}
+    assert len(en_tokens("malaysian malaysia")) == 1
+    assert en_tokens("turkish ankara") == {"turkey"}
+    assert {"malaysia", "turkey", "asean"} <= tokens(fold("马来西亚、土耳其与东盟"))
+
+
+def test_a_count_in_wan_is_the_plain_count_too() -> None:
+    """8.4万吨 is 84,000 tonnes: one number for both, besides its amount; 12.5亿 is only an amount."""
+    assert {"amt:8.4e+04", "n:84000"} <= numbers(fold("2021年第一批稀土开采指标8.4万吨"))
+    assert "n:84000" in numbers(fold("quotas of 84,000 tonnes"))
+    assert "n:1250000000" not in numbers(fold("提供12.5亿澳元贷款"))
+
+
+def test_ndpr_is_one_concept_in_both_languages() -> None:
+    assert en_tokens("ndpr neodymium-praseodymium") == {"ndpr"}
+    assert tokens(fold("氧化镨钕价格")) >= {"ndpr"}
+
+
+@pytest.mark.parametrize("title", ["Greenland Minerals tanks as uranium ban passes",
+                                   "印度封禁“吃鸡”，腾讯股价承压"])
+def test_a_share_price_is_market_news(title: str) -> None:
+    main = lead(fold(title))
+    assert "market" in signature_cues(fold(title), main)[1]
+
+
+def test_a_final_naming_its_preliminary_is_no_preliminary_and_maintaining_is_no_ruling() -> None:
+    title = fold("欧盟铝型材反倾销终裁落地 维持初裁税率")
+    assert signature_cues(title, lead(title))[1] == {"final"}
+    title = fold("930亿欧元反制清单搁置，欧美“休战”能维持多久")
+    assert "result" not in signature_cues(title, lead(title))[0]
