@@ -6,7 +6,8 @@ Chinese titles' bigrams outside the lexicon, MIN_PAIRS or more, count as one sha
 does a name both quote; across languages, the English keys a Chinese report's glossary words
 translate; less is needed within 24 h, but only with specific evidence: a good, a name, a state
 as subject in both titles' main clauses, or a shared rate, amount or notice number) and nothing
-forbids it. Two kinds of veto:
+forbids it. A spokesperson's answer on another state's act ("商务部新闻发言人就…答记者问", few
+words of its own) joins the earlier report whose title names its topic (`_answered`). Two kinds of veto:
 - a step cue (final, in force, suspension, retaliation, an industry body's advice ...) of the
   item's title that the story does not carry (no report of it that names the same measure
   mentions it; a retaliation or an advice only in a title), or a cue of the story's first title
