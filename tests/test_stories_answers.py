@@ -73,6 +73,8 @@ def test_the_other_states_adjectives_capitals_and_chinese_names_are_the_state() 
     assert len(en_tokens("malaysian malaysia")) == 1
     assert en_tokens("turkish ankara") == {"turkey"}
     assert {"malaysia", "turkey", "asean"} <= tokens(fold("马来西亚、土耳其与东盟"))
+    assert {"us", "eu"} <= tokens(fold("美欧航空补贴争端休战五年"))    # a pair of states: both
+    assert {"china", "japan"} <= tokens(fold("中日韩自贸区"))
 
 
 def test_a_count_in_wan_is_the_plain_count_too() -> None:
