@@ -77,6 +77,12 @@ def test_the_other_states_adjectives_capitals_and_chinese_names_are_the_state() 
     assert {"china", "japan"} <= tokens(fold("中日韩自贸区"))
 
 
+def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
+    assert "whitelist" in en_tokens(fold("Japan removes Korea from its white list"))
+    assert "whitelist" not in en_tokens(fold("India curbs exports of non-basmati white rice"))
+    assert "whitelist" not in en_tokens(fold("Juncker's visit to the White House"))
+
+
 def test_a_count_in_wan_is_the_plain_count_too() -> None:
     """8.4万吨 is 84,000 tonnes: one number for both, besides its amount; 12.5亿 is only an amount."""
     assert {"amt:8.4e+04", "n:84000"} <= numbers(fold("2021年第一批稀土开采指标8.4万吨"))

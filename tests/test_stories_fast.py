@@ -46,7 +46,7 @@ CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
 
 def ref_fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text[:f.MAX_TEXT]).lower()
-    return text.replace("\u2019", "'").replace(",", "")
+    return text.replace("white list", "whitelist").replace("\u2019", "'").replace(",", "")
 
 
 def ref_cues(text: str) -> set[str]:

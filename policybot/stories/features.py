@@ -159,6 +159,8 @@ def fold(text: str) -> str:
     if not text.isascii():     # NFKC leaves ASCII as it is
         text = unicodedata.normalize("NFKC", text)
     text = text.lower()
+    if "white " in text:     # a white list is a whitelist; white rice or the White House is none
+        text = text.replace("white list", "whitelist")
     return text.replace("\u2019", "'").replace(",", "")  # 1,100 = 1100
 
 

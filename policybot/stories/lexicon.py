@@ -144,7 +144,7 @@ EN_ALIASES: dict[str, str] = {
     "sanctions": "sanction", "exports": "export", "imports": "import", "controls": "control",
     "curbs": "control", "curb": "control", "license": "licence", "licenses": "licence",
     "licences": "licence", "permits": "licence", "permit": "licence", "approval": "licence",
-    "whitelist": "whitelist", "white": "whitelist", "probe": "investigation",
+    "whitelist": "whitelist", "probe": "investigation",
     "investigation": "investigation", "anti-dumping": "antidumping", "delist": "remove",
     "delists": "remove", "lifts": "remove", "lift": "remove", "removes": "remove",
     "removing": "remove", "removal": "remove", "blocks": "block", "vetoes": "block",
