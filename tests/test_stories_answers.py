@@ -77,6 +77,14 @@ def test_the_other_states_adjectives_capitals_and_chinese_names_are_the_state() 
     assert {"china", "japan"} <= tokens(fold("中日韩自贸区"))
 
 
+def test_a_title_s_subjects_are_its_main_clause_s() -> None:
+    """"... as Europe's carmakers wait" names no car of the title's own; a title naming no
+    subject in its main clause has those of the rest."""
+    assert titles.parts("Beijing signals faster rare earth approvals as Europe's carmakers wait",
+                        frozenset({"rareearth", "car"}), frozenset())[0] == {"rareearth"}
+    assert titles.parts("Prices jump as steel tariffs bite", frozenset({"steel"}), frozenset())[0] == {"steel"}
+
+
 def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
     assert "whitelist" in en_tokens(fold("Japan removes Korea from its white list"))
     assert "whitelist" not in en_tokens(fold("India curbs exports of non-basmati white rice"))

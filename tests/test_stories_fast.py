@@ -215,7 +215,7 @@ def ref_apart(a: Signature, b: Signature) -> str | None:
     market = (a.cues ^ b.cues) & g.TITLE_ONLY_CUES
     if market:
         return f"'{sorted(market)[0]}' in one title only"
-    sa, sb = a.title_tokens & g.SUBJECTS, b.title_tokens & g.SUBJECTS
+    sa, sb = (titles.lead_tokens(x.title) & g.SUBJECTS or x.title_tokens & g.SUBJECTS for x in (a, b))
     if sa - b.tokens and sb - a.tokens:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
     ta, tb = titles.targets(a.title), titles.targets(b.title)

@@ -76,17 +76,24 @@ Parts = tuple[frozenset[str], ...]     # (subjects, targets, measures, numbers, 
 
 @lru_cache(maxsize=PARTS_CACHE)
 def parts(title: str, title_tokens: frozenset[str], numbers: frozenset[str]) -> Parts:
-    """What `group._apart` looks at of one side: the title's subjects, targets, kinds of measure,
+    """What `group._apart` looks at of one side: the title's subjects (its main clause's, if
+    any), targets, kinds of measure,
     numbers, then the notice numbers, the title's percentages and its acting states (one
     look-up, not seven)."""
-    return (subjects(title_tokens), targets(title), lead_measures(title), title_numbers(title),
-            notices(numbers), title_pcts(title), actors(title))
+    return (lead_subjects(title) or subjects(title_tokens), targets(title), lead_measures(title),
+            title_numbers(title), notices(numbers), title_pcts(title), actors(title))
 
 
 @lru_cache(maxsize=PARTS_CACHE)
 def subjects(title_tokens: frozenset[str]) -> frozenset[str]:
     """The subjects a title names (each signature is compared many times)."""
     return title_tokens & SUBJECTS
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def lead_subjects(title: str) -> frozenset[str]:
+    """The subjects of a title's main clause ("... as Europe's carmakers wait": no car)."""
+    return lead_tokens(title) & SUBJECTS
 
 
 @lru_cache(maxsize=PARTS_CACHE)
