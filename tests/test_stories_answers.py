@@ -85,6 +85,17 @@ def test_a_title_s_subjects_are_its_main_clause_s() -> None:
     assert titles.parts("Prices jump as steel tariffs bite", frozenset({"steel"}), frozenset())[0] == {"steel"}
 
 
+def test_goods_of_one_kind_are_no_different_subjects() -> None:
+    """"提高对华多晶硅、硅片及钨产品301关税" and "solar wafers, polysilicon": one kind of goods;
+    rare earths and soybeans are not."""
+    a = _sig("a", "USTR raises Section 301 tariffs on Chinese solar wafers and tungsten", "", 2)
+    b = _sig("b", "【美国贸易代表办公室宣布提高对华硅片及钨产品301关税】")
+    assert group._apart(a, b) is None
+    c = _sig("c", "China halts soybean purchases", "", 2)
+    d = _sig("d", "China halts rare earth exports")
+    assert group._apart(c, d) == "subjects soybean vs rareearth"
+
+
 def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
     assert "whitelist" in en_tokens(fold("Japan removes Korea from its white list"))
     assert "whitelist" not in en_tokens(fold("India curbs exports of non-basmati white rice"))

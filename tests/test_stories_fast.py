@@ -33,6 +33,7 @@ from policybot.stories import titles
 from policybot.stories.cues import cues
 from policybot.stories.features import Signature, clean_title, numbers, signature
 from policybot.stories.group import Candidate, Decision, decide
+from policybot.stories.lexicon import KIN
 from policybot.stories.storage import sig_from_json, sig_to_json
 from policybot.stories.window import MAX_ANSWERED, MAX_KEYS, MAX_NEAR, MIN_SHARED, Window
 
@@ -216,7 +217,9 @@ def ref_apart(a: Signature, b: Signature) -> str | None:
     if market:
         return f"'{sorted(market)[0]}' in one title only"
     sa, sb = (titles.lead_tokens(x.title) & g.SUBJECTS or x.title_tokens & g.SUBJECTS for x in (a, b))
-    if sa - b.tokens and sb - a.tokens:
+    kinless_a = {x for x in sa - b.tokens if not any(k in b.tokens for k in KIN.get(x, ()))}
+    kinless_b = {x for x in sb - a.tokens if not any(k in a.tokens for k in KIN.get(x, ()))}
+    if kinless_a and kinless_b:
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
     ta, tb = titles.targets(a.title), titles.targets(b.title)
     if ta and tb and not ta & tb:

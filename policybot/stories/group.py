@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
-from policybot.stories.lexicon import ACTORS, ACTS, COMMON, GENERIC, SUBJECTS
+from policybot.stories.lexicon import ACTORS, ACTS, COMMON, GENERIC, KIN, SUBJECTS
 from policybot.stories.titles import actors, lead_tokens, moves, parts, reaction, title_numbers, topic
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
@@ -190,7 +190,7 @@ def _apart(a: Signature, b: Signature) -> str | None:
         return f"'{sorted(market)[0]}' in one title only"
     sa, ta, ma, na, noa, pa, ca = parts(a.title, a.title_tokens, a.numbers)
     sb, tb, mb, nb, nob, pb, cb = parts(b.title, b.title_tokens, b.numbers)
-    if sa - b.tokens and sb - a.tokens:
+    if sa - b.tokens and sb - a.tokens and _kin(sa - b.tokens, b.tokens) and _kin(sb - a.tokens, a.tokens):
         return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
     if ta and tb and not ta & tb:    # a tariff on China and one on the US: an act and the answer to it
         return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
@@ -214,6 +214,12 @@ def _apart(a: Signature, b: Signature) -> str | None:
     return None
 
 
+
+
+def _kin(subjects: frozenset[str], tokens: frozenset[str]) -> frozenset[str]:
+    """The `subjects` whose kind (rare earths and magnets; solar, silicon and polysilicon) the
+    other report's `tokens` do not name either."""
+    return frozenset(s for s in subjects if not KIN.get(s, frozenset()) & tokens)
 
 
 def _alike(na: frozenset[str], nb: frozenset[str]) -> bool:

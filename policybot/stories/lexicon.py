@@ -196,6 +196,9 @@ COMMON = frozenset(
     "trad company unit good supply stat product take national days includ impos need effect department "
     "country announc billion requir firm section government investment minister measur review exporter "
     "industry apply cover item approv foreign follow administration report official market law add".split())
+# goods of one kind: a title about one and a report naming another are not about different goods
+_KINDS = (("rareearth", "magnet"), ("solar", "silicon", "polysilicon"), ("lithography", "photoresist"))
+KIN = {good: frozenset(kind) - {good} for kind in _KINDS for good in kind}
 # what a report is about (a state, a good): two titles about different ones are two events
 SUBJECTS = frozenset(
     "japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
