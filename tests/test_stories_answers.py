@@ -96,6 +96,22 @@ def test_goods_of_one_kind_are_no_different_subjects() -> None:
     assert group._apart(c, d) == "subjects soybean vs rareearth"
 
 
+@pytest.mark.parametrize(("title", "found"), [
+    ("Japan to give up to 732 bil. yen for TSMC's 2nd Kumamoto plant", {2}),
+    ("TSMC opens first Japan chip plant in Kumamoto", {1}),
+    ("日本政府将为台积电熊本二厂提供补贴", {2}), ("2021年第一批稀土开采指标", {1}), ("首批稀土指标", {1}),
+    ("China exports rare earths to the US for the first time", set()),
+])
+def test_a_title_s_ordinals(title: str, found: set[int]) -> None:
+    assert titles.ordinals(title) == found
+
+
+def test_a_first_and_a_second_plant_are_two_events() -> None:
+    a = _sig("a", "TSMC opens first Japan chip plant in Kumamoto", "", 30)
+    b = _sig("b", "Japan pledges up to $4.9 billion more for TSMC's second Kumamoto plant")
+    assert group._apart(a, b) == "ordinals 1 vs 2 in the titles"
+
+
 def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
     assert "whitelist" in en_tokens(fold("Japan removes Korea from its white list"))
     assert "whitelist" not in en_tokens(fold("India curbs exports of non-basmati white rice"))

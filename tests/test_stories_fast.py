@@ -240,6 +240,9 @@ def ref_apart(a: Signature, b: Signature) -> str | None:
     if (a.lang == b.lang and na and nb and not na & nb and na - g._values(b) and nb - g._values(a)
             and g._kinds(a, na) == g._kinds(b, nb)):
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
+    oa, ob = titles.ordinals(a.title), titles.ordinals(b.title)
+    if oa and ob and not oa & ob:
+        return f"ordinals {min(oa)} vs {min(ob)} in the titles"
     for kind, na, nb in (("no", {n for n in a.numbers if n.startswith("no")}, {n for n in b.numbers if n.startswith("no")}),
                          ("pct", titles.title_pcts(a.title), titles.title_pcts(b.title))):
         if na and nb and not g._alike(frozenset(na), frozenset(nb)):

@@ -19,7 +19,8 @@ words of its own) joins the earlier report whose title names its topic (`_answer
   the titles (not those of a clause about other goods), measures aimed at different states
   ("34% on China" vs "对所有美国商品": an act and the answer to it), different act numbers of one
   kind or percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%"; two
-  reports of a market move within a day differ in figures by the hour).
+  reports of a market move within a day differ in figures by the hour), different ordinals
+  ("first plant" vs "2nd plant", 第一批 vs 第二批).
 Otherwise the item starts a story of its own. Each decision is explained in one line.
 """
 
@@ -33,7 +34,16 @@ from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
 from policybot.stories.lexicon import ACTORS, ACTS, COMMON, GENERIC, KIN, SUBJECTS
-from policybot.stories.titles import actors, lead_tokens, moves, parts, reaction, title_numbers, topic
+from policybot.stories.titles import (
+    actors,
+    lead_tokens,
+    moves,
+    ordinals,
+    parts,
+    reaction,
+    title_numbers,
+    topic,
+)
 
 WINDOW = 72 * 3600.0     # default: reports of one story within 72 h
 JOIN_SCORE = 0.33       # a candidate of the same language must score at least this to be joined
@@ -208,6 +218,9 @@ def _apart(a: Signature, b: Signature) -> str | None:
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
             and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
+    oa, ob = ordinals(a.title), ordinals(b.title)
+    if oa and ob and not oa & ob:    # "first Japan plant" and "2nd Kumamoto plant": two
+        return f"ordinals {min(oa)} vs {min(ob)} in the titles"
     for kind, na, nb in (("no", noa, nob), ("pct", pa, pb)):
         if na and nb and not _alike(na, nb):    # a summary's other percentages (a stake) are background
             return f"different {kind} {sorted(na)[0][len(kind) + 1:]} vs {sorted(nb)[0][len(kind) + 1:]}"

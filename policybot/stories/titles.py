@@ -67,6 +67,12 @@ MOVES = (("up", re.compile(r"\b(?:surge[sd]?|surging|soar(?:s|ed|ing)?|rall(?:y|
                             r"|走弱|重挫|下挫|跌超|跌逾|跌近|跌约|低开|领跌|新低|跳水|跌破")))
 # a spokesperson's answer on an act ("商务部新闻发言人就美方将23家中国实体列入实体清单答记者问"): its topic
 ZH_TOPIC = re.compile(r"发言人[^就，,。]{0,6}就(.{2,40}?)(?:答记者问|答问|发表谈话|回答记者|答记者)")
+# an ordinal of a title: "TSMC's 2nd Kumamoto plant", "第二批", "熊本二厂" (the 1st/first of
+# "for the first time" is none)
+EN_ORDINAL = re.compile(r"\b(?:(first|second|third|fourth|fifth)|(\d+)(?:st|nd|rd|th))\b(?! time\b)")
+ZH_ORDINAL = re.compile(r"第([一二三四五六七八九十\d]+)(?:批|轮|次|座|期|家|阶段)|([首二三四五])(?:批|期|厂)")
+ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "首": 1, "一": 1, "二": 2,
+            "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
@@ -169,6 +175,18 @@ def reaction(title: str) -> bool:
     """A Chinese title of a reaction: an answer, a statement, an opposition voiced."""
     folded = fold(title)
     return not folded.isascii() and ZH_REACTION.search(folded) is not None
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def ordinals(title: str) -> frozenset[int]:
+    """The ordinals a title names: which batch, round or plant ("2nd", "第二批", "二厂")."""
+    folded = fold(title)
+    found = {ORDINALS.get(m.group(1)) or int(m.group(2)) for m in EN_ORDINAL.finditer(folded)}
+    if not folded.isascii():
+        for m in ZH_ORDINAL.finditer(folded):
+            word = m.group(1) or m.group(2)
+            found.add(int(word) if word.isdigit() else ORDINALS.get(word, 0))
+    return frozenset(found - {0})
 
 
 @lru_cache(maxsize=TITLE_CACHE)
