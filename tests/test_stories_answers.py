@@ -112,6 +112,15 @@ def test_a_first_and_a_second_plant_are_two_events() -> None:
     assert group._apart(a, b) == "ordinals 1 vs 2 in the titles"
 
 
+def test_port_fees_are_a_measure_of_their_own() -> None:
+    """China's suspension of its port fees and of its sanctions on Hanwha's units, the same
+    morning: two acts (fresh15)."""
+    a = _sig("a", "China suspends sanctions on Hanwha Ocean's US units for one year", "", 3)
+    b = _sig("b", "China pauses port fees on US-linked ships")
+    assert group._apart(a, b) == "measures sanction vs fee in the titles"
+    assert "fee" in tokens(fold("交通运输部关于暂停对美船舶收取船舶特别港务费的公告"))
+
+
 def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
     assert "whitelist" in en_tokens(fold("Japan removes Korea from its white list"))
     assert "whitelist" not in en_tokens(fold("India curbs exports of non-basmati white rice"))

@@ -40,6 +40,7 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "regulator": ("监管",), "president": ("总统",), "ministry": ("部长", "外交部"),
     # measures
     "tariff": ("关税", "加征", "加税", "征税", "税率", "附加税"), "sanction": ("制裁",),
+    "fee": ("港务费", "收费", "港口费"),     # a charge on ships or services: no tariff on goods
     "export": ("出口",), "import": ("进口", "输美"), "control": ("管制",),
     "licence": ("许可", "批准", "获批"), "ban": ("禁令", "禁止", "禁"),
     "list": ("清单", "名单"), "entity": ("实体",), "whitelist": ("白名单", "白色清单"),
@@ -142,6 +143,7 @@ EN_ALIASES: dict[str, str] = {
     "bratislava": "slovakia", "latvian": "latvia", "riga": "latvia", "estonian": "estonia",
     "tallinn": "estonia",
     "tariffs": "tariff", "duties": "tariff", "duty": "tariff", "levy": "tariff", "levies": "tariff",
+    "fees": "fee",
     "sanctions": "sanction", "exports": "export", "imports": "import", "controls": "control",
     "curbs": "control", "curb": "control", "license": "licence", "licenses": "licence",
     "licences": "licence", "permits": "licence", "permit": "licence", "approval": "licence",
@@ -208,7 +210,7 @@ SUBJECTS = frozenset(
     "sugar cotton seafood timber fertilizer gold zinc platinum palladium titanium manganese vanadium "
     "magnesium silicon polysilicon iron nickel oil gas pharmaceutical furniture aircraft vessel".split())
 # the kind of measure a title names: two titles naming only different kinds are two acts
-MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity".split())
+MEASURES = frozenset("tariff sanction control unreliable whitelist antidumping antitrust entity fee".split())
 # what a step acts on: a cue in a title is carried by a report that names the same of these
 ACTS = MEASURES | frozenset("entity list export import licence ban investigation order".split())
 # states (the actors and targets of measures); a measure aimed at one is not one aimed at another
