@@ -121,6 +121,19 @@ def test_port_fees_are_a_measure_of_their_own() -> None:
     assert "fee" in tokens(fold("交通运输部关于暂停对美船舶收取船舶特别港务费的公告"))
 
 
+def test_notices_of_two_chinese_bodies_are_two_acts() -> None:
+    assert titles.issuers("商务部 海关总署公告2023年第23号 关于对镓、锗相关物项实施出口管制的公告") == {"商务部", "海关总署"}
+    assert titles.issuers("商务部新闻发言人就美方答记者问") == frozenset()
+    a = _sig("a", "商务部公告2025年第72号 关于暂停实施商务部公告2024年第46号第二款的公告", "", 20)
+    b = _sig("b", "交通运输部关于暂停对美船舶收取船舶特别港务费的公告")
+    assert group._apart(a, b) == "issued by 商务部 vs 交通运输部"
+
+
+def test_a_state_in_a_compound_word_is_a_target() -> None:
+    assert titles.targets("Carriers relieved as USTR pauses fees on China-built vessels") == {"china"}
+    assert titles.targets("China pauses port fees on US-linked ships") == {"us"}
+
+
 def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
     assert "whitelist" in en_tokens(fold("Japan removes Korea from its white list"))
     assert "whitelist" not in en_tokens(fold("India curbs exports of non-basmati white rice"))

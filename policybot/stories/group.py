@@ -36,6 +36,7 @@ from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, 
 from policybot.stories.lexicon import ACTORS, ACTS, COMMON, GENERIC, KIN, SUBJECTS
 from policybot.stories.titles import (
     actors,
+    issuers,
     lead_tokens,
     moves,
     ordinals,
@@ -218,6 +219,9 @@ def _apart(a: Signature, b: Signature) -> str | None:
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)
             and _kinds(a, na) == _kinds(b, nb)):   # "notice 1" and "notice 2"; not "No. 23" and "14 items"
         return f"numbers {sorted(na)[0]} vs {sorted(nb)[0]} in the titles"
+    ia, ib = issuers(a.title), issuers(b.title)
+    if ia and ib and not ia & ib:    # 交通运输部's notice and 商务部's, the same morning: two acts
+        return f"issued by {sorted(ia)[0]} vs {sorted(ib)[0]}"
     oa, ob = ordinals(a.title), ordinals(b.title)
     if oa and ob and not oa & ob:    # "first Japan plant" and "2nd Kumamoto plant": two
         return f"ordinals {min(oa)} vs {min(ob)} in the titles"

@@ -73,6 +73,14 @@ EN_ORDINAL = re.compile(r"\b(?:(first|second|third|fourth|fifth)|(\d+)(?:st|nd|r
 ZH_ORDINAL = re.compile(r"第([一二三四五六七八九十\d]+)(?:批|轮|次|座|期|家|阶段)|([首二三四五])(?:批|期|厂)")
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "首": 1, "一": 1, "二": 2,
             "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+# the Chinese bodies that issue notices: a notice's title begins with those issuing it
+ISSUERS = ("商务部", "海关总署", "交通运输部", "工业和信息化部", "工信部", "自然资源部", "财政部", "科技部",
+           "国务院关税税则委员会", "税委会", "国家发展改革委", "国家发展和改革委员会", "发改委", "外交部",
+           "国家市场监督管理总局", "市场监管总局", "国家互联网信息办公室", "网信办", "国家国防科工局",
+           "中央军委装备发展部", "生态环境部", "农业农村部", "国家能源局", "中国人民银行", "证监会",
+           "不可靠实体清单工作机制", "国务院")
+ZH_ISSUERS = re.compile(r"[【\[\s]*((?:(?:" + "|".join(sorted(ISSUERS, key=len, reverse=True))
+                        + r")[\s、，,和]*)+)(?:公告|令|关于|发布|决定)")
 EU_MEMBERS = frozenset({"germany", "netherlands", "france"})   # a measure aimed at one is aimed at the EU
 TITLE_CACHE = 1 << 14    # titles whose numbers are remembered (each is compared many times)
 PARTS_CACHE = 1 << 14    # signatures' token and number sets whose parts are remembered (the same)
@@ -143,10 +151,11 @@ def actors(title: str) -> frozenset[str]:
 @lru_cache(maxsize=TITLE_CACHE)
 def targets(title: str) -> frozenset[str]:
     """The states a title's measure is aimed at: those named just after "on", "against", "to",
-    "into" ("34% on China, 20% on EU"; "exports to US") or after 对 ("对美", "对原产于加拿大的"), not
-    after 输, which names where goods go ("中国输美商品" are the goods a US measure aims at China by)."""
+    "into" ("34% on China, 20% on EU"; "exports to US"; "fees on China-built vessels") or after
+    对 ("对美", "对原产于加拿大的"), not after 输, which names where goods go ("中国输美商品" are
+    the goods a US measure aims at China by)."""
     folded = fold(title)
-    found = {s for m in EN_TARGET.finditer(folded) for s in tokens(m.group(1)) & STATES}
+    found = {s for m in EN_TARGET.finditer(folded) for s in tokens(m.group(1).replace("-", " ")) & STATES}
     for m in ZH_TARGET.finditer(folded):
         span = m.group(1)
         states = tokens(span) & STATES
@@ -175,6 +184,17 @@ def reaction(title: str) -> bool:
     """A Chinese title of a reaction: an answer, a statement, an opposition voiced."""
     folded = fold(title)
     return not folded.isascii() and ZH_REACTION.search(folded) is not None
+
+
+@lru_cache(maxsize=TITLE_CACHE)
+def issuers(title: str) -> frozenset[str]:
+    """The bodies a Chinese notice's title names as issuing it ("商务部 海关总署公告2023年第23号",
+    "交通运输部关于暂停…的公告"); none for another title."""
+    folded = fold(title)
+    found = ZH_ISSUERS.match(folded) if not folded.isascii() else None
+    if found is None:
+        return frozenset()
+    return frozenset(body for body in ISSUERS if body in found.group(1))
 
 
 @lru_cache(maxsize=TITLE_CACHE)
