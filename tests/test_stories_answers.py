@@ -134,6 +134,18 @@ def test_a_state_in_a_compound_word_is_a_target() -> None:
     assert titles.targets("China pauses port fees on US-linked ships") == {"us"}
 
 
+def test_a_provisional_duty_is_carried_by_the_notice_of_the_anti_dumping_finding() -> None:
+    """"Provisional duties" names a tariff; the notice of the preliminary anti-dumping finding
+    names no tariff, but a duty of another kind: the step is the story's (fresh16)."""
+    notice = _sig("n", "商务部关于对原产于欧盟的进口相关猪肉及猪副产品反倾销调查初步裁定的公告",
+                  "商务部裁定原产于欧盟的进口相关猪肉存在倾销，自9月10日起采取保证金形式的临时反倾销措施。", 1.5)
+    report = _sig("r", "China imposes provisional duties of up to 62.4% on EU pork",
+                  "China will impose provisional anti-dumping deposits of up to 62.4% on EU pork.")
+    assert group._step(report, [Candidate(notice.key, notice)]) is None
+    assert group._names_act(frozenset({"tariff"}), frozenset({"antidumping"}))
+    assert not group._names_act(frozenset({"sanction"}), frozenset({"antidumping"}))
+
+
 def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
     assert "whitelist" in en_tokens(fold("Japan removes Korea from its white list"))
     assert "whitelist" not in en_tokens(fold("India curbs exports of non-basmati white rice"))

@@ -355,7 +355,7 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     mine = sig.cues - TITLE_ONLY_CUES
     if mine:     # (most titles have no cue: what the story carries is not looked for)
         carried = _implied(frozenset().union(*(_carried(c.sig, sig.when) for c in members
-                                               if not acts or acts & c.sig.tokens)))
+                                               if _names_act(acts, c.sig.tokens))))
         goods = sig.title_tokens & SUBJECTS    # a retaliation names its own goods: the story's are these
         if goods and any(goods <= c.sig.tokens and _strong(sig, c.sig) for c in members):
             carried |= TITLE_CARRIED
@@ -375,6 +375,12 @@ def _step(sig: Signature, members: list[Candidate], later: bool = False) -> str 
     if mine:
         return f"'{sorted(mine)[0]}' in this title, not in the story"
     return f"'{sorted(theirs)[0]}' in the story's first title, not in this report" if theirs else None
+
+
+def _names_act(acts: frozenset[str], tokens: frozenset[str]) -> bool:
+    """A report (`tokens`) names one of the measures `acts` of a title's main clause, a duty
+    of any kind for a duty ("provisional duties" and "反倾销初步裁定"), or the title names none."""
+    return not acts or bool(acts & tokens) or bool(acts & DUTIES and tokens & DUTIES)
 
 
 def _carried(member: Signature, when: float) -> frozenset[str]:
