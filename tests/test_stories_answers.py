@@ -164,6 +164,11 @@ def test_ndpr_is_one_concept_in_both_languages() -> None:
     assert tokens(fold("氧化镨钕价格")) >= {"ndpr"}
 
 
+def test_now_in_force_is_an_entry_into_force() -> None:
+    title = fold("China's Dual-Use Export Control Regulations Now in Force: Key Points")
+    assert "in force" in signature_cues(title, lead(title))[1]
+
+
 @pytest.mark.parametrize("title", ["Greenland Minerals tanks as uranium ban passes",
                                    "印度封禁“吃鸡”，腾讯股价承压"])
 def test_a_share_price_is_market_news(title: str) -> None:

@@ -14,7 +14,8 @@ import ahocorasick
 # cue -> English stems / Chinese words in a title; a cue on one side only forbids a merge
 STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "in force": (("into force", "takes effect", "take effect", "took effect", "taking effect",
-                  "comes into effect", "enters into", "effective from", "kicks in", "kick in"),
+                  "into effect", "enters into", "effective from", "kicks in", "kick in", "now in force",
+                  "now in effect"),
                  ("生效", "起施行", "正式实施")),
     "suspension": (("suspend", "pause", "paus", "halt", "delay", "postpon", "defer", "reprieve",
                     "grace period", "truce", "non-enforcement", "u-turn", "backtrack", "reverses course",
