@@ -152,6 +152,16 @@ def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
     assert "whitelist" not in en_tokens(fold("Juncker's visit to the White House"))
 
 
+def test_a_name_of_two_words_is_one_state() -> None:
+    assert en_tokens(fold("United States and United Kingdom; the European Union")) == {"us", "uk", "eu"}
+
+
+def test_a_gerund_after_on_aims_at_no_state() -> None:
+    """An executive order "on Addressing United States Investments" aims at no one."""
+    assert titles.targets("Executive Order on Addressing United States Investments in China") == frozenset()
+    assert titles.targets("Tariffs on United States goods") == {"us"}
+
+
 def test_a_count_in_wan_is_the_plain_count_too() -> None:
     """8.4万吨 is 84,000 tonnes: one number for both, besides its amount; 12.5亿 is only an amount."""
     assert {"amt:8.4e+04", "n:84000"} <= numbers(fold("2021年第一批稀土开采指标8.4万吨"))

@@ -47,7 +47,9 @@ CUE_RES = tuple((cue, re.compile("|".join(map(re.escape, (*en, *zh)))))
 
 def ref_fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text[:f.MAX_TEXT]).lower()
-    return text.replace("white list", "whitelist").replace("\u2019", "'").replace(",", "")
+    for phrase, name in f.PHRASES.items():
+        text = text.replace(phrase, name)
+    return text.replace("\u2019", "'").replace(",", "")
 
 
 def ref_cues(text: str) -> set[str]:

@@ -159,9 +159,19 @@ def fold(text: str) -> str:
     if not text.isascii():     # NFKC leaves ASCII as it is
         text = unicodedata.normalize("NFKC", text)
     text = text.lower()
-    if "white " in text:     # a white list is a whitelist; white rice or the White House is none
-        text = text.replace("white list", "whitelist")
+    if "white " in text or "united " in text or "union" in text:
+        text = _PHRASES.sub(_phrase, text)
     return text.replace("\u2019", "'").replace(",", "")  # 1,100 = 1100
+
+
+def _phrase(found: re.Match[str]) -> str:
+    return PHRASES[found.group(0)]
+
+
+# names of two words, one name: a white list is a whitelist (white rice or the White House none)
+PHRASES = {"white list": "whitelist", "united states": "us", "united kingdom": "uk",
+           "european union": "eu"}
+_PHRASES = re.compile("|".join(PHRASES))
 
 
 def clean_title(title: str) -> str:

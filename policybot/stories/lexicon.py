@@ -40,7 +40,8 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "regulator": ("监管",), "president": ("总统",), "ministry": ("部长", "外交部"),
     # measures
     "tariff": ("关税", "加征", "加税", "征税", "税率", "附加税"), "sanction": ("制裁",),
-    "fee": ("港务费", "收费", "港口费"),     # a charge on ships or services: no tariff on goods
+    "fee": ("港务费", "收费", "港口费"), "investment": ("投资", "对外投资", "对华投资"),
+    "outbound": ("对外投资", "境外投资"),     # a charge on ships or services: no tariff on goods
     "export": ("出口",), "import": ("进口", "输美"), "control": ("管制",),
     "licence": ("许可", "批准", "获批"), "ban": ("禁令", "禁止", "禁"),
     "list": ("清单", "名单"), "entity": ("实体",), "whitelist": ("白名单", "白色清单"),
@@ -143,7 +144,7 @@ EN_ALIASES: dict[str, str] = {
     "bratislava": "slovakia", "latvian": "latvia", "riga": "latvia", "estonian": "estonia",
     "tallinn": "estonia",
     "tariffs": "tariff", "duties": "tariff", "duty": "tariff", "levy": "tariff", "levies": "tariff",
-    "fees": "fee",
+    "fees": "fee", "investments": "investment", "invest": "investment", "invests": "investment",
     "sanctions": "sanction", "exports": "export", "imports": "import", "controls": "control",
     "curbs": "control", "curb": "control", "license": "licence", "licenses": "licence",
     "licences": "licence", "permits": "licence", "permit": "licence", "approval": "licence",
@@ -195,7 +196,7 @@ GENERIC = frozenset(
 # the words a twentieth of trade reports or more say (document frequency over the relevance sets):
 # no specific evidence of one event, though they count in a score
 COMMON = frozenset(
-    "trad company unit good supply stat product take national days includ impos need effect department "
+    "trad company good supply product take national days includ impos need effect department "
     "country announc billion requir firm section government investment minister measur review exporter "
     "industry apply cover item approv foreign follow administration report official market law add".split())
 # goods of one kind: a title about one and a report naming another are not about different goods

@@ -31,7 +31,7 @@ TITLE_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\b(?:jan|feb|mar|apr|may|jun|jul|
 # workers"), "对美", "对原产于加拿大的"
 EN_TARGET = re.compile(r"\b(?:on|against|at|into|targets?|targeting"
                        r"|(?:exports?|sales?|shipments?|supplies|sell\w*|ship\w*)(?:\s+[\w.+'-]+){0,4}?\s+to)"
-                       r"\s+((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")
+                       r"\s+(?![\w'-]+ing\b)((?:[\w.+'-]+\s+){0,2}[\w.+'-]+)")   # not "on addressing US ..."
 # ... 对 but 反对 (oppose), 对等 (reciprocal) and the like
 ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产于|来自)?(.{1,5})")
 # a title's first word, and after the actor (and its partners: "Poland, Hungary and Slovakia"),
