@@ -61,7 +61,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "跌超", "涨逾", "跌逾", "涨近", "跌近", "市值",
                 "财报", "营收", "业绩", "季报", "季度",
                 "同比增长", "同比下降", "同比下滑", "进出口情况", "出口增速", "贸易顺差", "贸易逆差",
-                "降幅", "增幅", "停牌", "盘后", "盘前", "涨约", "跌约", "股价", "股市")),
+                "降幅", "增幅", "停牌", "盘后", "盘前", "涨约", "跌约", "股价", "股市",
+                # a statistics release: customs' tables, an industry's output and sales
+                "量值表", "产销情况", "出口量", "进口量", "出口额", "进口额", "环比")),
     # a company's own milestone (a plant opened or idled, a deal closed): company news, not the act
     "company": (("inaugurat", "breaks ground", "broke ground", "groundbreaking", "ground-breaking",
                  "opens plant", "opens factory", "opens fab", "starts production",
