@@ -146,6 +146,13 @@ def test_a_provisional_duty_is_carried_by_the_notice_of_the_anti_dumping_finding
     assert not group._names_act(frozenset({"sanction"}), frozenset({"antidumping"}))
 
 
+def test_two_companies_share_moves_are_two_stories() -> None:
+    """Hesai's shares and Quectel's, each falling after the Pentagon listed both (fresh17)."""
+    a = _sig("a", "移远通信盘中跳水 公司回应被列入美国防部清单", "", 3)
+    b = _sig("b", "Hesai shares sink after lidar maker lands on Pentagon list")
+    assert group._apart(a, b) == "companies quectel vs hesai in the titles"
+
+
 def test_white_rice_and_the_white_house_are_no_whitelist() -> None:
     assert "whitelist" in en_tokens(fold("Japan removes Korea from its white list"))
     assert "whitelist" not in en_tokens(fold("India curbs exports of non-basmati white rice"))

@@ -33,7 +33,7 @@ from policybot.stories import titles
 from policybot.stories.cues import cues
 from policybot.stories.features import Signature, clean_title, numbers, signature
 from policybot.stories.group import Candidate, Decision, decide
-from policybot.stories.lexicon import KIN
+from policybot.stories.lexicon import COMPANIES, KIN
 from policybot.stories.storage import sig_from_json, sig_to_json
 from policybot.stories.window import MAX_ANSWERED, MAX_KEYS, MAX_NEAR, MIN_SHARED, Window
 
@@ -236,6 +236,9 @@ def ref_apart(a: Signature, b: Signature) -> str | None:
         ma_, mb_ = titles.moves(a.title), titles.moves(b.title)
         if len(ma_) == len(mb_) == 1 and ma_ != mb_:
             return "moves up vs down in the titles"
+        fa, fb = a.title_tokens & COMPANIES, b.title_tokens & COMPANIES
+        if fa - b.tokens and fb - a.tokens:
+            return f"companies {sorted(fa - b.tokens)[0]} vs {sorted(fb - a.tokens)[0]} in the titles"
         if abs(a.when - b.when) <= g.CLOSE:
             return None
     na, nb = titles.title_numbers(a.title), titles.title_numbers(b.title)

@@ -17,7 +17,8 @@ words of its own) joins the earlier report whose title names its topic (`_answer
   began after another related one (the response's notice need not call itself a retaliation).
 - per related item: a price move in one title only, different subjects or kinds of measure in
   the titles (not those of a clause about other goods), measures aimed at different states
-  ("34% on China" vs "对所有美国商品": an act and the answer to it), different act numbers of one
+  ("34% on China" vs "对所有美国商品": an act and the answer to it), two market titles on
+  different companies' shares, different act numbers of one
   kind or percentages in the titles (a rounded one is the same: "up to 38%" = "38.1%"; two
   reports of a market move within a day differ in figures by the hour), different ordinals
   ("first plant" vs "2nd plant", 第一批 vs 第二批).
@@ -33,7 +34,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 
 from policybot.stories.features import GENERIC_SHARE, Signature, fold, numbers, weight
-from policybot.stories.lexicon import ACTORS, ACTS, COMMON, GENERIC, KIN, SUBJECTS
+from policybot.stories.lexicon import ACTORS, ACTS, COMMON, COMPANIES, GENERIC, KIN, SUBJECTS
 from policybot.stories.titles import (
     actors,
     issuers,
@@ -214,6 +215,9 @@ def _apart(a: Signature, b: Signature) -> str | None:
         up_down = moves(a.title) ^ moves(b.title)
         if len(moves(a.title)) == len(moves(b.title)) == 1 and up_down:   # EDA stocks soar, Synopsys falls
             return "moves up vs down in the titles"
+        firms_a, firms_b = (a.title_tokens & COMPANIES) - b.tokens, (b.title_tokens & COMPANIES) - a.tokens
+        if firms_a and firms_b:    # Hesai's shares and Quectel's: two moves
+            return f"companies {sorted(firms_a)[0]} vs {sorted(firms_b)[0]} in the titles"
         if abs(a.when - b.when) <= CLOSE:
             return None    # a move's figures change by the hour ("开盘跌超6%", "收跌逾7%"): no act's numbers
     if (a.lang == b.lang and na and nb and not na & nb and na - _values(b) and nb - _values(a)

@@ -4,6 +4,36 @@ story grouping uses them to compare an English and a Chinese report of one event
 
 from __future__ import annotations
 
+# companies every trade-policy desk writes about (English name -> Chinese names)
+COMPANY_NAMES: dict[str, tuple[str, ...]] = {
+    "nvidia": ("英伟达",), "huawei": ("华为",), "ascend": ("昇腾",), "rusal": ("俄铝",),
+    "asml": ("阿斯麦",), "bytedance": ("字节跳动",), "smic": ("中芯国际", "中芯"),
+    "samsung": ("三星",), "hynix": ("海力士",), "tsmc": ("台积电",), "micron": ("美光",),
+    "intel": ("英特尔",), "qualcomm": ("高通",), "apple": ("苹果",), "google": ("谷歌",),
+    "tesla": ("特斯拉",), "ford": ("福特",), "boeing": ("波音",), "nexperia": ("安世",),
+    "wingtech": ("闻泰",), "illumina": ("因美纳",), "deripaska": ("德里帕斯卡",),
+    "hikvision": ("海康威视", "海康"), "dahua": ("大华股份", "大华技术"), "sensetime": ("商汤",),
+    "megvii": ("旷视",), "iflytek": ("科大讯飞",), "zte": ("中兴通讯", "中兴"), "xiaomi": ("小米",),
+    "tencent": ("腾讯",), "alibaba": ("阿里巴巴", "阿里"), "baidu": ("百度",), "catl": ("宁德时代",),
+    "byd": ("比亚迪",), "ymtc": ("长江存储",), "cxmt": ("长鑫",), "cambricon": ("寒武纪",),
+    "inspur": ("浪潮",), "dji": ("大疆",), "wechat": ("微信",), "alipay": ("支付宝",),
+    "cnooc": ("中海油", "中国海洋石油"), "comac": ("中国商飞", "商飞"), "sinopec": ("中石化",),
+    "petrochina": ("中石油",), "cosco": ("中远海运", "中远"), "rio": ("力拓",), "bhp": ("必和必拓",),
+    "vale": ("淡水河谷",), "glencore": ("嘉能可",), "zijin": ("紫金矿业",), "ganfeng": ("赣锋",),
+    "tianqi": ("天齐",), "lynas": ("莱纳斯",), "mediatek": ("联发科",), "broadcom": ("博通",),
+    "microsoft": ("微软",), "lockheed": ("洛克希德", "洛马"), "raytheon": ("雷神",),
+    "longi": ("隆基",), "jinko": ("晶科",), "tongwei": ("通威",), "toyota": ("丰田",), "bmw": ("宝马",),
+    "pinduoduo": ("拼多多",),
+    "hesai": ("禾赛",), "quectel": ("移远通信", "移远"), "honda": ("本田",), "nissan": ("日产",),
+    "volkswagen": ("大众汽车",), "hyundai": ("现代汽车",), "kia": ("起亚",), "panasonic": ("松下",),
+    "sony": ("索尼",), "remy": ("人头马",), "hennessy": ("轩尼诗",), "pernod": ("保乐力加",),
+    "didi": ("滴滴",), "kaspersky": ("卡巴斯基",), "mastercard": ("万事达",), "amazon": ("亚马逊",),
+    "shein": ("希音",), "nio": ("蔚来",), "xpeng": ("小鹏",), "geely": ("吉利",), "saic": ("上汽",),
+    "chery": ("奇瑞",), "lenovo": ("联想",), "naura": ("北方华创",), "amec": ("中微公司",),
+    "huahong": ("华虹",), "shenghe": ("盛和资源",), "huayou": ("华友钴业",), "cmoc": ("洛阳钼业",),
+    "albemarle": ("雅宝",), "hanwha": ("韩华",), "posco": ("浦项",), "nippon": ("日本制铁", "新日铁"),
+    "hitachi": ("日立",), "nokia": ("诺基亚",), "ericsson": ("爱立信",),
+}
 # concept -> Chinese spellings (Simplified; the text is folded before lookup)
 ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     # states and blocs
@@ -81,31 +111,14 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "ndpr": ("镨钕", "钕镨", "氧化镨钕"),    # the magnet metals' oxide, priced as one
     "oil": ("石油", "油品", "原油"), "gas": ("天然气", "燃气"), "pharmaceutical": ("药品", "医药", "制药"),
     "furniture": ("家具",), "aircraft": ("飞机", "客机", "航空器"), "vessel": ("船舶", "造船", "船只"),
-    # companies every trade-policy desk writes about
-    "nvidia": ("英伟达",), "huawei": ("华为",), "ascend": ("昇腾",), "rusal": ("俄铝",),
-    "asml": ("阿斯麦",), "bytedance": ("字节跳动",), "smic": ("中芯国际", "中芯"),
-    "samsung": ("三星",), "hynix": ("海力士",), "tsmc": ("台积电",), "micron": ("美光",),
-    "intel": ("英特尔",), "qualcomm": ("高通",), "apple": ("苹果",), "google": ("谷歌",),
-    "tesla": ("特斯拉",), "ford": ("福特",), "boeing": ("波音",), "nexperia": ("安世",),
-    "wingtech": ("闻泰",), "illumina": ("因美纳",), "deripaska": ("德里帕斯卡",),
-    "hikvision": ("海康威视", "海康"), "dahua": ("大华股份", "大华技术"), "sensetime": ("商汤",),
-    "megvii": ("旷视",), "iflytek": ("科大讯飞",), "zte": ("中兴通讯", "中兴"), "xiaomi": ("小米",),
-    "tencent": ("腾讯",), "alibaba": ("阿里巴巴", "阿里"), "baidu": ("百度",), "catl": ("宁德时代",),
-    "byd": ("比亚迪",), "ymtc": ("长江存储",), "cxmt": ("长鑫",), "cambricon": ("寒武纪",),
-    "inspur": ("浪潮",), "dji": ("大疆",), "wechat": ("微信",), "alipay": ("支付宝",),
-    "cnooc": ("中海油", "中国海洋石油"), "comac": ("中国商飞", "商飞"), "sinopec": ("中石化",),
-    "petrochina": ("中石油",), "cosco": ("中远海运", "中远"), "rio": ("力拓",), "bhp": ("必和必拓",),
-    "vale": ("淡水河谷",), "glencore": ("嘉能可",), "zijin": ("紫金矿业",), "ganfeng": ("赣锋",),
-    "tianqi": ("天齐",), "lynas": ("莱纳斯",), "mediatek": ("联发科",), "broadcom": ("博通",),
-    "microsoft": ("微软",), "lockheed": ("洛克希德", "洛马"), "raytheon": ("雷神",),
-    "longi": ("隆基",), "jinko": ("晶科",), "tongwei": ("通威",), "toyota": ("丰田",), "bmw": ("宝马",),
-    "pinduoduo": ("拼多多",),
     # common words of trade reporting and of official statements: a ministry's statement on a
     # foreign act shares few names with the act's reports ("所有贸易伙伴" = "all trading partners").
     # Not 企业/公司 = company: every other report names companies (two sibling acts became candidates)
     "partner": ("伙伴",), "supply": ("供应",), "compliance": ("合规",),
     "manufacturing": ("制造",), "technology": ("科技", "技术"),
+    **COMPANY_NAMES,
 }
+COMPANIES = frozenset(COMPANY_NAMES)
 
 # English spellings that fold onto a concept token (the rest of English: light stemming)
 EN_ALIASES: dict[str, str] = {
