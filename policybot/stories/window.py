@@ -14,7 +14,7 @@ from policybot.stories.features import Signature
 from policybot.stories.group import MIN_PAIRS, MIN_SPECIFIC, MIN_SPECIFIC_CROSS, WINDOW, Candidate
 from policybot.stories.titles import topic
 
-MAX_POSTING = 64      # items remembered per key: the newest; a key in more items says little
+MAX_POSTING = 16      # items remembered per key: the newest; a key in more items says little
 MAX_NEAR = 8          # candidates an item is compared with: those sharing the most keys
 MAX_KEYS = 16         # an item's rarest keys looked up in the index
 MAX_GLOSS_POSTING = 16   # Chinese items remembered per glossary word: a word in more says little
