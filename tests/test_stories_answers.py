@@ -68,6 +68,16 @@ def test_an_agency_acts_for_its_state(title: str, state: str) -> None:
     assert titles.actors(title) == {state}
 
 
+@pytest.mark.parametrize(("title", "state"), [
+    ("French lawmakers approve digital tax despite U.S. probe", {"france"}),
+    ("Dutch government takes control of Chinese-owned chipmaker Nexperia", {"netherlands"}),
+    ("Japanese chipmakers slump on new curbs", set()),     # an industry is no state acting
+    ("Chinese regulators slam US move", set()),            # a reaction
+])
+def test_a_state_s_adjective_and_an_institution_act_for_it(title: str, state: set[str]) -> None:
+    assert titles.actors(title) == state
+
+
 def test_the_other_states_adjectives_capitals_and_chinese_names_are_the_state() -> None:
     assert en_tokens("malaysian malaysia kuala") >= {"malaysia"}
     assert len(en_tokens("malaysian malaysia")) == 1

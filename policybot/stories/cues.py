@@ -48,7 +48,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "markets rally", "markets drop", "markets slide", "halts shares", "trading halt",
                 "limit-up", "limit up", "limit-down", "limit down", "stock drops", "stock falls",
                 "stock slides", "stock rises", "stock jumps", "premarket", "after-hours",
-                "halts trading", "halted trading", "extends decline", "extends losses", "extends gains", " tanks", " tanked",
+                "halts trading", "halted trading", "extends decline", "extends losses", "extends gains",
+                " tanks", " tanked",
                 # trade data: a release and its reports say how much, or how it moved
                 "trade surplus", "trade deficit", "year-on-year", "year on year", "exports rise",
                 "exports rose", "exports fall", "exports fell", "exports beat", "exports miss",
@@ -63,7 +64,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "同比增长", "同比下降", "同比下滑", "进出口情况", "出口增速", "贸易顺差", "贸易逆差",
                 "降幅", "增幅", "停牌", "盘后", "盘前", "涨约", "跌约", "股价", "股市",
                 # a statistics release: customs' tables, an industry's output and sales
-                "量值表", "产销情况", "出口量", "进口量", "出口额", "进口额", "环比", "期货", "高位", "低位")),
+                "量值表", "产销情况", "出口量", "进口量", "出口额", "进口额", "环比", "期货", "高位",
+                "低位")),
     # a company's own milestone (a plant opened or idled, a deal closed): company news, not the act
     "company": (("inaugurat", "breaks ground", "broke ground", "groundbreaking", "ground-breaking",
                  "opens plant", "opens factory", "opens fab", "starts production",

@@ -13,6 +13,7 @@ from policybot.stories.lexicon import (
     ACTOR_ALIASES,
     ACTOR_NAMES,
     ACTORS,
+    EN_ALIASES,
     MEASURES,
     STATES,
     SUBJECTS,
@@ -45,6 +46,11 @@ REACTION_VERBS = (
 ).split()
 REACTION = re.compile(r"(?:\S+\s+){0,3}?(?:" + "|".join(sorted(REACTION_VERBS, key=len, reverse=True))
                       + r")(?:s|es|d|ed|ing|ly)?\b(?! of\b)")   # "firms accused of": no reaction
+# a title leading with a state's adjective and one of its institutions: the state acting
+# ("French lawmakers approve ...", "Dutch government takes control ..."; not "Japanese chipmakers")
+ADJECTIVE_LEAD = re.compile(r"\W*(?:the\s+)?([a-z]+)\s+(?:lawmakers|legislators|government|parliament|senate"
+                            r"|ministry|regulators?|court|officials|authorities|cabinet|president|premier"
+                            r"|prime minister|customs|commerce ministry|trade ministry|finance ministry)\b")
 # how a Chinese title leads with the state acting: China and its organs, the US and its own
 # ("美光" is Micron; "美日", "中美": both)
 ZH_ACTORS = {**dict.fromkeys(("中方", "中国", "我国", "北京", "国务院", "税委会", "商务部", "海关总署",
@@ -143,6 +149,11 @@ def actors(title: str) -> frozenset[str]:
     if zh is not None:    # a Chinese title leading with a state or one of its organs, but a reaction
         return frozenset() if ZH_REACTION.search(folded) else frozenset({ZH_ACTORS[zh.group(1)]})
     found = ACTOR_LEAD.match(folded)
+    if found is not None and found.group(1) not in ACTOR_NAMES:
+        adjective = ADJECTIVE_LEAD.match(folded)
+        state = EN_ALIASES.get(adjective.group(1), "") if adjective is not None else ""
+        if state in ACTORS and REACTION.match(folded, adjective.end() + 1) is None:
+            return frozenset({state})
     if found is None or found.group(1) not in ACTOR_NAMES or REACTION.match(folded, found.end()) is not None:
         return frozenset()
     return frozenset(ACTOR_ALIASES.get(t, t) for t in en_tokens(found.group(0))) & ACTORS
