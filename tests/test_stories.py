@@ -184,7 +184,7 @@ def test_a_date_in_a_title_is_no_act_number() -> None:
 def test_titles_naming_different_measures_are_two_stories() -> None:
     """A tariff truce and an entity-list suspension under it share the day, the deal and the
     90 days, but are two stories (STORIES.md: measures of different kinds)."""
-    truce = _sig(item("a", "Trump hails reset after Geneva tariff truce for 90 days",
+    truce = _sig(item("a", "Reset hailed after Geneva tariff truce for 90 days",
                       "The US and China suspend most tariffs for 90 days under the Geneva deal."))
     listing = _sig(item("b", "China suspends unreliable entity measures for 90 days under Geneva deal",
                         "China suspends unreliable entity list measures for 90 days under the Geneva deal.", 1))

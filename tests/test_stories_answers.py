@@ -69,6 +69,10 @@ def test_an_agency_acts_for_its_state(title: str, state: str) -> None:
 
 
 @pytest.mark.parametrize(("title", "state"), [
+    ("Trump ends trade talks with Canada over digital services tax", {"us"}),   # a leader: his state
+    ("【拜登宣布禁止进口俄罗斯能源产品】", {"us"}),
+    ("Vietnam, US agree on joint statement on reciprocal trade", {"vietnam", "us"}),   # each partner
+    ("Poland, Hungary and Slovakia impose bans on Ukrainian grain", {"poland", "hungary", "slovakia"}),
     ("French lawmakers approve digital tax despite U.S. probe", {"france"}),
     ("Dutch government takes control of Chinese-owned chipmaker Nexperia", {"netherlands"}),
     ("Japanese chipmakers slump on new curbs", set()),     # an industry is no state acting

@@ -121,7 +121,7 @@ def test_test_rules_groups_across_languages_and_parts_two_states_acts(tmp_path: 
 
     stories = [json.loads(line)["story"] for line in run("--json").splitlines()]
     assert stories == ["eu", "own", "eu", "own"]
-    assert "blocked by acted by poland vs eu in the titles" in run("--explain")
+    assert "blocked by acted by hungary vs eu in the titles" in run("--explain")
 
 
 def test_a_glossary_word_remembers_the_newest_chinese_reports_only() -> None:

@@ -244,7 +244,7 @@ ACTORS = STATES | frozenset(
     "asean opec".split())
 # an organ acting for its state or bloc
 ACTOR_ALIASES = {"commission": "eu",
-                 **dict.fromkeys(("ustr", "bis", "ofac", "cfius", "usda", "fcc"), "us"),
+                 **dict.fromkeys(("ustr", "bis", "ofac", "cfius", "usda", "fcc", "trump", "biden"), "us"),
                  **dict.fromkeys(("mofcom", "miit", "samr", "gacc", "ndrc"), "china")}
 # how a title names a state acting: its name or its seat, not an adjective ("Japanese chipmakers")
 ACTOR_NAMES = frozenset(ACTORS | frozenset(

@@ -38,6 +38,8 @@ ZH_TARGET = re.compile(r"(?<![反应面相绝])对(?![等话此于外])(?:原产
 # a title's first word, and after the actor (and its partners: "Poland, Hungary and Slovakia"),
 # a verb of reaction: what a reaction report leads with
 ACTOR_LEAD = re.compile(r"\W*(?:the\s+)?([a-z][\w.'-]*)(?:(?:\s+and|\s*&)\s+[a-z][\w.'-]*)*\s+")
+# a state acting beside the first ("Vietnam, US agree": the commas are folded away)
+PARTNER = re.compile(r"(?:(?:and|&)\s+)?([a-z][\w.'-]*)\s+")
 REACTION_VERBS = (
     "oppose slam criticise criticize condemn welcome vow urge say said warn call protest respond react "
     "reject denounce blast regret hit lash accuse seek ask question summon defend deny denies voice express "
@@ -56,7 +58,7 @@ ADJECTIVE_LEAD = re.compile(r"\W*(?:the\s+)?([a-z]+)\s+(?:lawmakers|legislators|
 ZH_ACTORS = {**dict.fromkeys(("中方", "中国", "我国", "北京", "国务院", "税委会", "商务部", "海关总署",
                                "外交部", "工信部", "发改委", "国家发展改革委"), "china"),
              **dict.fromkeys(("美方", "美国", "美对", "美将", "美拟", "美商务部", "美财政部", "美贸易代表",
-                               "白宫", "特朗普", "华盛顿"), "us")}
+                               "白宫", "特朗普", "拜登", "华盛顿"), "us")}
 ZH_ACTOR_LEAD = re.compile(r"[【\[\s]*(" + "|".join(sorted(ZH_ACTORS, key=len, reverse=True))
                            + ")(?![美中日韩欧英德法俄越印])")
 # ... but a reaction: a spokesperson's answer, a statement of opposition ("商务部新闻发言人就…答记者问")
@@ -156,7 +158,10 @@ def actors(title: str) -> frozenset[str]:
             return frozenset({state})
     if found is None or found.group(1) not in ACTOR_NAMES or REACTION.match(folded, found.end()) is not None:
         return frozenset()
-    return frozenset(ACTOR_ALIASES.get(t, t) for t in en_tokens(found.group(0))) & ACTORS
+    lead, end = found.group(0), found.end()
+    while (partner := PARTNER.match(folded, end)) is not None and partner.group(1) in ACTOR_NAMES:
+        lead, end = lead + partner.group(0), partner.end()     # "Vietnam, US agree ..." (commas folded)
+    return frozenset(ACTOR_ALIASES.get(t, t) for t in en_tokens(lead)) & ACTORS
 
 
 @lru_cache(maxsize=TITLE_CACHE)
