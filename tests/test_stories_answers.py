@@ -105,6 +105,12 @@ def test_goods_of_one_kind_are_no_different_subjects() -> None:
     a = _sig("a", "USTR raises Section 301 tariffs on Chinese solar wafers and tungsten", "", 2)
     b = _sig("b", "【美国贸易代表办公室宣布提高对华硅片及钨产品301关税】")
     assert group._apart(a, b) is None
+    e = _sig("e", "Dutch wholesale gas prices fall on warmer weather", "", 2)
+    f = _sig("f", "EU gas prices slide as storage fills")
+    assert group._apart(e, f) is None      # an EU member's market is the EU's ...
+    g = _sig("g", "Germany bans Chinese steel", "", 2)
+    h = _sig("h", "Netherlands bans Chinese steel")
+    assert group._apart(g, h) == "subjects germany vs netherlands"     # ... but two members are two
     c = _sig("c", "China halts soybean purchases", "", 2)
     d = _sig("d", "China halts rare earth exports")
     assert group._apart(c, d) == "subjects soybean vs rareearth"

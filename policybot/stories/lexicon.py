@@ -214,7 +214,9 @@ COMMON = frozenset(
     "industry apply cover item approv foreign follow administration report official market law add".split())
 # goods of one kind: a title about one and a report naming another are not about different goods
 _KINDS = (("rareearth", "magnet"), ("solar", "silicon", "polysilicon"), ("lithography", "photoresist"))
-KIN = {good: frozenset(kind) - {good} for kind in _KINDS for good in kind}
+_EU_MEMBERS = frozenset({"germany", "netherlands", "france"})    # ... and an EU member's market is the EU's
+KIN = {**{good: frozenset(kind) - {good} for kind in _KINDS for good in kind},
+       **dict.fromkeys(_EU_MEMBERS, frozenset({"eu"})), "eu": _EU_MEMBERS}
 # what a report is about (a state, a good): two titles about different ones are two events
 SUBJECTS = frozenset(
     "japan korea eu germany uk netherlands russia brazil canada mexico india congo australia "
