@@ -201,6 +201,11 @@ def test_ndpr_is_one_concept_in_both_languages() -> None:
     assert tokens(fold("氧化镨钕价格")) >= {"ndpr"}
 
 
+def test_a_dispute_settled_is_no_market_news() -> None:
+    title = fold("US, India settle six trade disputes at WTO")
+    assert "market" not in signature_cues(title, lead(title))[0]
+
+
 def test_now_in_force_is_an_entry_into_force() -> None:
     title = fold("China's Dual-Use Export Control Regulations Now in Force: Key Points")
     assert "in force" in signature_cues(title, lead(title))[1]
@@ -208,7 +213,8 @@ def test_now_in_force_is_an_entry_into_force() -> None:
 
 @pytest.mark.parametrize("title", ["Greenland Minerals tanks as uranium ban passes",
                                    "印度封禁“吃鸡”，腾讯股价承压", "2024年汽车工业产销情况",
-                                   "2020年12月全国进口重点商品量值表", "【海关数据：12月天然石墨出口量环比大降九成】"])
+                                   "2020年12月全国进口重点商品量值表", "【海关数据：12月天然石墨出口量环比大降九成】",
+                                   "Oil settles up 4% as U.S. bans Russian crude"])
 def test_a_share_price_is_market_news(title: str) -> None:
     main = lead(fold(title))
     assert "market" in signature_cues(fold(title), main)[1]

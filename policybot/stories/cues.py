@@ -49,7 +49,8 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "limit-up", "limit up", "limit-down", "limit down", "stock drops", "stock falls",
                 "stock slides", "stock rises", "stock jumps", "premarket", "after-hours",
                 "halts trading", "halted trading", "extends decline", "extends losses", "extends gains",
-                " tanks", " tanked",
+                " tanks", " tanked", "settles up", "settles down", "settles higher", "settles lower",
+                "settled up", "settled down", "settled higher", "settled lower",
                 # trade data: a release and its reports say how much, or how it moved
                 "trade surplus", "trade deficit", "year-on-year", "year on year", "exports rise",
                 "exports rose", "exports fall", "exports fell", "exports beat", "exports miss",
