@@ -214,7 +214,9 @@ def test_now_in_force_is_an_entry_into_force() -> None:
 @pytest.mark.parametrize("title", ["Greenland Minerals tanks as uranium ban passes",
                                    "印度封禁“吃鸡”，腾讯股价承压", "2024年汽车工业产销情况",
                                    "2020年12月全国进口重点商品量值表", "【海关数据：12月天然石墨出口量环比大降九成】",
-                                   "Oil settles up 4% as U.S. bans Russian crude"])
+                                   "Oil settles up 4% as U.S. bans Russian crude",
+                                   "Embraer leads Ibovespa gains after tariff exemption",
+                                   "Aussie dollar dips, miners slip after China suspends dialogue"])
 def test_a_share_price_is_market_news(title: str) -> None:
     main = lead(fold(title))
     assert "market" in signature_cues(fold(title), main)[1]

@@ -50,7 +50,9 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "stock slides", "stock rises", "stock jumps", "premarket", "after-hours",
                 "halts trading", "halted trading", "extends decline", "extends losses", "extends gains",
                 " tanks", " tanked", "settles up", "settles down", "settles higher", "settles lower",
-                "settled up", "settled down", "settled higher", "settled lower",
+                "settled up", "settled down", "settled higher", "settled lower", "leads gains",
+                "lead gains", "leads losses", "leads declines", " dips", " dipped", " slips", " slipped",
+                "prices retreat", "prices ease", "prices eased",
                 # trade data: a release and its reports say how much, or how it moved
                 "trade surplus", "trade deficit", "year-on-year", "year on year", "exports rise",
                 "exports rose", "exports fall", "exports fell", "exports beat", "exports miss",
