@@ -215,7 +215,7 @@ def test_now_in_force_is_an_entry_into_force() -> None:
                                    "印度封禁“吃鸡”，腾讯股价承压", "2024年汽车工业产销情况",
                                    "2020年12月全国进口重点商品量值表", "【海关数据：12月天然石墨出口量环比大降九成】",
                                    "Oil settles up 4% as U.S. bans Russian crude",
-                                   "Embraer leads Ibovespa gains after tariff exemption",
+                                   "Coffee Prices Retreat as US Removes Tariffs on Brazilian Goods",
                                    "Aussie dollar dips, miners slip after China suspends dialogue"])
 def test_a_share_price_is_market_news(title: str) -> None:
     main = lead(fold(title))
