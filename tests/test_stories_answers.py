@@ -37,6 +37,7 @@ def test_a_spokesperson_s_answer_joins_the_act_it_names() -> None:
     window = Window([Candidate(act.key, act)])
     decision = decide(answer, window.near(answer))
     assert decision.story == act.key, decision.why
+    assert decision.why == f"joins {act.key} (an answer on the act its title names: entity, us; score 1.00)"
 
 
 @pytest.mark.parametrize(("title", "act_title"), [

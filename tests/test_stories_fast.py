@@ -292,6 +292,10 @@ def ref_decide(sig: Signature, candidates: Sequence[Candidate]) -> Decision:
     for score, cand in ranked:
         if cand.story not in tried and ref_veto(sig, related[cand.story], members[cand.story],
                                                 cand.story in later) is None:
+            if cand.sig.key in answered:
+                named = ", ".join(sorted(about & cand.sig.title_tokens))
+                return Decision(cand.story, score, f"joins {cand.story} (an answer on the act its title "
+                                                   f"names: {named}; score {score:.2f})")
             why = g._shared(g.shared(sig, cand.sig))
             return Decision(cand.story, score, f"joins {cand.story} ({why}; score {score:.2f})")
         tried.add(cand.story)

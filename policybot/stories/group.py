@@ -87,14 +87,14 @@ class Candidate:
 class Decision:
     story: str | None        # the story joined, None: the item starts its own
     score: float
-    reason: str = ""         # why it starts a story (a join's line is made when asked: `why`)
+    reason: str = ""         # why it starts a story, or an answer joins (other joins: made when asked, `why`)
     pair: tuple[Signature, Signature] | None = field(default=None, repr=False, compare=False)  # a join's
 
     @property
     def why(self) -> str:
         """One line. A join's names what the two share: made only when asked (for an explanation,
         a debug log line), as most items join a story and the bot logs none of it by default."""
-        if self.pair is None:
+        if self.pair is None or self.reason:
             return self.reason
         return f"joins {self.story} ({_shared(shared(*self.pair))}; score {self.score:.2f})"
 
@@ -265,6 +265,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
     related: dict[str, list[tuple[float, Candidate]]] = {}
     members: dict[str, list[Candidate]] = {}
     joinable: set[int] = set()   # id() of the candidates similar enough, or sharing enough, to be joined
+    answered: set[int] = set()   # ... and of those a spokesperson's answer names (`_answered`)
     when, key, lang = sig.when, sig.key, sig.lang
     about = topic(sig.title) if lang == "zh" else _NO_TOPIC
     for cand in candidates[-MAX_CANDIDATES:]:
@@ -284,6 +285,7 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
             joins = score >= JOIN_SCORE_CROSS or specific(sig, other, glossed=False) >= STRONG_SHARED_CROSS
         if about and other.when <= when and (named := _answered(about, other)):
             joins, score = True, max(score, named)
+            answered.add(id(cand))
         if joins or score >= _threshold(sig, other, score):
             joinable.add(id(cand))
         elif score < RELATED_SCORE:    # (and < threshold): not even related
@@ -300,7 +302,10 @@ def decide(sig: Signature, candidates: Sequence[Candidate], window: float = WIND
         if cand.story not in tried:
             tried[cand.story] = _veto(sig, related[cand.story], members[cand.story], cand.story in later)
             if tried[cand.story] is None:
-                return Decision(cand.story, score, pair=(sig, cand.sig))
+                said = (f"joins {cand.story} (an answer on the act its title names: "
+                        f"{', '.join(sorted(about & cand.sig.title_tokens))}; score {score:.2f})"
+                        if id(cand) in answered else "")
+                return Decision(cand.story, score, said, pair=(sig, cand.sig))
     vetoes = [v for story, scored in related.items()
               if (v := tried[story] if story in tried else _veto(sig, scored, members[story], story in later))
               is not None]
