@@ -4,7 +4,9 @@ a count in 万, NdPr as one concept, share prices as market news, a final naming
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from policybot.stories.cues import signature_cues
 from policybot.stories.features import en_tokens, fold, lead, numbers, signature, tokens
 from policybot.stories.group import Candidate, decide
 from policybot.stories.window import Window
+from tests.test_e2e_stories import run_test_rules
 
 NOW = datetime(2025, 9, 13, 3, tzinfo=UTC)
 ACT = ("US adds 23 Chinese entities to trade blacklist, including firms supplying SMIC",
@@ -38,6 +41,21 @@ def test_a_spokesperson_s_answer_joins_the_act_it_names() -> None:
     decision = decide(answer, window.near(answer))
     assert decision.story == act.key, decision.why
     assert decision.why == f"joins {act.key} (an answer on the act its title names: entity, us; score 1.00)"
+
+
+def test_test_rules_shows_an_answer_joining_the_act(tmp_path: Path) -> None:
+    """`bot.py test-rules` on one evening: the act in English, another US act the same evening,
+    then the ministry's answer naming the listing: the answer is the listing's story, and
+    `--explain` says it joined as an answer."""
+    rows = [{"id": "act", "published": "2025-09-12T21:30:00Z", "title": ACT[0], "summary": ACT[1]},
+            {"id": "other", "published": "2025-09-12T22:10:00Z",
+             "title": "US raises tariffs on Chinese solar wafers to 50%",
+             "summary": "The USTR raised Section 301 tariffs on Chinese solar wafers and polysilicon."},
+            {"id": "answer", "published": "2025-09-13T02:40:00Z", "title": ANSWER[0], "summary": ANSWER[1]}]
+    run = run_test_rules(tmp_path, rows, "rules:\n  - id: china\n    title: China\n"
+                                         "    match: {any: [chinese, 中国, china]}\n")
+    assert [json.loads(line)["story"] for line in run("--json").splitlines()] == ["act", "other", "act"]
+    assert "an answer on the act its title names: entity, us" in run("--explain")
 
 
 @pytest.mark.parametrize(("title", "act_title"), [
