@@ -93,12 +93,21 @@ def test_an_agency_acts_for_its_state(title: str, state: str) -> None:
     ("Vietnam, US agree on joint statement on reciprocal trade", {"vietnam", "us"}),   # each partner
     ("Poland, Hungary and Slovakia impose bans on Ukrainian grain", {"poland", "hungary", "slovakia"}),
     ("French lawmakers approve digital tax despite U.S. probe", {"france"}),
+    ("中美经贸磋商在吉隆坡举行 双方形成初步共识", {"china", "us"}),     # a pair of states leading: both
+    ("中方回应美方加征关税", set()),
     ("Dutch government takes control of Chinese-owned chipmaker Nexperia", {"netherlands"}),
     ("Japanese chipmakers slump on new curbs", set()),     # an industry is no state acting
     ("Chinese regulators slam US move", set()),            # a reaction
 ])
 def test_a_state_s_adjective_and_an_institution_act_for_it(title: str, state: set[str]) -> None:
     assert titles.actors(title) == state
+
+
+def test_two_pacts_of_one_state_with_two_others_are_two_stories() -> None:
+    """The US's deal with Malaysia and its consensus with China, in Kuala Lumpur the same day."""
+    a = _sig("a", "US, Malaysia sign reciprocal trade agreement during Trump visit", "", 4)
+    b = _sig("b", "中美经贸磋商在吉隆坡举行 双方形成初步共识")
+    assert group._apart(a, b) == "acted by malaysia vs china in the titles"
 
 
 def test_the_other_states_adjectives_capitals_and_chinese_names_are_the_state() -> None:

@@ -229,6 +229,8 @@ def ref_apart(a: Signature, b: Signature) -> str | None:
     ca, cb = titles.actors(a.title), titles.actors(b.title)
     if ca and cb and not ca & cb:
         return f"acted by {sorted(ca)[0]} vs {sorted(cb)[0]} in the titles"
+    if ca - cb and cb - ca:
+        return f"acted by {sorted(ca - cb)[0]} vs {sorted(cb - ca)[0]} in the titles"
     ma, mb = titles.lead_measures(a.title), titles.lead_measures(b.title)
     if ma and mb and not ma & mb and not (ma | mb) <= g.DUTIES:
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"

@@ -208,6 +208,8 @@ def _apart(a: Signature, b: Signature) -> str | None:
         return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
     if ca and cb and not ca & cb:    # "Taiwan opens ..." and "China downgrades ...": two acts
         return f"acted by {sorted(ca)[0]} vs {sorted(cb)[0]} in the titles"
+    if ca - cb and cb - ca:    # "US, China reach consensus" and "US, Malaysia sign agreement": two pacts
+        return f"acted by {sorted(ca - cb)[0]} vs {sorted(cb - ca)[0]} in the titles"
     # a tariff and a listing the same day: two stories; an anti-dumping duty and a tariff: one
     if ma and mb and not ma & mb and not (ma | mb) <= DUTIES:
         return f"measures {sorted(ma)[0]} vs {sorted(mb)[0]} in the titles"

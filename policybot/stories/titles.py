@@ -61,6 +61,8 @@ ZH_ACTORS = {**dict.fromkeys(("中方", "中国", "我国", "北京", "国务院
                                "白宫", "特朗普", "拜登", "华盛顿"), "us")}
 ZH_ACTOR_LEAD = re.compile(r"[【\[\s]*(" + "|".join(sorted(ZH_ACTORS, key=len, reverse=True))
                            + ")(?![美中日韩欧英德法俄越印])")
+# a Chinese title leading with a pair of states ("中美经贸磋商", "美欧达成协议"): both act
+ZH_PAIR_LEAD = re.compile(r"[【\[\s]*([美中日韩欧俄英])([美中日韩欧俄英])(?![国方盟元股])")
 # ... but a reaction: a spokesperson's answer, a statement of opposition ("商务部新闻发言人就…答记者问")
 ZH_REACTION = re.compile(r"新闻发言人|答记者问|发表谈话|回应|表示|表态|坚决反对|敦促|谴责|驳斥|批评|抨击|不满"
                          r"|[:：](?![对将自决])")    # "商务部：对美…发起调查" is the ministry's act
@@ -150,6 +152,9 @@ def actors(title: str) -> frozenset[str]:
     zh = ZH_ACTOR_LEAD.match(folded)
     if zh is not None:    # a Chinese title leading with a state or one of its organs, but a reaction
         return frozenset() if ZH_REACTION.search(folded) else frozenset({ZH_ACTORS[zh.group(1)]})
+    pair = ZH_PAIR_LEAD.match(folded)    # "中美经贸磋商…": both act
+    if pair is not None and pair.group(1) != pair.group(2) and not ZH_REACTION.search(folded):
+        return frozenset({ZH_TARGETS[pair.group(1)], ZH_TARGETS[pair.group(2)]})
     found = ACTOR_LEAD.match(folded)
     if found is not None and found.group(1) not in ACTOR_NAMES:
         adjective = ADJECTIVE_LEAD.match(folded)
