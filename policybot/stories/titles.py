@@ -195,8 +195,8 @@ def topic(title: str) -> frozenset[str]:
     if found is None:
         return frozenset()
     about = frozenset(t for t in tokens(found.group(1)) if not t.startswith("zh:")) - {"china"}
-    if "entity" in about:     # 实体清单: the entity list ("trade blacklist")
-        about -= {"list"}
+    if "entity" in about:     # 出口管制实体清单, 管控名单: the entity list ("trade blacklist")
+        about -= {"list", "export", "control"}
     return about if about & ACTORS else frozenset()
 
 
