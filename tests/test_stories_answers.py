@@ -37,6 +37,7 @@ def test_a_spokesperson_s_answer_joins_the_act_it_names() -> None:
     act, answer = _sig("act", *ACT, hours=5), _sig("answer", *ANSWER)
     assert titles.topic(answer.title) == {"us", "entity"}
     assert titles.topic("商务部新闻发言人就美方将37家中国实体列入出口管制管控名单答记者问") == {"us", "entity"}
+    assert titles.topic("商务部贸易救济调查局负责人就欧盟对华玻璃纤维织物反补贴终裁发表谈话") == {"eu", "countervailing"}
     assert group.specific(answer, act) < group.MIN_SPECIFIC_CROSS     # no key would join them
     window = Window([Candidate(act.key, act)])
     decision = decide(answer, window.near(answer))
