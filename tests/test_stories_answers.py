@@ -131,7 +131,8 @@ def test_a_title_s_subjects_are_its_main_clause_s() -> None:
 
 def test_goods_of_one_kind_are_no_different_subjects() -> None:
     """"提高对华多晶硅、硅片及钨产品301关税" and "solar wafers, polysilicon": one kind of goods;
-    rare earths and soybeans are not."""
+    rare earths and soybeans are not, nor rare earths and magnets (licences for one are not for
+    the other: fresh28)."""
     a = _sig("a", "USTR raises Section 301 tariffs on Chinese solar wafers and tungsten", "", 2)
     b = _sig("b", "【美国贸易代表办公室宣布提高对华硅片及钨产品301关税】")
     assert group._apart(a, b) is None
@@ -144,6 +145,9 @@ def test_goods_of_one_kind_are_no_different_subjects() -> None:
     c = _sig("c", "China halts soybean purchases", "", 2)
     d = _sig("d", "China halts rare earth exports")
     assert group._apart(c, d) == "subjects soybean vs rareearth"
+    m = _sig("m", "China grants export licences for rare earth magnets to Ningbo Yunsheng", "", 2)
+    r = _sig("r", "EU business lobby says rare earth licences still slow")
+    assert group._apart(m, r) == "subjects magnet vs eu"
 
 
 @pytest.mark.parametrize(("title", "found"), [

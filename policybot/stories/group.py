@@ -240,7 +240,7 @@ def _apart(a: Signature, b: Signature) -> str | None:
 
 
 def _kin(subjects: frozenset[str], tokens: frozenset[str]) -> frozenset[str]:
-    """The `subjects` whose kind (rare earths and magnets; solar, silicon and polysilicon) the
+    """The `subjects` whose kind (solar, silicon and polysilicon; an EU member and the EU) the
     other report's `tokens` do not name either."""
     return frozenset(s for s in subjects if not KIN.get(s, frozenset()) & tokens)
 

@@ -213,7 +213,7 @@ COMMON = frozenset(
     "country announc billion requir firm section government investment minister measur review exporter "
     "industry apply cover item approv foreign follow administration report official market law add".split())
 # goods of one kind: a title about one and a report naming another are not about different goods
-_KINDS = (("rareearth", "magnet"), ("solar", "silicon", "polysilicon"), ("lithography", "photoresist"))
+_KINDS = (("solar", "silicon", "polysilicon"), ("lithography", "photoresist"))
 _EU_MEMBERS = frozenset({"germany", "netherlands", "france"})    # ... and an EU member's market is the EU's
 KIN = {**{good: frozenset(kind) - {good} for kind in _KINDS for good in kind},
        **dict.fromkeys(_EU_MEMBERS, frozenset({"eu"})), "eu": _EU_MEMBERS}

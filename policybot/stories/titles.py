@@ -76,7 +76,8 @@ MOVES = (("up", re.compile(r"\b(?:surge[sd]?|surging|soar(?:s|ed|ing)?|rall(?:y|
                             r"|nosedive[sd]?|crash(?:es|ed)?|sell-?off|slip(?:s|ped)?)\b|大跌|暴跌|跌停|下跌|走低"
                             r"|走弱|重挫|下挫|跌超|跌逾|跌近|跌约|低开|领跌|新低|跳水|跌破")))
 # a spokesperson's answer on an act ("商务部新闻发言人就美方将23家中国实体列入实体清单答记者问"): its topic
-ZH_TOPIC = re.compile(r"(?:发言人|负责人)[^就，,。]{0,6}就(.{2,40}?)(?:答记者问|答问|发表谈话|回答记者|答记者)")
+ZH_TOPIC = re.compile(r"(?:发言人|负责人)[^就，,。]{0,6}就(.{2,40}?)"
+                      r"(?:答记者问|答问|发表谈话|回答记者|答记者)")
 # an ordinal of a title: "TSMC's 2nd Kumamoto plant", "第二批", "熊本二厂" (the 1st/first of
 # "for the first time" is none)
 EN_ORDINAL = re.compile(r"\b(?:(first|second|third|fourth|fifth)|(\d+)(?:st|nd|rd|th))\b(?! time\b)")
