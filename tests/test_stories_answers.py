@@ -82,7 +82,8 @@ def test_a_later_act_is_never_what_an_answer_answers() -> None:
 
 @pytest.mark.parametrize(("title", "state"), [
     ("USTR Formally Delays List 3 Tariff Increase", "us"), ("BIS adds 11 entities", "us"),
-    ("OFAC sanctions refinery", "us"), ("MOFCOM announces export controls on graphite", "china"),
+    ("OFAC sanctions refinery", "us"), ("Treasury sanctions over 300 targets alongside G7", "us"),
+    ("七国集团广岛峰会发表对乌声明", "g7"), ("MOFCOM announces export controls on graphite", "china"),
     ("MIIT sets first batch of rare earth quotas", "china"),
 ])
 def test_an_agency_acts_for_its_state(title: str, state: str) -> None:
@@ -250,7 +251,9 @@ def test_now_in_force_is_an_entry_into_force() -> None:
                                    "2020年12月全国进口重点商品量值表", "【海关数据：12月天然石墨出口量环比大降九成】",
                                    "Oil settles up 4% as U.S. bans Russian crude",
                                    "Coffee Prices Retreat as US Removes Tariffs on Brazilian Goods",
-                                   "Aussie dollar dips, miners slip after China suspends dialogue"])
+                                   "Aussie dollar dips, miners slip after China suspends dialogue",
+                                   "GRAINS-Soybeans fall as China halts U.S. farm purchases",
+                                   "China purchase halt weighs on soybeans", "中方暂停采购美农产品 美豆期价下挫"])
 def test_a_share_price_is_market_news(title: str) -> None:
     main = lead(fold(title))
     assert "market" in signature_cues(fold(title), main)[1]

@@ -52,7 +52,10 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 " tanks", " tanked", "settles up", "settles down", "settles higher", "settles lower",
                 "settled up", "settled down", "settled higher", "settled lower", "leads gains",
                 "lead gains", "leads losses", "leads declines", " dips", " dipped", " slips", " slipped",
-                "prices retreat", "prices ease", "prices eased",
+                "prices retreat", "prices ease", "prices eased", "weighs on", "weigh on",
+                # a wire's market report, by its tag
+                "grains-", "softs-", "metals-", "precious-", "global markets-", "forex-",
+                "emerging markets-", "oil-",
                 # trade data: a release and its reports say how much, or how it moved
                 "trade surplus", "trade deficit", "year-on-year", "year on year", "exports rise",
                 "exports rose", "exports fall", "exports fell", "exports beat", "exports miss",
@@ -68,7 +71,7 @@ STEP_CUES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                 "降幅", "增幅", "停牌", "盘后", "盘前", "涨约", "跌约", "股价", "股市",
                 # a statistics release: customs' tables, an industry's output and sales
                 "量值表", "产销情况", "出口量", "进口量", "出口额", "进口额", "环比", "期货", "高位",
-                "低位")),
+                "低位", "期价")),
     # a company's own milestone (a plant opened or idled, a deal closed): company news, not the act
     "company": (("inaugurat", "breaks ground", "broke ground", "groundbreaking", "ground-breaking",
                  "opens plant", "opens factory", "opens fab", "starts production",

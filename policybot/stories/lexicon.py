@@ -62,7 +62,7 @@ ZH_CONCEPTS: dict[str, tuple[str, ...]] = {
     "bulgaria": ("保加利亚",), "cambodia": ("柬埔寨",), "bangladesh": ("孟加拉",),
     "zimbabwe": ("津巴布韦",), "zambia": ("赞比亚",), "qatar": ("卡塔尔",), "slovakia": ("斯洛伐克",),
     "latvia": ("拉脱维亚",), "estonia": ("爱沙尼亚",), "asean": ("东盟",), "opec": ("欧佩克",),
-    "nato": ("北约",),
+    "nato": ("北约",), "g7": ("七国集团",),
     # institutions and people
     "treasury": ("财政部", "美财政部"), "commerce": ("商务部", "美商务部"), "customs": ("海关",),
     "pentagon": ("五角大楼", "国防部", "美国防部"), "court": ("法院",), "cabinet": ("内阁", "国务院"),
@@ -246,7 +246,8 @@ ACTORS = STATES | frozenset(
     "asean opec".split())
 # an organ acting for its state or bloc
 ACTOR_ALIASES = {"commission": "eu",
-                 **dict.fromkeys(("ustr", "bis", "ofac", "cfius", "usda", "fcc", "trump", "biden"), "us"),
+                 **dict.fromkeys(("ustr", "bis", "ofac", "cfius", "usda", "fcc", "treasury", "trump",
+                                  "biden"), "us"),
                  **dict.fromkeys(("mofcom", "miit", "samr", "gacc", "ndrc"), "china")}
 # how a title names a state acting: its name or its seat, not an adjective ("Japanese chipmakers")
 ACTOR_NAMES = frozenset(ACTORS | frozenset(

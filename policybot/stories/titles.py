@@ -57,6 +57,7 @@ ADJECTIVE_LEAD = re.compile(r"\W*(?:the\s+)?([a-z]+)\s+(?:lawmakers|legislators|
 # ("美光" is Micron; "美日", "中美": both)
 ZH_ACTORS = {**dict.fromkeys(("中方", "中国", "我国", "北京", "国务院", "税委会", "商务部", "海关总署",
                                "外交部", "工信部", "发改委", "国家发展改革委"), "china"),
+             "七国集团": "g7",
              **dict.fromkeys(("美方", "美国", "美对", "美将", "美拟", "美商务部", "美财政部", "美贸易代表",
                                "白宫", "特朗普", "拜登", "华盛顿"), "us")}
 ZH_ACTOR_LEAD = re.compile(r"[【\[\s]*(" + "|".join(sorted(ZH_ACTORS, key=len, reverse=True))
