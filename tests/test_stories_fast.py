@@ -99,7 +99,7 @@ def ref_numbers(text: str) -> set[str]:
         for m in f._ZH_AMOUNT.finditer(text):
             value = float(m.group(1)) * f._ZH_SCALE[m.group(2)]
             out.add(f"amt:{f._amount(m.group(1), f._ZH_SCALE[m.group(2)])}")
-            if value < 1e8 and value == int(value):
+            if value < f.ZH_COUNT_BELOW and value == int(value):
                 out.add(f"n:{int(value)}")
         out |= {f"no:{int(m.group(2))}" for m in f._ZH_NOTICE.finditer(text)}
         out |= {f"date:{int(m.group(1))}-{int(m.group(2))}" for m in f._ZH_DATE.finditer(text)}
@@ -222,7 +222,7 @@ def ref_apart(a: Signature, b: Signature) -> str | None:
     kinless_a = {x for x in sa - b.tokens if not any(k in b.tokens for k in KIN.get(x, ()))}
     kinless_b = {x for x in sb - a.tokens if not any(k in a.tokens for k in KIN.get(x, ()))}
     if kinless_a and kinless_b:
-        return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+        return f"subjects {sorted(kinless_a)[0]} vs {sorted(kinless_b)[0]}"
     ta, tb = titles.targets(a.title), titles.targets(b.title)
     if ta and tb and not ta & tb:
         return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"

@@ -48,6 +48,7 @@ _MONTHS = {m: i for i, names in enumerate(
 _EN_SCALE = {"trillion": 1e12, "tn": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9,
              "million": 1e6, "mn": 1e6, "m": 1e6}
 _ZH_SCALE = {"万亿": 1e12, "亿": 1e8, "万": 1e4}
+ZH_COUNT_BELOW = 1e8    # a whole amount in 万 under this is a count too (tonnes, units); in 亿, money
 # the forms below but _EN_NOTICE and _EN_DATE begin with a run of digits: `_numbers` tries them
 # only there (tests/test_stories_fast.py checks them against every position of the text)
 _PCT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b|per cent\b|个百分点|percentage point)")
@@ -320,9 +321,10 @@ def _numbers(text: str, cjk: bool) -> set[str]:
     if cjk:    # the Chinese forms need Chinese text
         if "万" in text or "亿" in text:
             for m in _anchored(_ZH_AMOUNT, text, starts):
-                value = float(m.group(1)) * _ZH_SCALE[m.group(2)]
-                out.add(f"amt:{value:.2g}")
-                if value < 1e8 and value.is_integer():    # "8.4万吨" is "84,000 tonnes" too
+                scale = _ZH_SCALE[m.group(2)]
+                out.add(f"amt:{_amount(m.group(1), scale)}")
+                value = float(m.group(1)) * scale
+                if value < ZH_COUNT_BELOW and value.is_integer():    # "8.4万吨" is "84,000 tonnes" too
                     out.add(f"n:{int(value)}")
         if "年第" in text:    # (\d{4})年: four digits that end a run
             years = [end - 4 for start, end in runs if end - start >= 4]

@@ -55,7 +55,6 @@ RELATED_SCORE = 0.3      # an item of a story this similar can veto joining it
 MIN_SPECIFIC = 2         # shared specific tokens + strong numbers a join needs at least
 MIN_SPECIFIC_CROSS = 2   # the same, across languages (fewer words can be compared)
 CLOSE = 24 * 3600.0      # reports this close in time ...
-LEAD_SHARED = 2
 CLOSE_FACTOR = 0.5       # ... need this share of the join score
 STRONG_SHARED = 7        # shared specific tokens + strong numbers that join whatever the score
 STRONG_SHARED_CROSS = 4  # ... across languages
@@ -202,8 +201,9 @@ def _apart(a: Signature, b: Signature) -> str | None:
         return f"'{sorted(market)[0]}' in one title only"
     sa, ta, ma, na, noa, pa, ca = parts(a.title, a.title_tokens, a.numbers)
     sb, tb, mb, nb, nob, pb, cb = parts(b.title, b.title_tokens, b.numbers)
-    if sa - b.tokens and sb - a.tokens and _kin(sa - b.tokens, b.tokens) and _kin(sb - a.tokens, a.tokens):
-        return f"subjects {sorted(sa - b.tokens)[0]} vs {sorted(sb - a.tokens)[0]}"
+    only_a, only_b = _kin(sa - b.tokens, b.tokens), _kin(sb - a.tokens, a.tokens)
+    if only_a and only_b:
+        return f"subjects {sorted(only_a)[0]} vs {sorted(only_b)[0]}"
     if ta and tb and not ta & tb:    # a tariff on China and one on the US: an act and the answer to it
         return f"aimed at {sorted(ta)[0]} vs {sorted(tb)[0]} in the titles"
     if ca and cb and not ca & cb:    # "Taiwan opens ..." and "China downgrades ...": two acts
@@ -240,8 +240,8 @@ def _apart(a: Signature, b: Signature) -> str | None:
 
 
 def _kin(subjects: frozenset[str], tokens: frozenset[str]) -> frozenset[str]:
-    """The `subjects` whose kind (solar, silicon and polysilicon; an EU member and the EU) the
-    other report's `tokens` do not name either."""
+    """The `subjects` (those the other report's `tokens` lack) whose kind the other report does
+    not name either (solar, silicon and polysilicon; an EU member and the EU)."""
     return frozenset(s for s in subjects if not KIN.get(s, frozenset()) & tokens)
 
 

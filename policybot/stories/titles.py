@@ -153,9 +153,9 @@ def actors(title: str) -> frozenset[str]:
     folded = fold(title)
     zh = ZH_ACTOR_LEAD.match(folded)
     if zh is not None:    # a Chinese title leading with a state or one of its organs, but a reaction
-        return frozenset() if ZH_REACTION.search(folded) else frozenset({ZH_ACTORS[zh.group(1)]})
+        return frozenset() if reaction(title) else frozenset({ZH_ACTORS[zh.group(1)]})
     pair = ZH_PAIR_LEAD.match(folded)    # "中美经贸磋商…": both act
-    if pair is not None and pair.group(1) != pair.group(2) and not ZH_REACTION.search(folded):
+    if pair is not None and pair.group(1) != pair.group(2) and not reaction(title):
         return frozenset({ZH_TARGETS[pair.group(1)], ZH_TARGETS[pair.group(2)]})
     found = ACTOR_LEAD.match(folded)
     if found is not None and found.group(1) not in ACTOR_NAMES:
